@@ -1,0 +1,1 @@
+"""Fintech type-test lab harness: spec -> intake -> plan -> deploy -> run -> results -> report."""

@@ -1,0 +1,16 @@
+"""Deployers: one interface, one module per backend, the lab inventory and the scope guard."""
+
+from harness.deploy.base import Deployer, DeployError, Deployment, Target, deployer_for, register
+from harness.deploy.scope import GUARD, OutOfScope, ScopeGuard
+
+__all__ = [
+    "GUARD",
+    "DeployError",
+    "Deployer",
+    "Deployment",
+    "OutOfScope",
+    "ScopeGuard",
+    "Target",
+    "deployer_for",
+    "register",
+]

@@ -1,0 +1,172 @@
+"""Run the sample as local processes on 127.0.0.1, exactly by its spec's install and start steps."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from harness.deploy import leftovers
+from harness.deploy.base import Deployer, DeployError, Deployment, Target, register, wait_healthy
+from harness.spec import LoadedSpec
+from harness.templating import TemplateError, ports_ns, render
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])
+
+
+def copy_media(loaded: LoadedSpec, dest: Path) -> None:
+    """Put the sample's media in a fresh working directory: each run starts from what was submitted."""
+    dest.mkdir(parents=True, exist_ok=True)
+    for m in loaded.spec.media:
+        src = loaded.resolve(m.path)
+        if src.is_dir():
+            shutil.copytree(src, dest / src.name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        elif src.is_file():
+            shutil.copy2(src, dest / src.name)
+        else:
+            raise DeployError(f"media {m.path} is missing (looked at {src})")
+
+
+def kill_group(pgid: int, sig: int = signal.SIGTERM, grace_s: float = 5.0) -> None:
+    try:
+        os.killpg(pgid, sig)
+    except ProcessLookupError:
+        return
+    deadline = time.monotonic() + grace_s
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(pgid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.05)
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+@dataclass
+class ProcessDeployment(Deployment):
+    proc: subprocess.Popen[bytes] | None = None
+    log_files: list[str] = field(default_factory=list)
+    ledger_key: str = ""
+
+    @property
+    def sample_dir(self) -> Path:
+        return self.workdir / "sample"
+
+    def logs(self) -> str:
+        parts = []
+        out = self.workdir / "output.log"
+        if out.exists():
+            parts.append(out.read_text(errors="replace"))
+        for rel in self.log_files:
+            p = self.sample_dir / rel
+            if p.exists():
+                parts.append(f"--- {rel} ---\n" + p.read_text(errors="replace"))
+        return "\n".join(parts)
+
+    def read_file(self, relative: str) -> bytes:
+        p = (self.sample_dir / relative).resolve()
+        if not p.is_relative_to(self.sample_dir.resolve()):
+            raise PermissionError(f"{relative} is outside the sample's directory")
+        return p.read_bytes()
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+
+def run_step(cmd: str, cwd: Path, env: dict[str, str], timeout_s: float, log: Path) -> None:
+    with log.open("ab") as out:
+        out.write(f"$ {cmd}\n".encode())
+        out.flush()
+        try:
+            rc = subprocess.run(
+                cmd, shell=True, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT, timeout=timeout_s
+            ).returncode
+        except subprocess.TimeoutExpired:
+            raise DeployError(f"install step timed out after {timeout_s:g} s: {cmd}", log.read_text()) from None
+    if rc != 0:
+        raise DeployError(f"install step exited {rc}: {cmd}", log.read_text(errors="replace"))
+
+
+@register("process")
+class ProcessDeployer(Deployer):
+    def deploy(self, loaded: LoadedSpec, target: Target, workdir: Path) -> ProcessDeployment:
+        d = loaded.spec.deployment
+        if workdir.exists():
+            shutil.rmtree(workdir)
+        sample_dir = workdir / "sample"
+        copy_media(loaded, sample_dir)
+        listen = {p.name: free_port() for p in d.ports}
+        values: dict[str, Any] = {
+            "workdir": str(sample_dir),
+            "bind": "127.0.0.1",
+            "host": "127.0.0.1",
+            "ports": ports_ns(listen),
+        }
+        env = dict(os.environ)
+        log = workdir / "output.log"
+        dep = ProcessDeployment(
+            target=target,
+            host="127.0.0.1",
+            ports=listen,
+            workdir=workdir,
+            info={"backend": "process", "host": "127.0.0.1"},
+            log_files=list(d.log_files),
+        )
+        try:
+            env.update({k: render(v, values) for k, v in d.env.items()})
+            for step in d.install:
+                run_step(render(step.run, values), sample_dir, env, step.timeout_s, log)
+            start_cmd = render(d.start.run, values)
+        except TemplateError as e:
+            raise DeployError(f"spec template: {e}") from None
+        with log.open("ab") as out:
+            out.write(f"$ {start_cmd}\n".encode())
+            out.flush()
+            dep.proc = subprocess.Popen(
+                start_cmd,
+                shell=True,
+                cwd=sample_dir,
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,  # its own process group: teardown kills the whole tree
+            )
+        dep.ledger_key = leftovers.record("process", {"pgid": dep.proc.pid, "workdir": str(workdir)})
+        dep.info["pid"] = dep.proc.pid
+        try:
+            dep.info["healthy_after_s"] = round(wait_healthy(loaded, dep, dep.alive, dep.logs), 3)
+        except BaseException:
+            self.teardown(dep)
+            raise
+        return dep
+
+    def teardown(self, deployment: Deployment) -> None:
+        assert isinstance(deployment, ProcessDeployment)
+        if deployment.proc is not None:
+            kill_group(deployment.proc.pid)
+            deployment.proc.wait(timeout=10)
+            deployment.info["exit_code"] = deployment.proc.returncode
+        if deployment.ledger_key:
+            leftovers.forget(deployment.ledger_key)
+
+    def cleanup_stale(self) -> list[str]:
+        removed = []
+        for key, payload in leftovers.orphans("process"):
+            kill_group(int(payload["pgid"]), signal.SIGKILL, grace_s=0)
+            leftovers.forget(key)
+            removed.append(f"killed leftover sample process group {payload['pgid']} ({payload['workdir']})")
+        return removed

@@ -1,0 +1,120 @@
+"""One recorder for every kind of evidence a check leaves: HTTP transcripts, pcaps, screenshots,
+log excerpts. Files are written as they arise (a killed run keeps them); the plugin files them
+in the lab database with the verdict."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import shutil
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import requests
+
+
+@dataclass(frozen=True)
+class EvidenceItem:
+    kind: str
+    title: str
+    path: str  # relative to the run directory
+    sha256: str
+    size: int
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^\w.-]+", "_", text, flags=re.UNICODE).strip("_")[:80] or "item"
+
+
+def _body_text(body: bytes | str | None, limit: int = 20000) -> str:
+    if body is None:
+        return ""
+    if isinstance(body, bytes):
+        body = body.decode("utf-8", errors="replace")
+    return body if len(body) <= limit else body[:limit] + f"\n... ({len(body) - limit} more characters)"
+
+
+@dataclass
+class EvidenceRecorder:
+    run_dir: Path
+    check_id: str
+    model: str
+    items: list[EvidenceItem] = field(default_factory=list)
+    observations: list[str] = field(default_factory=list)
+    _transcript: Path | None = None
+    _exchanges: int = 0
+
+    @property
+    def dir(self) -> Path:
+        d = self.run_dir / "evidence" / _slug(self.model) / _slug(self.check_id.replace("::", "__"))
+        d.mkdir(parents=True, exist_ok=True)
+        return d
+
+    def observe(self, text: str) -> None:
+        """One line of the observed result the report shows for this check."""
+        self.observations.append(text)
+
+    def _add(self, path: Path, kind: str, title: str) -> EvidenceItem:
+        item = EvidenceItem(
+            kind=kind,
+            title=title,
+            path=str(path.relative_to(self.run_dir)),
+            sha256=sha256_file(path),
+            size=path.stat().st_size,
+        )
+        self.items = [i for i in self.items if i.path != item.path] + [item]
+        return item
+
+    def attach_text(self, title: str, text: str, kind: str = "text", ext: str = ".txt") -> EvidenceItem:
+        path = self.dir / f"{len(self.items) + 1:02d}-{_slug(title)}{ext}"
+        path.write_text(text, encoding="utf-8")
+        return self._add(path, kind, title)
+
+    def attach_json(self, title: str, obj: Any, kind: str = "json") -> EvidenceItem:
+        return self.attach_text(title, json.dumps(obj, ensure_ascii=False, indent=2, default=str), kind, ".json")
+
+    def attach_file(self, src: Path, title: str, kind: str) -> EvidenceItem:
+        dest = self.dir / f"{len(self.items) + 1:02d}-{_slug(title)}{src.suffix}"
+        if src.resolve() != dest.resolve():
+            shutil.copyfile(src, dest)
+        return self._add(dest, kind, title)
+
+    def new_path(self, title: str, ext: str) -> Path:
+        """A path inside this check's evidence folder, for tools that write files themselves."""
+        return self.dir / f"{len(self.items) + 1:02d}-{_slug(title)}{ext}"
+
+    def http(self, response: requests.Response, note: str = "") -> None:
+        """Append one request/response exchange to the check's transcript, at once."""
+        req = response.request
+        self._exchanges += 1
+        lines = [f"### {self._exchanges}. {datetime.now().isoformat(timespec='milliseconds')} {note}".rstrip()]
+        lines.append(f"> {req.method} {req.url}")
+        lines += [f"> {k}: {v}" for k, v in req.headers.items()]
+        body = req.body
+        lines.append(">")
+        lines.append(_body_text(body if isinstance(body, bytes | str) else None))
+        lines.append(f"< {response.status_code} {response.reason}  ({response.elapsed.total_seconds() * 1000:.1f} ms)")
+        lines += [f"< {k}: {v}" for k, v in response.headers.items()]
+        lines.append("<")
+        lines.append(_body_text(response.content))
+        lines.append("")
+        if self._transcript is None:
+            self._transcript = self.dir / "http-transcript.txt"
+            self._transcript.write_text("", encoding="utf-8")
+        with self._transcript.open("a", encoding="utf-8") as f:
+            f.write("\n".join(lines) + "\n")
+        self._add(self._transcript, "transcript", "HTTP 交互记录")
+
+    def note_failure(self, text: str) -> None:
+        self.attach_text("失败详情", text, kind="text")

@@ -1,0 +1,130 @@
+"""Taking a sample in (送样接收): completeness and consistency checks, media fingerprints, registration."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from harness.config import lab_config
+from harness.evidence import sha256_file
+from harness.spec import LoadedSpec
+from harness.store import Sample, session
+
+_IGNORED = {"__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache"}
+
+
+def tree_sha256(path: Path) -> str:
+    """A directory's fingerprint: every file's relative path and SHA-256, in sorted order.
+    A file's fingerprint is its SHA-256. Byte caches that merely running the code creates are left out."""
+    if path.is_file():
+        return sha256_file(path)
+    h = hashlib.sha256()
+    for f in sorted(p for p in path.rglob("*") if p.is_file()):
+        rel = f.relative_to(path)
+        if _IGNORED & set(rel.parts) or f.suffix == ".pyc":
+            continue
+        h.update(f"{rel.as_posix()}\0{sha256_file(f)}\n".encode())
+    return h.hexdigest()
+
+
+@dataclass(frozen=True)
+class IntakeProblem:
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.message}"
+
+
+def check_intake(loaded: LoadedSpec) -> list[IntakeProblem]:
+    spec = loaded.spec
+    problems: list[IntakeProblem] = []
+    unit = spec.certification_unit
+    if spec.sample.name != unit.product_name:
+        problems.append(
+            IntakeProblem("sample.name", f"{spec.sample.name!r} does not match the certification unit's product name {unit.product_name!r}")
+        )
+    if spec.sample.version != unit.version:
+        problems.append(
+            IntakeProblem("sample.version", f"{spec.sample.version!r} does not match the certification unit's version {unit.version!r}")
+        )
+    for i, m in enumerate(spec.media):
+        p = loaded.resolve(m.path)
+        if not p.exists():
+            problems.append(IntakeProblem(f"media[{i}].path", f"{m.path} is missing"))
+            continue
+        actual = tree_sha256(p)
+        if actual != m.sha256:
+            problems.append(IntakeProblem(f"media[{i}].sha256", f"{m.path} hashes to {actual}, the spec declares {m.sha256}"))
+        if m.label is not None and (m.label.product_name != unit.product_name or m.label.version != spec.sample.version):
+            problems.append(IntakeProblem(f"media[{i}].label", "the media label does not name this product and version"))
+    docs = spec.documentation
+    for name in ("environment_requirements", "scope", "install_guide", "operating_instructions", "use_cases_document"):
+        rel = getattr(docs, name)
+        p = loaded.resolve(rel)
+        if not p.is_file() or not p.read_text(encoding="utf-8", errors="replace").strip():
+            problems.append(IntakeProblem(f"documentation.{name}", f"{rel} is missing or empty"))
+    if docs.openapi and not loaded.resolve(docs.openapi).is_file():
+        problems.append(IntakeProblem("documentation.openapi", f"{docs.openapi} is missing"))
+    for i, uc in enumerate(docs.use_cases):
+        if uc.scenario and not loaded.resolve(uc.scenario).is_file():
+            problems.append(IntakeProblem(f"documentation.use_cases[{i}].scenario", f"{uc.scenario} is missing"))
+    if spec.deployment.backend == "terminal" and not spec.hardware:
+        problems.append(IntakeProblem("hardware", "a sample deployed on terminals must list its hardware"))
+    return problems
+
+
+class IntakeError(Exception):
+    def __init__(self, path: Path, problems: list[IntakeProblem]):
+        self.problems = problems
+        super().__init__("\n".join(f"{path}: {p}" for p in problems))
+
+
+def _add_months(d: date, months: int) -> date:
+    y, m = divmod(d.month - 1 + months, 12)
+    year, month = d.year + y, m + 1
+    for day in (d.day, 30, 29, 28):
+        try:
+            return date(year, month, day)
+        except ValueError:
+            continue
+    raise AssertionError("unreachable")
+
+
+def register(loaded: LoadedSpec, received: date | None = None) -> Sample:
+    """Register the sample, or return the registration it already has (same identity and spec)."""
+    problems = check_intake(loaded)
+    if problems:
+        raise IntakeError(loaded.path, problems)
+    spec = loaded.spec
+    spec_sha = sha256_file(loaded.path)
+    with session() as s:
+        existing = s.scalars(
+            select(Sample).where(
+                Sample.name == spec.sample.name, Sample.version == spec.sample.version, Sample.spec_sha256 == spec_sha
+            )
+        ).first()
+        if existing is not None:
+            return existing
+        received = received or date.today()
+        year = received.year
+        n = s.scalar(select(func.count()).select_from(Sample).where(Sample.id.like(f"S-{year}-%"))) or 0
+        sample = Sample(
+            id=f"S-{year}-{n + 1:04d}",
+            name=spec.sample.name,
+            version=spec.sample.version,
+            applicant=spec.applicant.name,
+            producer=spec.producer.name,
+            spec_path=str(loaded.path),
+            spec_sha256=spec_sha,
+            spec_snapshot=spec.model_dump(mode="json"),
+            media=[{"path": m.path, "sha256": m.sha256, "role": m.role} for m in spec.media],
+            received=received,
+            retain_until=_add_months(received, lab_config().retention_months),
+        )
+        s.add(sample)
+        return sample

@@ -1,0 +1,1 @@
+"""Probes: the lab's instruments (TLS scanner, packet capture, port scan, ...), each behind the scope guard."""

@@ -1,0 +1,101 @@
+"""`harness run`: intake, plan, deploy and check a sample through pytest, recording as it goes."""
+
+from __future__ import annotations
+
+import signal
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType
+
+import pytest
+from sqlalchemy import select
+
+from harness.config import PROJECT_ROOT, lab_config
+from harness.runs import open_run
+from harness.spec import load_spec
+from harness.store import Verdict, session
+
+SUITES_DIR = PROJECT_ROOT / "test_suites"
+
+# Exit codes that keep the product and the lab apart (CI reads these).
+EXIT_PASS, EXIT_PRODUCT_FAIL, EXIT_BAD_INPUT, EXIT_LAB_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+
+
+@dataclass
+class RunResult:
+    run_id: str
+    exit_code: int
+    counts: dict[str, int]
+    failing: list[str] = field(default_factory=list)  # clause IDs that failed
+    erroring: list[str] = field(default_factory=list)
+
+    def summary_line(self) -> str:
+        c = self.counts
+        parts = [f"{c.get(k, 0)} {k}" for k in ("pass", "fail", "error", "not_applicable")]
+        line = f"run {self.run_id}: " + ", ".join(parts)
+        if self.failing:
+            line += f"; failing clauses: {', '.join(self.failing)}"
+        if self.erroring:
+            line += f"; lab errors on: {', '.join(self.erroring)}"
+        return line + f"; exit {self.exit_code}"
+
+
+def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
+    # SIGTERM (a CI cancel, a kill) unwinds like Ctrl-C, so fixtures tear the sample down.
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def verdict_outcome(run_id: str) -> tuple[Counter[str], list[str], list[str]]:
+    with session() as s:
+        vs = list(s.scalars(select(Verdict).where(Verdict.run_id == run_id)))
+    counts = Counter(v.outcome for v in vs)
+    failing = sorted({c for v in vs if v.outcome == "fail" for c in v.clause_ids})
+    erroring = sorted({c for v in vs if v.outcome == "error" for c in v.clause_ids})
+    return counts, failing, erroring
+
+
+def run_sample(
+    spec_path: str | Path,
+    backend: str | None = None,
+    only: list[str] | None = None,
+    extra_args: list[str] | None = None,
+    kind: str = "full",
+) -> RunResult:
+    loaded = load_spec(spec_path)  # SpecError: the caller reports it, exit 2
+    run = open_run(loaded, kind=kind)  # IntakeError likewise
+    run_dir = lab_config().run_dir(run.id)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    args = [
+        str(SUITES_DIR),
+        f"--rootdir={PROJECT_ROOT}",
+        f"--sample-spec={loaded.path}",
+        f"--harness-run={run.id}",
+        f"--junitxml={run_dir / 'junit.xml'}",
+        f"--alluredir={run_dir / 'allure-results'}",
+        "-p",
+        "no:cacheprovider",
+        "-q",
+    ]
+    if backend:
+        args.append(f"--harness-backend={backend}")
+    if only:
+        args.append(f"--harness-only={','.join(only)}")
+    args += extra_args or []
+    previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+    try:
+        rc = pytest.main(args)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    counts, failing, erroring = verdict_outcome(run.id)
+    if rc == pytest.ExitCode.USAGE_ERROR:
+        code = EXIT_BAD_INPUT
+    elif rc == pytest.ExitCode.INTERRUPTED:
+        code = EXIT_INTERRUPTED
+    elif rc == pytest.ExitCode.INTERNAL_ERROR or counts.get("error") or not counts:
+        code = EXIT_LAB_ERROR
+    elif counts.get("fail"):
+        code = EXIT_PRODUCT_FAIL
+    else:
+        code = EXIT_PASS
+    return RunResult(run.id, code, dict(counts), failing, erroring)

@@ -1,0 +1,48 @@
+"""Engine and sessions. SQLite by default; any SQLAlchemy URL (PostgreSQL) by HARNESS_DB_URL."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import cache
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.orm import Session, sessionmaker
+
+from harness.config import lab_config
+from harness.store.models import Base
+
+
+@cache
+def _engine(url: str) -> Engine:
+    if url.startswith("sqlite:///"):
+        from pathlib import Path
+
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"timeout": 30})
+
+        @event.listens_for(engine, "connect")
+        def _wal(dbapi_conn, _record):  # type: ignore[no-untyped-def]
+            # WAL: a reader (a report being rendered) never blocks the run that is writing.
+            dbapi_conn.execute("PRAGMA journal_mode=WAL")
+            dbapi_conn.execute("PRAGMA foreign_keys=ON")
+    else:
+        engine = create_engine(url, pool_pre_ping=True)
+    Base.metadata.create_all(engine)
+    return engine
+
+
+def engine() -> Engine:
+    return _engine(lab_config().db_url)
+
+
+@contextmanager
+def session() -> Iterator[Session]:
+    """A unit of work: committed on success, rolled back on error."""
+    with sessionmaker(engine(), expire_on_commit=False)() as s:
+        try:
+            yield s
+            s.commit()
+        except BaseException:
+            s.rollback()
+            raise

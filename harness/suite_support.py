@@ -1,0 +1,38 @@
+"""Small helpers the suites share. Everything here goes through the driver: no URLs, no field names."""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from harness.drivers import DriverError, DriverSession
+from harness.spec.model import Account, SampleSpec
+from harness.verdicts import not_applicable
+
+
+def accounts(spec: SampleSpec, n: int) -> list[Account]:
+    accts = list(spec.driver.accounts)
+    if len(accts) < n:
+        not_applicable(f"需要 {n} 个测试账户，样品仅声明 {len(accts)} 个")
+    return accts[:n]
+
+
+def require_operations(driver: Any, *names: str) -> None:
+    missing = [n for n in names if not driver.has(n)]
+    if missing:
+        not_applicable(f"样品驱动未声明操作：{', '.join(missing)}")
+
+
+def balance(driver: Any, session: DriverSession) -> Decimal:
+    resp = driver.call("account", session, account_id=session.account.account_id)
+    if resp.status_code != driver.operation("account").expect_status:
+        raise DriverError(f"cannot read the balance of {session.account.name}: {resp.status_code} {resp.text[:200]}")
+    raw = driver.returned(resp, "account", "balance")
+    try:
+        return Decimal(str(raw))
+    except InvalidOperation:
+        raise DriverError(f"the balance {raw!r} is not a number") from None
+
+
+def accepted(driver: Any, operation: str, status: int) -> bool:
+    return status == driver.operation(operation).expect_status

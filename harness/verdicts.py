@@ -1,0 +1,16 @@
+"""What a check may say besides pass and fail. The plugin's hook is the only place that turns an
+outcome into a verdict: an assertion is the product failing; anything else is the lab's fault."""
+
+from __future__ import annotations
+
+import pytest
+
+NOT_APPLICABLE_PREFIX = "不适用："
+
+OUTCOMES = ("pass", "fail", "error", "not_applicable")
+OUTCOME_ZH = {"pass": "符合", "fail": "不符合", "error": "检测异常", "not_applicable": "不适用"}
+
+
+def not_applicable(reason: str) -> None:
+    """End a check as not applicable to this sample (for instance, nothing declared to compare)."""
+    pytest.skip(NOT_APPLICABLE_PREFIX + reason)

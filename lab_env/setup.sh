@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Set this machine up as a lab bench: system packages, the harness itself, and (with --engine)
+# the Docker engine, the lab base image and the stand-in terminals. Idempotent: a second run on a
+# set-up machine takes seconds.
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+root="$(dirname "$here")"
+engine=0
+for arg in "$@"; do
+  case "$arg" in
+    --engine) engine=1 ;;
+    *) echo "usage: $0 [--engine]" >&2; exit 2 ;;
+  esac
+done
+
+# chromium: browser checks (never `playwright install`: no browser download works here);
+# fonts-wqy-microhei: Chinese in PDFs and screenshots; libpcap0.8: scapy's BPF filters;
+# openssl: the reference sample makes its certificate; poppler-utils: looking at PDF pages.
+pkgs=(chromium fonts-wqy-microhei libpcap0.8 openssl poppler-utils iproute2 openssh-server openssh-client rsync)
+if [ "$engine" = 1 ]; then pkgs+=(docker.io debootstrap); fi
+missing=()
+for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  apt-get update -q >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if ! python3 -c "import harness, importlib.metadata as m; m.version('fintech-lab-harness')" >/dev/null 2>&1 \
+   || [ "$root/pyproject.toml" -nt "$root/build/.installed" ]; then
+  echo "setup: installing the harness (pip install -e .[dev])"
+  python3 -m pip install -q --disable-pip-version-check -e "$root[dev]"
+  mkdir -p "$root/build" && touch "$root/build/.installed"
+fi
+python3 -m pip check >/dev/null || { python3 -m pip check; exit 1; }
+
+if [ "$engine" = 1 ]; then
+  bash "$here/setup_docker.sh"
+  bash "$here/build_base_image.sh"
+  python3 "$here/standin_terminals.py" up
+fi
+echo "setup: ok"

@@ -1,0 +1,51 @@
+"""JR/T 0199-2020 chapter 10 数据安全 (with JR/T 0171): masked display of C2 information."""
+
+import pytest
+
+from harness.drivers import DriverError
+from harness.suite_support import require_operations
+from harness.verdicts import not_applicable
+
+MASK_CHARS = set("*•xX#")
+
+
+def masked_properly(shown: str, original: str, keep: tuple[int, int]) -> bool:
+    """Shown keeps at most `keep` = (prefix, suffix) characters of the original, the rest masked."""
+    pre, suf = keep
+    if shown == original or len(shown) < pre + suf + 1:
+        return False
+    middle = shown[pre : len(shown) - suf]
+    return (
+        shown[:pre] == original[:pre]
+        and shown[len(shown) - suf :] == original[len(original) - suf :]
+        and bool(middle)
+        and set(middle) <= MASK_CHARS
+    )
+
+
+@pytest.mark.clause("10.masking.display")
+def test_personal_information_is_masked_in_account_view(driver, spec, params, evidence):
+    require_operations(driver, "account")
+    checked = 0
+    problems = []
+    for acct in spec.driver.accounts:
+        pii = {f: getattr(acct, f) for f in params.masking if getattr(acct, f, None)}
+        if not pii:
+            continue
+        s = driver.session(acct)
+        resp = driver.call("account", s, account_id=acct.account_id)
+        for fname, original in pii.items():
+            if original in resp.text:
+                problems.append(f"{acct.name}: {fname} 完整出现在应答中")
+            try:
+                shown = str(driver.returned(resp, "account", fname))
+            except DriverError:
+                continue  # not shown at all satisfies masking; the full value was searched for above
+            checked += 1
+            pre, suf = params.masking[fname]
+            if not masked_properly(shown, original, (pre, suf)):
+                problems.append(f"{acct.name}: {fname} 显示为 {shown}，未按保留前{pre}后{suf}位屏蔽")
+    if checked == 0 and not problems:
+        not_applicable("测试账户未声明卡号、证件号或手机号，或账户接口不返回这些信息")
+    evidence.observe(f"检查 {checked} 个个人金融信息字段" + ("，均已屏蔽" if not problems else f"，发现 {len(problems)} 处未屏蔽"))
+    assert not problems, "; ".join(problems)
