@@ -1,144 +1,21 @@
-"""The `harness` command: a thin face over the library. Bad input exits 2 with one line per problem."""
+"""The `harness` command: a thin face over the library. Each area's commands live in their own
+module under harness/commands and register on the one app; bad input exits 2 with clear lines."""
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
-from typing import Annotated, NoReturn
 
-import typer
-from rich.console import Console
-from rich.table import Table
-from sqlalchemy import select
-
-from harness.intake import IntakeError, check_intake, register, tree_sha256
-from harness.plan import PlanError
-from harness.report import ReportError, create_report
-from harness.spec import SpecError, load_spec
-from harness.store import Sample, session
-
-app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_show_locals=False, help="Fintech type-test lab harness (JR/T 0199-2020).")
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+from harness.commands import core
+from harness.commands.common import app, err
 
 
-def fail(lines: list[str] | str, code: int = 2) -> NoReturn:
-    for line in [lines] if isinstance(lines, str) else lines:
-        err.print(f"error: {line}", markup=False)
-    raise typer.Exit(code)
-
-
-@contextmanager
-def bad_input() -> Iterator[None]:
-    """Every input problem the library reports becomes clear lines on stderr and exit 2."""
-    try:
-        yield
-    except SpecError as e:
-        fail([str(p) for p in e.problems])
-    except IntakeError as e:
-        fail(str(e).splitlines())
-    except PlanError as e:
-        fail(e.problems)
-    except ReportError as e:
-        fail(str(e))
-
-
-@app.command()
-def intake(spec: Annotated[Path, typer.Argument(help="the sample spec (YAML)")]) -> None:
-    """Check a submission for completeness and consistency, and register it."""
-    with bad_input():
-        loaded = load_spec(spec)
-        sample = register(loaded)
-    out.print(f"registered {sample.id}: {sample.name} {sample.version}, received {sample.received}, kept until {sample.retain_until}")
-
-
-@app.command()
-def samples() -> None:
-    """List the registered samples."""
-    with session() as s:
-        rows = list(s.scalars(select(Sample).order_by(Sample.id)))
-    t = Table("ID", "name", "version", "applicant", "received", "kept until", "status")
-    for r in rows:
-        t.add_row(r.id, r.name, r.version, r.applicant, str(r.received), str(r.retain_until), r.status)
-    out.print(t)
-
-
-spec_app = typer.Typer(no_args_is_help=True, help="Work with sample specs.")
-app.add_typer(spec_app, name="spec")
-
-
-@spec_app.command("check")
-def spec_check(spec: Path) -> None:
-    """Validate a spec and its submission without registering it."""
-    with bad_input():
-        loaded = load_spec(spec)
-        problems = check_intake(loaded)
-    if problems:
-        fail([f"{spec}: {p}" for p in problems])
-    out.print(f"{spec}: ok")
-
-
-@spec_app.command("hash")
-def spec_hash(paths: list[Path]) -> None:
-    """Print the SHA-256 the spec's media entries need (a directory hashes as a tree)."""
-    for p in paths:
-        if not p.exists():
-            fail(f"{p}: no such file or directory")
-        out.print(f"{tree_sha256(p)}  {p}")
-
-
-@spec_app.command("rehash")
-def spec_rehash(specs: list[Path]) -> None:
-    """Rewrite the media hashes of the lab's OWN specs (reference samples) after editing their media.
-    Never use it on an applicant's spec: a declared hash that does not match is an intake finding."""
-    import yaml
-
-    for spec in specs:
-        text = spec.read_text(encoding="utf-8")
-        data = yaml.safe_load(text) or {}
-        for m in data.get("media", []):
-            new = tree_sha256((spec.parent / m["path"]).resolve())
-            if str(m["sha256"]) != new:
-                text = text.replace(str(m["sha256"]), new)
-                out.print(f"{spec}: {m['path']} -> {new}")
-        spec.write_text(text, encoding="utf-8")
-
-
-@app.command()
-def run(
-    spec: Path,
-    backend: Annotated[str | None, typer.Option(help="process | container | terminal (default: the spec's)")] = None,
-    only: Annotated[str | None, typer.Option(help="comma-separated clause IDs to run")] = None,
-    report: Annotated[bool, typer.Option(help="write the report when the run ends")] = True,
-    lang: Annotated[str, typer.Option(help="report language: zh or en")] = "zh",
-) -> None:
-    """Intake, plan, deploy and check a sample; record every verdict; write the report."""
-    from harness.run import EXIT_BAD_INPUT, EXIT_INTERRUPTED, run_sample
-
-    with bad_input():
-        result = run_sample(spec, backend=backend, only=only.split(",") if only else None)
-    out.print(result.summary_line())
-    if result.exit_code in (EXIT_BAD_INPUT, EXIT_INTERRUPTED):
-        raise typer.Exit(result.exit_code)
-    if report:
-        with bad_input():
-            written = create_report(result.run_id, lang)
-        out.print(f"report {written.number}: {written.files['html']}")
-        out.print(str(written.files["json"]))
-    raise typer.Exit(result.exit_code)
-
-
-@app.command("report")
-def report_cmd(run_id: str, lang: Annotated[str, typer.Option(help="zh or en")] = "zh") -> None:
-    """Write the type-test report of a run (JSON and HTML)."""
-    with bad_input():
-        written = create_report(run_id, lang)
-    out.print(f"report {written.number}: {written.files['html']}")
+def _load_commands() -> None:
+    # One line per area. Importing a module registers its commands on `app`.
+    from harness.commands import core as _core  # noqa: F401
 
 
 def main() -> None:
+    _load_commands()
     try:
         app()
     except KeyboardInterrupt:
@@ -146,3 +23,4 @@ def main() -> None:
         sys.exit(130)
 
 
+__all__ = ["app", "core", "main"]

@@ -1,0 +1,50 @@
+"""Self-signed certificate generation via the openssl CLI (kept out of Python
+so the sample needs no crypto library)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+
+class CertError(Exception):
+    pass
+
+
+def make_self_signed(cert_path: Path, key_path: Path) -> None:
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        raise CertError("openssl CLI not found in PATH; install the 'openssl' package")
+    tmp_cert, tmp_key = (
+        cert_path.with_suffix(".pem.tmp"),
+        key_path.with_suffix(".pem.tmp"),
+    )
+    cmd = [
+        openssl,
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "30",
+        "-subj",
+        "/CN=localhost",
+        "-addext",
+        "subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1",
+        "-keyout",
+        str(tmp_key),
+        "-out",
+        str(tmp_cert),
+    ]
+    result = subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=False)
+    if result.returncode != 0:
+        for tmp in (tmp_cert, tmp_key):
+            tmp.unlink(missing_ok=True)
+        raise CertError(f"openssl failed ({result.returncode}): {result.stderr.strip()}")
+    os.chmod(tmp_key, 0o600)
+    # Replace atomically so a half-written pair is never left behind.
+    os.replace(tmp_key, key_path)
+    os.replace(tmp_cert, cert_path)

@@ -1,0 +1,41 @@
+"""Catalogue of planted defects selectable with ``serve --defects``.
+
+Each defect is independent and minimal so a harness check can be calibrated
+against exactly one weakness. Keep in sync with ../defects.yaml.
+"""
+
+from __future__ import annotations
+
+DEFECTS: dict[str, str] = {
+    "replay": "nonce check skipped; replayed signed transfer accepted",
+    "unmasked-card": "account API returns the full card number",
+    "weak-tls": "TLS 1.0/1.1 accepted with SECLEVEL=0 ciphers",
+    "no-lockout": "login lockout never triggers",
+    "user-enumeration": "unknown user gets 404 instead of the generic 401",
+    "idor": "any logged-in user can read any account and its transactions",
+    "negative-amount": "amounts <= 0 accepted",
+    "no-limit": "per-transaction and daily limits not enforced",
+    "race": "balance check and debit not atomic; parallel transfers overdraw",
+    "weak-jwt": "JWT secret is 'secret' and alg=none tokens are accepted",
+    "no-session-expiry": "idle session timeout not enforced",
+    "logout-no-revoke": "logout does not revoke the session",
+    "log-leak": "log contains full card number and typed password",
+    "weak-password-hash": "passwords stored as unsalted MD5",
+    "no-security-headers": "HSTS and other security headers missing",
+    "stack-trace": "500 responses include the Python traceback",
+    "sqli": "login query built by string formatting (SQL injection)",
+    "tamper": "transfer signature covers only nonce and timestamp",
+    "history-missing": "newest completed transfer missing from history",
+    "server-error": "over-precision amount (0.001) answers 500 instead of 400",
+}
+
+
+def parse_defects(raw: str | None) -> frozenset[str]:
+    """Parse a comma-separated list; raise ValueError naming unknown ids."""
+    if not raw:
+        return frozenset()
+    ids = {part.strip() for part in raw.split(",") if part.strip()}
+    unknown = sorted(ids - DEFECTS.keys())
+    if unknown:
+        raise ValueError(f"unknown defect id(s): {', '.join(unknown)}; known: {', '.join(sorted(DEFECTS))}")
+    return frozenset(ids)

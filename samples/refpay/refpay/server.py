@@ -1,0 +1,345 @@
+"""HTTPS server: routing, JSON I/O, security headers, TLS and lifecycle."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import signal
+import socket
+import socketserver
+import ssl
+import threading
+import traceback
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import urlsplit
+
+from refpay import __version__, pages
+from refpay.auth import AuthService, Principal
+from refpay.config import Config
+from refpay.errors import ApiError
+from refpay.passwords import MD5, PBKDF2
+from refpay.seed import SEED_USERS
+from refpay.store import Store
+from refpay.transfers import TransferService
+from refpay.validators import mask_card, mask_id_number, mask_phone
+
+log = logging.getLogger("refpay")
+MAX_BODY = 64 * 1024
+SECURITY_HEADERS = {
+    "Strict-Transport-Security": "max-age=31536000",
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; "
+        "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    ),
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+}
+
+
+class App:
+    """Business layer behind the HTTP handler."""
+
+    def __init__(self, cfg: Config) -> None:
+        self.cfg = cfg
+        self.store = Store(cfg.db_path)
+        self.store.sync_password_scheme(SEED_USERS, MD5 if cfg.has("weak-password-hash") else PBKDF2)
+        self.auth = AuthService(cfg, self.store)
+        self.transfers = TransferService(cfg, self.store)
+
+    def account_view(self, who: Principal, account_id: str) -> dict[str, Any]:
+        user = self._owned(who, account_id)
+        account = self.store.account(account_id)
+        card = user["card_number"]
+        if not self.cfg.has("unmasked-card"):
+            card = mask_card(card)
+        full = user["card_number"]
+        logged_card = full if self.cfg.has("log-leak") else mask_card(full)
+        log.info(
+            "event=account_view user=%s account=%s card=%s",
+            who.username,
+            account_id,
+            logged_card,
+        )
+        return {
+            "account_id": account_id,
+            "owner": account["owner"],
+            "card_number": card,
+            "id_number": mask_id_number(user["id_number"]),
+            "phone": mask_phone(user["phone"]),
+            "balance": account["balance"],
+        }
+
+    def transactions(self, who: Principal, account_id: str) -> dict[str, Any]:
+        self._owned(who, account_id)
+        rows = self.store.transactions(account_id, skip_newest=self.cfg.has("history-missing"))
+        return {
+            "transactions": [
+                {
+                    "transfer_id": r["id"],
+                    "from_account": r["from_account"],
+                    "to_account": r["to_account"],
+                    "amount": r["amount"],
+                    "created_at": r["created_at"],
+                }
+                for r in rows
+            ]
+        }
+
+    def _owned(self, who: Principal, account_id: str) -> Any:
+        user = self.store.user_by_account(account_id)
+        if user is None:
+            raise ApiError(404, "账户不存在")
+        if user["account_id"] != who.account_id and not self.cfg.has("idor"):
+            log.warning("event=access_denied user=%s account=%s", who.username, account_id)
+            raise ApiError(403, "无权访问")
+        return user
+
+
+Route = tuple[str, re.Pattern[str], Callable[..., None]]
+
+
+class Handler(BaseHTTPRequestHandler):
+    server: RefpayServer
+    protocol_version = "HTTP/1.1"
+    server_version = "refpay"
+    sys_version = ""  # never advertise the Python version
+    timeout = 30
+    _body: bytes = b""
+
+    def version_string(self) -> str:
+        return "refpay"
+
+    # --- plumbing --------------------------------------------------------
+    @property
+    def app(self) -> App:
+        return self.server.app
+
+    def log_message(self, format: str, *args: Any) -> None:
+        log.info("http client=%s %s", self.client_address[0], format % args)
+
+    def end_headers(self) -> None:
+        if not self.app.cfg.has("no-security-headers"):
+            for name, value in SECURITY_HEADERS.items():
+                self.send_header(name, value)
+        super().end_headers()
+
+    def _send(self, status: int, body: bytes, content_type: str) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _json(self, status: int, payload: dict[str, Any]) -> None:
+        body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
+        self._send(status, body, "application/json; charset=utf-8")
+
+    def _read_body(self) -> bytes:
+        """Read the whole body up front so an early error never leaves unread
+        bytes on a keep-alive connection."""
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            length = -1
+        if length < 0 or length > MAX_BODY:
+            self.close_connection = True
+            if length > MAX_BODY:
+                raise ApiError(413, "请求过大")
+            raise ApiError(400, "请求格式错误")
+        return self.rfile.read(length) if length else b""
+
+    def _json_body(self, *, strict: bool = True) -> dict[str, Any]:
+        raw = self._body
+        if not strict:
+            # 'stack-trace' defect: parse errors escape as an unhandled exception.
+            return json.loads(raw)
+        try:
+            data = json.loads(raw)
+        except ValueError as exc:
+            raise ApiError(400, "请求格式错误") from exc
+        if not isinstance(data, dict):
+            raise ApiError(400, "请求格式错误")
+        return data
+
+    def _principal(self) -> Principal:
+        return self.app.auth.authenticate(self.headers.get("Authorization"))
+
+    # --- dispatch ----------------------------------------------------------
+    def do_GET(self) -> None:
+        self._dispatch("GET")
+
+    def do_POST(self) -> None:
+        self._dispatch("POST")
+
+    def do_PUT(self) -> None:
+        self._dispatch("PUT")
+
+    def do_DELETE(self) -> None:
+        self._dispatch("DELETE")
+
+    def do_PATCH(self) -> None:
+        self._dispatch("PATCH")
+
+    def _dispatch(self, method: str) -> None:
+        path = urlsplit(self.path).path
+        self._body = b""
+        try:
+            self._body = self._read_body()
+            allowed = [m for m, pattern, _ in ROUTES if pattern.fullmatch(path)]
+            for route_method, pattern, func in ROUTES:
+                match = pattern.fullmatch(path)
+                if match and route_method == method:
+                    func(self, *match.groups())
+                    return
+            if allowed:
+                raise ApiError(405, "方法不允许")
+            raise ApiError(404, "未找到")
+        except ApiError as err:
+            self._json(err.status, {"error": err.message})
+        except Exception:  # noqa: BLE001 - last-resort 500 handler must catch everything
+            trace = traceback.format_exc()
+            log.error("event=unhandled_error method=%s path=%s\n%s", method, path, trace)
+            payload = {"error": "内部错误"}
+            if self.app.cfg.has("stack-trace"):
+                payload["traceback"] = trace
+            self.close_connection = True
+            self._json(500, payload)
+
+    # --- endpoints ---------------------------------------------------------
+    def health(self) -> None:
+        self._json(200, {"status": "ok", "version": __version__})
+
+    def login_page(self) -> None:
+        self._send(200, pages.LOGIN_HTML.encode("utf-8"), "text/html; charset=utf-8")
+
+    def account_page(self) -> None:
+        self._send(200, pages.ACCOUNT_HTML.encode("utf-8"), "text/html; charset=utf-8")
+
+    def app_js(self) -> None:
+        self._send(200, pages.app_js(self.app.cfg.has("tamper")).encode("utf-8"), "text/javascript; charset=utf-8")
+
+    def app_css(self) -> None:
+        self._send(200, pages.APP_CSS.encode("utf-8"), "text/css; charset=utf-8")
+
+    def favicon(self) -> None:
+        self.send_response(204)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def api_login(self) -> None:
+        body = self._json_body()
+        username, password = body.get("username"), body.get("password")
+        if not isinstance(username, str) or not isinstance(password, str):
+            raise ApiError(400, "请求参数错误")
+        self._json(200, self.app.auth.login(username, password))
+
+    def api_logout(self) -> None:
+        self.app.auth.logout(self._principal())
+        self._json(200, {"status": "logged_out"})
+
+    def api_account(self, account_id: str) -> None:
+        self._json(200, self.app.account_view(self._principal(), account_id))
+
+    def api_transactions(self, account_id: str) -> None:
+        self._json(200, self.app.transactions(self._principal(), account_id))
+
+    def api_transfer(self) -> None:
+        who = self._principal()
+        body = self._json_body(strict=not self.app.cfg.has("stack-trace"))
+        self._json(200, self.app.transfers.transfer(who, body))
+
+
+def _route(method: str, pattern: str, func: Callable[..., None]) -> Route:
+    return method, re.compile(pattern), func
+
+
+ROUTES: list[Route] = [
+    _route("GET", r"/health", Handler.health),
+    _route("GET", r"/|/login", Handler.login_page),
+    _route("GET", r"/account", Handler.account_page),
+    _route("GET", r"/static/app\.js", Handler.app_js),
+    _route("GET", r"/static/app\.css", Handler.app_css),
+    _route("GET", r"/favicon\.ico", Handler.favicon),
+    _route("POST", r"/api/login", Handler.api_login),
+    _route("POST", r"/api/logout", Handler.api_logout),
+    _route("GET", r"/api/accounts/([^/]+)", Handler.api_account),
+    _route("GET", r"/api/accounts/([^/]+)/transactions", Handler.api_transactions),
+    _route("POST", r"/api/transfers", Handler.api_transfer),
+]
+
+
+def tls_context(cfg: Config) -> ssl.SSLContext:
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(cfg.cert_path, cfg.key_path)
+    if cfg.has("weak-tls"):
+        # SECLEVEL=0 is needed: OpenSSL 3 refuses TLS 1.0/1.1 (SHA-1 handshakes) otherwise.
+        ctx.set_ciphers("DEFAULT:@SECLEVEL=0")
+        ctx.minimum_version = ssl.TLSVersion.TLSv1
+    else:
+        ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    return ctx
+
+
+class RefpayServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, cfg: Config, app: App) -> None:
+        self.app = app
+        self.ssl_context = tls_context(cfg)
+        if ":" in cfg.host:
+            self.address_family = socket.AF_INET6
+        super().__init__((cfg.host, cfg.port), Handler)
+
+    def server_bind(self) -> None:
+        # Skip HTTPServer's getfqdn(): reverse DNS may hang in an offline container.
+        socketserver.TCPServer.server_bind(self)
+        self.server_name, self.server_port = (
+            str(self.server_address[0]),
+            self.server_address[1],
+        )
+
+    def finish_request(self, request: Any, client_address: Any) -> None:
+        # TLS handshake runs here, in the worker thread, so a slow client
+        # cannot stall the accept loop.
+        request.settimeout(Handler.timeout)
+        tls = self.ssl_context.wrap_socket(request, server_side=True)
+        try:
+            self.RequestHandlerClass(tls, client_address, self)
+        finally:
+            tls.close()
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        exc = traceback.format_exc(limit=0).strip().splitlines()[-1]
+        log.warning("event=connection_error client=%s error=%s", client_address[0], exc)
+
+
+def serve(cfg: Config) -> int:
+    app = App(cfg)
+    server = RefpayServer(cfg, app)
+
+    def stop(signum: int, _frame: Any) -> None:
+        log.info("event=shutdown signal=%s", signal.Signals(signum).name)
+        # shutdown() waits for serve_forever to return, so call it off the main thread.
+        threading.Thread(target=server.shutdown, daemon=True).start()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    host, port = server.server_address[:2]
+    log.info(
+        "event=started url=https://%s:%s defects=%s version=%s",
+        host if ":" not in str(host) else f"[{host}]",
+        port,
+        ",".join(sorted(cfg.defects)) or "none",
+        __version__,
+    )
+    try:
+        server.serve_forever(poll_interval=0.2)
+    finally:
+        server.server_close()
+    log.info("event=stopped")
+    return 0
