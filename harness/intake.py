@@ -46,11 +46,17 @@ def check_intake(loaded: LoadedSpec) -> list[IntakeProblem]:
     unit = spec.certification_unit
     if spec.sample.name != unit.product_name:
         problems.append(
-            IntakeProblem("sample.name", f"{spec.sample.name!r} does not match the certification unit's product name {unit.product_name!r}")
+            IntakeProblem(
+                "sample.name",
+                f"{spec.sample.name!r} does not match the certification unit's product name {unit.product_name!r}",
+            )
         )
     if spec.sample.version != unit.version:
         problems.append(
-            IntakeProblem("sample.version", f"{spec.sample.version!r} does not match the certification unit's version {unit.version!r}")
+            IntakeProblem(
+                "sample.version",
+                f"{spec.sample.version!r} does not match the certification unit's version {unit.version!r}",
+            )
         )
     for i, m in enumerate(spec.media):
         p = loaded.resolve(m.path)
@@ -59,9 +65,15 @@ def check_intake(loaded: LoadedSpec) -> list[IntakeProblem]:
             continue
         actual = tree_sha256(p)
         if actual != m.sha256:
-            problems.append(IntakeProblem(f"media[{i}].sha256", f"{m.path} hashes to {actual}, the spec declares {m.sha256}"))
-        if m.label is not None and (m.label.product_name != unit.product_name or m.label.version != spec.sample.version):
-            problems.append(IntakeProblem(f"media[{i}].label", "the media label does not name this product and version"))
+            problems.append(
+                IntakeProblem(f"media[{i}].sha256", f"{m.path} hashes to {actual}, the spec declares {m.sha256}")
+            )
+        if m.label is not None and (
+            m.label.product_name != unit.product_name or m.label.version != spec.sample.version
+        ):
+            problems.append(
+                IntakeProblem(f"media[{i}].label", "the media label does not name this product and version")
+            )
     docs = spec.documentation
     for name in ("environment_requirements", "scope", "install_guide", "operating_instructions", "use_cases_document"):
         rel = getattr(docs, name)

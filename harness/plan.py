@@ -34,22 +34,31 @@ class PlannedItem:
     checks: list[str] = field(default_factory=list)
 
 
+# The sample's own documented behaviour (功能测试): its use cases, and its OpenAPI description.
+FUNCTIONAL_CHAPTER = "F"
+API_CONFORMANCE = "API-CONFORMANCE"
+
+
 @dataclass
 class Plan:
     basis: str
     items: list[PlannedItem]
     targets: list[Target]
     only: list[str] | None = None  # a retest's subset of items, None for everything
+    functional: list[PlannedItem] = field(default_factory=list)
+
+    def all_items(self) -> list[PlannedItem]:
+        return self.items + self.functional
 
     def item(self, item_id: str) -> PlannedItem:
-        return next(i for i in self.items if i.item_id == item_id)
+        return next(i for i in self.all_items() if i.item_id == item_id)
 
     def applicable_checks(self) -> set[str]:
-        return {c for i in self.items if i.applicable for c in i.checks}
+        return {c for i in self.all_items() if i.applicable for c in i.checks}
 
     def not_applicable_reason(self, clause_ids: tuple[str, ...]) -> str | None:
         """A check is not applicable when every clause it decides is not applicable."""
-        reasons = [i.reason for i in self.items if i.item_id in clause_ids and not i.applicable]
+        reasons = [i.reason for i in self.all_items() if i.item_id in clause_ids and not i.applicable]
         if clause_ids and len(reasons) == len(clause_ids):
             return "；".join(dict.fromkeys(r or "" for r in reasons))
         return None
@@ -60,6 +69,7 @@ class Plan:
             "items": [asdict(i) for i in self.items],
             "targets": [asdict(t) for t in self.targets],
             "only": self.only,
+            "functional": [asdict(i) for i in self.functional],
         }
 
 
@@ -70,14 +80,17 @@ def targets_for(loaded: LoadedSpec, backend: str) -> list[Target]:
         return [Target(model=backend, backend=backend)]
     if not spec.hardware:
         raise PlanError([f"{loaded.path}: hardware: a terminal deployment needs a hardware list"])
-    from harness.deploy.inventory import load_inventory
+    from harness.deploy.inventory import InventoryError, default_path, load_inventory
 
-    inventory = load_inventory()
+    try:
+        inventory = load_inventory()
+    except InventoryError as e:
+        raise PlanError([str(p) for p in e.problems]) from None
     targets, missing = [], []
     for hw in spec.hardware:
         unit = inventory.unit_for(hw.model)
         if unit is None:
-            missing.append(f"hardware model {hw.model!r} has no unit in the lab inventory ({inventory.path})")
+            missing.append(f"hardware model {hw.model!r} has no unit in the lab inventory ({default_path()})")
         else:
             targets.append(Target(model=hw.model, backend="terminal", unit=unit.model_dump()))
     if missing:
@@ -96,8 +109,13 @@ def build_plan(
     cat = catalogue or load_catalogue(spec.basis[0])
     problems: list[str] = []
 
+    use_case_ids = {uc.id for uc in spec.documentation.use_cases}
     not_applicable: dict[str, str] = {}
     for key, appl in spec.applicability.items():
+        if key in use_case_ids:
+            if not appl.applicable:
+                not_applicable[key] = appl.reason or ""
+            continue
         try:
             covered = cat.covers(key)
         except KeyError:
@@ -107,17 +125,25 @@ def build_plan(
             for it in covered:
                 not_applicable[it.id] = appl.reason or ""
 
+    functional_ids = [uc.id for uc in spec.documentation.use_cases]
+    if spec.documentation.openapi:
+        functional_ids.append(API_CONFORMANCE)
+    known = cat.ids() | set(functional_ids)
+
     by_item: dict[str, list[str]] = {}
     for c in checks:
         if not c.clause_ids:
             problems.append(f"{c.check_id}: a check must name its clause (@pytest.mark.clause)")
         for cid in c.clause_ids:
-            if cid not in cat.ids():
-                problems.append(f"{c.check_id}: clause {cid!r} is not in the {cat.standard.id} catalogue")
+            if cid not in known:
+                problems.append(
+                    f"{c.check_id}: {cid!r} is neither a clause of the {cat.standard.id} catalogue "
+                    "nor a use case of this sample"
+                )
             by_item.setdefault(cid, []).append(c.check_id)
 
     if only is not None:
-        unknown = sorted(set(only) - cat.ids())
+        unknown = sorted(set(only) - known)
         problems += [f"retest subset names unknown clause {u!r}" for u in unknown]
 
     items = [
@@ -131,6 +157,17 @@ def build_plan(
         )
         for it in cat.items
     ]
+    functional = [
+        PlannedItem(
+            item_id=fid,
+            chapter=FUNCTIONAL_CHAPTER,
+            method_kind="automated",
+            applicable=fid not in not_applicable,
+            reason=not_applicable.get(fid),
+            checks=sorted(by_item.get(fid, [])),
+        )
+        for fid in functional_ids
+    ]
     try:
         targets = targets_for(loaded, backend or spec.deployment.backend)
     except PlanError as e:
@@ -138,4 +175,4 @@ def build_plan(
         targets = []
     if problems:
         raise PlanError(problems)
-    return Plan(basis=cat.standard.id, items=items, targets=targets, only=only)
+    return Plan(basis=cat.standard.id, items=items, targets=targets, only=only, functional=functional)

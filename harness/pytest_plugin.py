@@ -7,7 +7,7 @@ Inactive unless ``--sample-spec`` is given, so plain pytest runs of other code a
 from __future__ import annotations
 
 import traceback
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -47,7 +47,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     g = parser.getgroup("harness", "fintech type-test harness")
     g.addoption("--sample-spec", help="the sample spec (YAML) to test; enables the harness")
     g.addoption("--harness-run", help="record into this existing run ID instead of opening a new run")
-    g.addoption("--harness-backend", help="deploy with this backend instead of the spec's (process, container, terminal)")
+    g.addoption(
+        "--harness-backend", help="deploy with this backend instead of the spec's (process, container, terminal)"
+    )
     g.addoption("--harness-only", help="comma-separated clause IDs: run only the checks deciding these (retests)")
 
 
@@ -232,8 +234,10 @@ def _allure_labels(item: pytest.Item, state: HarnessState, model: str) -> None:
 
 # -- the verdict ---------------------------------------------------------------------------------
 @pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
-    report: pytest.TestReport = yield
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    report = yield
     state = _state(item.config)
     if state is None:
         return report

@@ -3,6 +3,7 @@ when the harness that owned them is gone."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import platform
 import secrets
@@ -28,10 +29,8 @@ def tool_versions() -> dict[str, str]:
             out[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
             continue
-    try:
+    with contextlib.suppress(metadata.PackageNotFoundError):
         out["harness"] = metadata.version("fintech-lab-harness")
-    except metadata.PackageNotFoundError:
-        pass
     return out
 
 

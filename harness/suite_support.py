@@ -10,11 +10,24 @@ from harness.spec.model import Account, SampleSpec
 from harness.verdicts import not_applicable
 
 
+def usable_accounts(spec: SampleSpec) -> list[Account]:
+    """Accounts ordinary checks may use: not reserved for a destructive purpose (lockout)."""
+    return [a for a in spec.driver.accounts if not a.purposes]
+
+
 def accounts(spec: SampleSpec, n: int) -> list[Account]:
-    accts = list(spec.driver.accounts)
+    accts = usable_accounts(spec)
     if len(accts) < n:
-        not_applicable(f"需要 {n} 个测试账户，样品仅声明 {len(accts)} 个")
+        not_applicable(f"需要 {n} 个普通测试账户，样品仅声明 {len(accts)} 个")
     return accts[:n]
+
+
+def reserved_account(spec: SampleSpec, purpose: str) -> Account:
+    for a in spec.driver.accounts:
+        if purpose in a.purposes:
+            return a
+    not_applicable(f"样品未声明可用于“{purpose}”的测试账户（spec: driver.accounts[].purposes）")
+    raise AssertionError("unreachable")
 
 
 def require_operations(driver: Any, *names: str) -> None:

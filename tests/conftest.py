@@ -22,7 +22,9 @@ def scratch_lab(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.Mo
     return lab
 
 
-def harness_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+def harness_cli(
+    *args: str, env: dict[str, str] | None = None, timeout: float = 600
+) -> subprocess.CompletedProcess[str]:
     """Run the real `harness` command in a subprocess, as a lab engineer would."""
     return subprocess.run(
         [sys.executable, "-m", "harness", *args],

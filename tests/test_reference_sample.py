@@ -33,16 +33,20 @@ def test_defective_spec_plants_exactly_the_mapped_defects():
 
 @pytest.mark.slow
 def test_compliant_build_passes_every_automated_check():
-    run_id, verdicts, log = _run("refpay.yaml")
+    _run_id, verdicts, log = _run("refpay.yaml")
     assert verdicts, log
-    bad = [(v.check_id, v.model, v.outcome, v.detail[:300]) for v in verdicts if v.outcome not in ("pass", "not_applicable")]
+    bad = [
+        (v.check_id, v.model, v.outcome, v.detail[:300])
+        for v in verdicts
+        if v.outcome not in ("pass", "not_applicable")
+    ]
     assert not bad, bad
     assert "exit 0" in log
 
 
 @pytest.mark.slow
 def test_defective_build_fails_exactly_the_mapped_checks_with_evidence():
-    run_id, verdicts, log = _run("refpay-defective.yaml")
+    _run_id, verdicts, log = _run("refpay-defective.yaml")
     failing = {v.check_id for v in verdicts if v.outcome == "fail"}
     assert failing == set(MAPPED.values()), log
     assert not [v for v in verdicts if v.outcome == "error"], log

@@ -22,7 +22,10 @@ def intake(spec: Annotated[Path, typer.Argument(help="the sample spec (YAML)")])
     with bad_input():
         loaded = load_spec(spec)
         sample = register(loaded)
-    out.print(f"registered {sample.id}: {sample.name} {sample.version}, received {sample.received}, kept until {sample.retain_until}")
+    out.print(
+        f"registered {sample.id}: {sample.name} {sample.version}, "
+        f"received {sample.received}, kept until {sample.retain_until}"
+    )
 
 
 @app.command()

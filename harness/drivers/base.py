@@ -3,7 +3,8 @@ in, read an account or send a transfer, and the driver turns that into the sampl
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import copy
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 import requests
@@ -28,16 +29,14 @@ class Call:
     params: dict[str, str] = field(default_factory=dict)
 
     def copy(self, **changes: Any) -> Call:
-        data = {
-            "operation": self.operation,
-            "method": self.method,
-            "url": self.url,
-            "headers": dict(self.headers),
-            "json": dict(self.json) if self.json is not None else None,
-            "params": dict(self.params),
-        }
-        data.update(changes)
-        return Call(**data)
+        """A copy whose dicts can be changed without touching this call (tamper, replay)."""
+        fresh = replace(
+            self,
+            headers=dict(self.headers),
+            json=copy.deepcopy(self.json),
+            params=dict(self.params),
+        )
+        return replace(fresh, **changes)
 
 
 @dataclass

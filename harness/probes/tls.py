@@ -52,7 +52,9 @@ def scan(host: str, port: int, guard: ScopeGuard, extra: set[Any] | None = None)
     result = next(iter(scanner.get_results()))
     if result.scan_status != ServerScanStatusEnum.COMPLETED or result.scan_result is None:
         raise ProbeError(f"sslyze could not connect to {host}:{port}: {result.connectivity_error_trace}")
-    out = TlsScan(host=host, port=port, raw_json=ServerScanResultAsJson.model_validate(result).model_dump_json(indent=2))
+    out = TlsScan(
+        host=host, port=port, raw_json=ServerScanResultAsJson.model_validate(result).model_dump_json(indent=2)
+    )
     for proto in PROTOCOLS:
         attempt = getattr(result.scan_result, _ATTR[proto])
         if attempt.status != ScanCommandAttemptStatusEnum.COMPLETED:

@@ -70,58 +70,97 @@ def build_content(run_id: str, number: str, revision: int = 1, language: str = "
             if e.verdict_id is not None:
                 ev_by_verdict.setdefault(e.verdict_id, []).append(e)
 
-        items: list[dict[str, Any]] = []
-        for n, p in enumerate(plan["items"], start=1):
-            it = cat.item(p["item_id"])
-            vs = [v for v in verdicts if it.id in v.clause_ids]
+        def row(n: int, p: dict[str, Any], meta: dict[str, Any]) -> dict[str, Any]:
+            vs = [v for v in verdicts if p["item_id"] in v.clause_ids]
             if not p["applicable"]:
                 verdict, observed = NOT_APPLICABLE, p.get("reason") or ""
+            elif not vs and plan.get("only") is not None and p["item_id"] not in plan["only"]:
+                verdict, observed = PENDING, "本次复测范围外"
             else:
                 verdict = _item_verdict([v.outcome for v in vs])
                 observed = "；".join(
-                    f"[{v.model}] {v.summary or OUTCOME_ZH[v.outcome]}" + (f"（{v.detail.splitlines()[0]}）" if v.outcome in ("fail", "error") and v.detail else "")
+                    f"[{v.model}] {v.summary or OUTCOME_ZH[v.outcome]}"
+                    + (f"（{v.detail.splitlines()[0]}）" if v.outcome in ("fail", "error") and v.detail else "")
                     for v in vs
                 )
-                if not vs and plan.get("only") is not None and it.id not in plan["only"]:
-                    verdict, observed = PENDING, "本次复测范围外"
-            per_model = {m: _item_verdict([v.outcome for v in vs if v.model == m]) for m in sorted({v.model for v in vs})}
+            models = sorted({v.model for v in vs})
+            return {
+                "no": n,
+                "item_id": p["item_id"],
+                **meta,
+                "method_kind": p["method_kind"],
+                "observed": observed,
+                "verdict": verdict,
+                "severity": SEVERITY_ZH[meta["severity_key"]] if verdict == NONCONFORM else "",
+                "per_model": {m: _item_verdict([v.outcome for v in vs if v.model == m]) for m in models},
+                "checks": [
+                    {
+                        "check_id": v.check_id,
+                        "model": v.model,
+                        "outcome": v.outcome,
+                        "detail": v.detail,
+                        "evidence": [
+                            {"title": e.title, "kind": e.kind, "path": e.path, "sha256": e.sha256}
+                            for e in ev_by_verdict.get(v.id, [])
+                        ],
+                    }
+                    for v in vs
+                ],
+            }
+
+        items: list[dict[str, Any]] = []
+        for n, p in enumerate(plan["items"], start=1):
+            it = cat.item(p["item_id"])
             items.append(
-                {
-                    "no": n,
-                    "item_id": it.id,
-                    "chapter": it.chapter,
-                    "chapter_title": cat.chapter(it.chapter).title,
-                    "standard_clause": it.standard_clause,
-                    "clause_verified": it.verified,
-                    "title": it.title if language == "zh" else it.title_en,
-                    "requirement": it.requirement,
-                    "method": it.method,
-                    "method_kind": it.method_kind,
-                    "observed": observed,
-                    "verdict": verdict,
-                    "severity": SEVERITY_ZH[it.severity] if verdict == NONCONFORM else "",
-                    "per_model": per_model,
-                    "checks": [
-                        {
-                            "check_id": v.check_id,
-                            "model": v.model,
-                            "outcome": v.outcome,
-                            "detail": v.detail,
-                            "evidence": [
-                                {"title": e.title, "kind": e.kind, "path": e.path, "sha256": e.sha256}
-                                for e in ev_by_verdict.get(v.id, [])
-                            ],
-                        }
-                        for v in vs
-                    ],
+                row(
+                    n,
+                    p,
+                    {
+                        "chapter": it.chapter,
+                        "chapter_title": cat.chapter(it.chapter).title,
+                        "standard_clause": it.standard_clause,
+                        "clause_verified": it.verified,
+                        "title": it.title if language == "zh" else it.title_en,
+                        "requirement": it.requirement,
+                        "method": it.method,
+                        "severity_key": it.severity,
+                    },
+                )
+            )
+        use_cases = {uc["id"]: uc for uc in spec["documentation"]["use_cases"]}
+        functional: list[dict[str, Any]] = []
+        for n, p in enumerate(plan.get("functional", []), start=1):
+            uc = use_cases.get(p["item_id"])
+            if uc is not None:
+                meta = {
+                    "title": uc["title"],
+                    "requirement": f"用户文档 {uc['section']} 节所述用例 {uc['id']}",
+                    "method": f"按用例场景执行（{uc['scenario']}）" if uc.get("scenario") else "按用户文档操作",
                 }
+            else:
+                meta = {
+                    "title": "接口一致性（OpenAPI）",
+                    "requirement": "样品行为与其接口文档（OpenAPI）所述状态码及数据结构一致，无服务端错误",
+                    "method": "以 Schemathesis 按接口文档生成请求并校验应答",
+                }
+            functional.append(
+                row(
+                    n,
+                    p,
+                    {
+                        **meta,
+                        "chapter": "F",
+                        "chapter_title": "功能测试",
+                        "standard_clause": None,
+                        "clause_verified": True,
+                        "severity_key": "major",
+                    },
+                )
             )
 
-        counts = Counter(i["verdict"] for i in items)
+        counts = Counter(i["verdict"] for i in items + functional)
         models = sorted({v.model for v in verdicts})
-        per_model_summary = {
-            m: dict(Counter(OUTCOME_ZH[v.outcome] for v in verdicts if v.model == m)) for m in models
-        }
+        per_model_summary = {m: dict(Counter(OUTCOME_ZH[v.outcome] for v in verdicts if v.model == m)) for m in models}
         completed = (run.finished or datetime.now()).date()
         try:
             due = due_date(completed).isoformat()
@@ -151,14 +190,19 @@ def build_content(run_id: str, number: str, revision: int = 1, language: str = "
                 "media": sample.media,
                 "hardware": spec.get("hardware", []),
                 "images": [
-                    {"model": d.get("model"), "image_id": d["image_id"]} for d in run.deployments or [] if d.get("image_id")
+                    {"model": d.get("model"), "image_id": d["image_id"]}
+                    for d in run.deployments or []
+                    if d.get("image_id")
                 ],
             },
             "basis": {
                 "standard": cat.standard.id,
                 "title": cat.standard.title,
                 "items": [i["item_id"] for i in items],
-                "note": "章节编号已依据公开目录核实；章内子条款编号未公开，表中条款为本实验室检测细则编号，待依据正式文本核对。",
+                "note": (
+                    "章节编号已依据公开目录核实；章内子条款编号未公开，"
+                    "表中条款为本实验室检测细则编号，待依据正式文本核对。"
+                ),
             },
             "dates": {
                 "received": sample.received.isoformat(),
@@ -172,6 +216,7 @@ def build_content(run_id: str, number: str, revision: int = 1, language: str = "
             "deployments": run.deployments,
             "run": {"id": run.id, "status": run.status, "kind": run.kind},
             "items": items,
+            "functional": functional,
             "summary": {k: counts.get(k, 0) for k in (CONFORM, NONCONFORM, NOT_APPLICABLE, PENDING, LAB_ERROR)},
             "per_model": per_model_summary,
             "deviations": [],
@@ -186,9 +231,7 @@ def conclusion(content: dict[str, Any]) -> str:
     s = content["summary"]
     std = content["basis"]["standard"]
     if s[LAB_ERROR] or s[PENDING]:
-        return (
-            f"检测尚未完成：{s[PENDING]} 项待判定，{s[LAB_ERROR]} 项检测异常（实验室原因），暂不作总体结论。"
-        )
+        return f"检测尚未完成：{s[PENDING]} 项待判定，{s[LAB_ERROR]} 项检测异常（实验室原因），暂不作总体结论。"
     if s[NONCONFORM]:
         bad = [f"{i['item_id']} {i['title']}" for i in content["items"] if i["verdict"] == NONCONFORM]
         return f"所检项目中 {s[NONCONFORM]} 项不符合 {std} 要求：{'；'.join(bad)}。"
@@ -199,9 +242,10 @@ def next_number(prefix: str | None = None, year: int | None = None) -> str:
     prefix = prefix or os.environ.get("HARNESS_REPORT_PREFIX", "FTL")
     year = year or date.today().year
     with session() as s:
-        n = s.scalar(
-            select(func.count(func.distinct(Report.number))).where(Report.number.like(f"{prefix}-{year}-%"))
-        ) or 0
+        n = (
+            s.scalar(select(func.count(func.distinct(Report.number))).where(Report.number.like(f"{prefix}-{year}-%")))
+            or 0
+        )
     return f"{prefix}-{year}-{n + 1:04d}"
 
 

@@ -170,6 +170,9 @@ class Account(Strict):
     phone: str | None = None
     balance: Decimal | None = None
     sign_secret: str | None = None  # when signing.key is "account": the per-account secret
+    # Destructive uses a check may put this account to ("lockout": it may be locked). Other checks
+    # leave such accounts alone, so the order checks run in never changes a verdict.
+    purposes: list[Literal["lockout"]] = []
 
 
 HttpMethod = Literal["GET", "POST", "PUT", "PATCH", "DELETE"]

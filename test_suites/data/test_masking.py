@@ -3,7 +3,7 @@
 import pytest
 
 from harness.drivers import DriverError
-from harness.suite_support import require_operations
+from harness.suite_support import require_operations, usable_accounts
 from harness.verdicts import not_applicable
 
 MASK_CHARS = set("*•xX#")
@@ -28,7 +28,7 @@ def test_personal_information_is_masked_in_account_view(driver, spec, params, ev
     require_operations(driver, "account")
     checked = 0
     problems = []
-    for acct in spec.driver.accounts:
+    for acct in usable_accounts(spec):
         pii = {f: getattr(acct, f) for f in params.masking if getattr(acct, f, None)}
         if not pii:
             continue
@@ -47,5 +47,7 @@ def test_personal_information_is_masked_in_account_view(driver, spec, params, ev
                 problems.append(f"{acct.name}: {fname} 显示为 {shown}，未按保留前{pre}后{suf}位屏蔽")
     if checked == 0 and not problems:
         not_applicable("测试账户未声明卡号、证件号或手机号，或账户接口不返回这些信息")
-    evidence.observe(f"检查 {checked} 个个人金融信息字段" + ("，均已屏蔽" if not problems else f"，发现 {len(problems)} 处未屏蔽"))
+    evidence.observe(
+        f"检查 {checked} 个个人金融信息字段" + ("，均已屏蔽" if not problems else f"，发现 {len(problems)} 处未屏蔽")
+    )
     assert not problems, "; ".join(problems)
