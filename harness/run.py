@@ -61,13 +61,14 @@ def run_sample(
     only: list[str] | None = None,
     extra_args: list[str] | None = None,
     kind: str = "full",
+    suites: list[Path] | None = None,
 ) -> RunResult:
     loaded = load_spec(spec_path)  # SpecError: the caller reports it, exit 2
     run = open_run(loaded, kind=kind)  # IntakeError likewise
     run_dir = lab_config().run_dir(run.id)
     run_dir.mkdir(parents=True, exist_ok=True)
     args = [
-        str(SUITES_DIR),
+        *[str(p) for p in suites or [SUITES_DIR]],
         f"--rootdir={PROJECT_ROOT}",
         f"--sample-spec={loaded.path}",
         f"--harness-run={run.id}",

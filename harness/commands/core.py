@@ -87,12 +87,15 @@ def run(
     only: Annotated[str | None, typer.Option(help="comma-separated clause IDs to run")] = None,
     report: Annotated[bool, typer.Option(help="write the report when the run ends")] = True,
     lang: Annotated[str, typer.Option(help="report language: zh or en")] = "zh",
+    suite: Annotated[
+        list[Path] | None, typer.Option(help="run only these suite files or folders (default: test_suites/)")
+    ] = None,
 ) -> None:
     """Intake, plan, deploy and check a sample; record every verdict; write the report."""
     from harness.run import EXIT_BAD_INPUT, EXIT_INTERRUPTED, run_sample
 
     with bad_input():
-        result = run_sample(spec, backend=backend, only=only.split(",") if only else None)
+        result = run_sample(spec, backend=backend, only=only.split(",") if only else None, suites=suite)
     out.print(result.summary_line())
     if result.exit_code in (EXIT_BAD_INPUT, EXIT_INTERRUPTED):
         raise typer.Exit(result.exit_code)

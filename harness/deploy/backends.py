@@ -1,3 +1,7 @@
 """Imports every backend module so each registers itself. A new backend is one file and one line."""
 
-from harness.deploy import container, process  # noqa: F401
+from harness.deploy import (
+    container,  # noqa: F401
+    process,  # noqa: F401
+    terminal,  # noqa: F401
+)

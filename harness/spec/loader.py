@@ -101,6 +101,37 @@ def _read(p: Path) -> tuple[dict[str, Any], yaml.Node | None]:
     return data, node
 
 
+# Spec fields that hold paths relative to the spec file that wrote them.
+_PATH_FIELDS: tuple[tuple[str, ...], ...] = (
+    ("media", "*", "path"),
+    ("documentation", "environment_requirements"),
+    ("documentation", "scope"),
+    ("documentation", "install_guide"),
+    ("documentation", "operating_instructions"),
+    ("documentation", "use_cases_document"),
+    ("documentation", "openapi"),
+    ("documentation", "use_cases", "*", "scenario"),
+    ("deployment", "container", "image_archive"),
+    ("deployment", "container", "build_context"),
+)
+
+
+def _rebase(data: Any, path: tuple[str, ...], base_dir: Path) -> None:
+    """Make one path field absolute, so it still names the same file from another spec's folder."""
+    if not path or data is None:
+        return
+    head, rest = path[0], path[1:]
+    targets = data if head == "*" and isinstance(data, list) else [data]
+    for t in targets:
+        if head == "*":
+            _rebase(t, rest, base_dir)
+        elif isinstance(t, dict) and head in t:
+            if rest:
+                _rebase(t[head], rest, base_dir)
+            elif isinstance(t[head], str):
+                t[head] = str((base_dir / t[head]).resolve())
+
+
 def _resolve_extends(p: Path, data: dict[str, Any], seen: tuple[Path, ...] = ()) -> dict[str, Any]:
     """`extends: other.yaml` (relative to this file): this spec is a variant of another, e.g. the
     defective build of a reference sample or a changed version of a certified one."""
@@ -113,7 +144,11 @@ def _resolve_extends(p: Path, data: dict[str, Any], seen: tuple[Path, ...] = ())
     if base_path in seen:
         raise SpecError([SpecProblem(p, "extends", f"circular: {base_path} extends itself")])
     base, _ = _read(base_path)
-    return merge(_resolve_extends(base_path, base, (*seen, base_path)), data)
+    base = _resolve_extends(base_path, base, (*seen, base_path))
+    if base_path.parent != p.parent:
+        for field in _PATH_FIELDS:
+            _rebase(base, field, base_path.parent)
+    return merge(base, data)
 
 
 def load_spec(path: str | Path) -> LoadedSpec:
