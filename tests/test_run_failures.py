@@ -54,7 +54,8 @@ def test_never_healthy_sample_gives_error_verdicts_naming_the_cause_and_keeps_ou
     spec = variant(
         tmp_path,
         "never-healthy",
-        'deployment:\n  health: {url: "https://{host}:{ports.https}/no-such-health", expect_status: 200, timeout_s: 3}\n',
+        "deployment:\n"
+        '  health: {url: "https://{host}:{ports.https}/no-such-health", expect_status: 200, timeout_s: 3}\n',
     )
     r = harness_cli("run", str(spec))
     assert r.returncode == 3, r.stdout + r.stderr  # a lab error, never a product failure

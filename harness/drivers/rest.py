@@ -5,10 +5,11 @@ from __future__ import annotations
 import base64
 import hmac
 import json
+import re
 import time
 import uuid
 from collections.abc import Callable
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import requests
@@ -16,7 +17,7 @@ import requests
 from harness.deploy.base import Deployment, lab_session
 from harness.deploy.scope import ScopeGuard
 from harness.drivers.base import Call, DriverError, DriverSession
-from harness.spec.model import Account, Operation, RestDriver, Signing
+from harness.spec.model import Account, AmountEncoding, Operation, RestDriver, Signing
 from harness.templating import TemplateError, render, render_obj
 
 ResponseHook = Callable[[requests.Response, str], None]
@@ -51,6 +52,42 @@ def canonical_string(signing: Signing, body: dict[str, Any]) -> str:
     if signing.canonical == "sorted-kv":
         return signing.separator.join(f"{n}={_text(body.get(n))}" for n in sorted(names))
     return signing.separator.join(_text(body.get(n)) for n in names)
+
+
+_PLAIN_NUMBER = re.compile(r"[+-]?\d+(\.\d+)?")
+
+
+def to_wire_amount(enc: AmountEncoding, value: Any) -> Any:
+    """A decimal amount as the sample writes it (``minor-units``: 1.00 -> 100 with exponent 2).
+
+    A value that is not a whole number of minor units becomes a JSON number with a fraction
+    (0.001 -> 0.1) and anything that is not a plain finite number (text, NaN, "1e3") is left as it
+    is: the sample, not the driver, must refuse a malformed amount."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        if not _PLAIN_NUMBER.fullmatch(value.strip()):
+            return value
+        value = value.strip()
+    elif not isinstance(value, int | float | Decimal):
+        return value
+    try:
+        d = Decimal(str(value))
+    except InvalidOperation:
+        return value
+    if not d.is_finite():
+        return value
+    minor = d.scaleb(enc.exponent)
+    if minor == minor.to_integral_value():
+        return int(minor)
+    return float(minor)
+
+
+def from_wire_amount(enc: AmountEncoding, raw: Any) -> Decimal:
+    """An amount the sample returned in minor units, as a decimal amount (100 -> 1.00)."""
+    if isinstance(raw, bool) or not isinstance(raw, int | str) or not re.fullmatch(r"-?\d+", str(raw).strip()):
+        raise ValueError(f"{raw!r} is not a whole number of minor units")
+    return Decimal(int(str(raw).strip())).scaleb(-enc.exponent)
 
 
 def _text(v: Any) -> str:
@@ -107,6 +144,10 @@ class RestDriverImpl:
             acct = session.account
             values.update(account_id=acct.account_id, from_account=acct.account_id, username=acct.username)
         values.update(fields)
+        if op.amounts is not None:
+            for name in op.amounts.fields:
+                if name in values:
+                    values[name] = to_wire_amount(op.amounts, values[name])
         try:
             path = render(op.path, values)
             body = render_obj(op.body, values) if op.body is not None else None
@@ -201,11 +242,17 @@ class RestDriverImpl:
         op = self.operation(operation)
         path = op.returns.get(name, name)
         try:
-            return dig(response.json(), path)
+            value = dig(response.json(), path)
         except (ValueError, KeyError, IndexError):
             raise DriverError(
                 f"{operation}: the answer ({response.status_code}) has no field {path!r} declared for {name!r}"
             ) from None
+        if op.amounts is not None and name in op.amounts.returns:
+            try:
+                return from_wire_amount(op.amounts, value)
+            except ValueError as e:
+                raise DriverError(f"{operation}: {name} ({path}): {e}") from None
+        return value
 
     def signed_fields(self) -> list[str]:
         return list(self.desc.signing.fields) if self.desc.signing else []

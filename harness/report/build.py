@@ -15,19 +15,17 @@ from sqlalchemy import func, select
 
 from harness.catalogue import SEVERITY_ZH, load_catalogue
 from harness.config import lab_config
-from harness.report.deadline import CalendarGap, due_date
+from harness.report.deadline import SUBMISSION_WORKING_DAYS, CalendarGap, due_date
+from harness.report.labels import BASIS_NOTE, DECISION_RULE, STATEMENT, TITLE, check_language
 from harness.store import Evidence, Report, Run, Sample, Verdict, session
+from harness.store.models import ItemRecord, Waiver
 from harness.verdicts import OUTCOME_ZH
 
 # Item verdicts as the report states them.
 CONFORM, NONCONFORM, NOT_APPLICABLE, PENDING, LAB_ERROR = "符合", "不符合", "不适用", "待判定", "检测异常"
-
-STATEMENT = "本报告检测结果仅对所检样品有效。未经本实验室书面批准，不得部分复制本报告。"
-DECISION_RULE = (
-    "判定规则：逐项依据检测依据中的要求判定。自动化检查项在每个部署型号上均通过方判为“符合”，"
-    "任一型号上不通过即判为“不符合”；因实验室原因未能完成的检查项记为“检测异常”，不作符合性判定，须复测；"
-    "文档审查及半自动项由检测工程师依据证据记录判定。不考虑测量不确定度（定性判定）。"
-)
+WAIVED = "豁免"  # an approved waiver: never a pass
+VERDICTS = (CONFORM, NONCONFORM, NOT_APPLICABLE, WAIVED, PENDING, LAB_ERROR)
+SCHEMA = "fintech-lab-harness/report/2"
 
 
 class ReportError(Exception):
@@ -50,8 +48,27 @@ def _item_verdict(outcomes: list[str]) -> str:
     return CONFORM
 
 
-def build_content(run_id: str, number: str, revision: int = 1, language: str = "zh") -> dict[str, Any]:
+def _waiver_json(w: Waiver, as_of: date) -> dict[str, Any]:
+    return {
+        "id": w.id,
+        "clause_id": w.clause_id,
+        "kind": w.kind,
+        "justification": w.justification,
+        "approved_by": w.approved_by,
+        "approved_on": w.approved_on.isoformat(),
+        "expires": w.expires.isoformat(),
+        "scope": f"run {w.run_id}" if w.run_id else f"sample {w.sample_id}",
+        "active": w.expires >= as_of and w.approved_on <= as_of,
+    }
+
+
+def build_content(
+    run_id: str, number: str, revision: int = 1, language: str = "zh", as_of: date | None = None
+) -> dict[str, Any]:
+    """The report's content (its JSON truth) for a run, as of a date (waiver expiry is judged on it)."""
     cfg = lab_config()
+    check_language(language)
+    as_of = as_of or date.today()
     with session() as s:
         run = s.get(Run, run_id)
         if run is None:
@@ -65,6 +82,16 @@ def build_content(run_id: str, number: str, revision: int = 1, language: str = "
         if not plan:
             raise ReportError(f"run {run_id} has no plan: it ended before its checks were collected")
         cat = load_catalogue(plan["basis"])
+        records: dict[str, ItemRecord] = {}
+        for rec in s.scalars(select(ItemRecord).where(ItemRecord.run_id == run_id).order_by(ItemRecord.id)):
+            records[rec.item_id] = rec  # the latest record of an item wins
+        waivers: dict[str, list[dict[str, Any]]] = {}
+        for w in s.scalars(
+            select(Waiver)
+            .where((Waiver.run_id == run_id) | (Waiver.sample_id == run.sample_id))
+            .order_by(Waiver.id)
+        ):
+            waivers.setdefault(w.clause_id, []).append(_waiver_json(w, as_of))
         ev_by_verdict: dict[int, list[Evidence]] = {}
         for e in evidence:
             if e.verdict_id is not None:
@@ -72,8 +99,17 @@ def build_content(run_id: str, number: str, revision: int = 1, language: str = "
 
         def row(n: int, p: dict[str, Any], meta: dict[str, Any]) -> dict[str, Any]:
             vs = [v for v in verdicts if p["item_id"] in v.clause_ids]
+            rec = records.get(p["item_id"]) if not vs and p["applicable"] else None
+            recorded: dict[str, Any] | None = None
             if not p["applicable"]:
                 verdict, observed = NOT_APPLICABLE, p.get("reason") or ""
+            elif rec is not None:
+                verdict, observed = rec.verdict, rec.note
+                recorded = {
+                    "engineer": rec.engineer,
+                    "at": rec.recorded.isoformat(timespec="seconds"),
+                    "evidence": rec.evidence,
+                }
             elif not vs and plan.get("only") is not None and p["item_id"] not in plan["only"]:
                 verdict, observed = PENDING, "本次复测范围外"
             else:
@@ -84,6 +120,12 @@ def build_content(run_id: str, number: str, revision: int = 1, language: str = "
                     for v in vs
                 )
             models = sorted({v.model for v in vs})
+            applying = [w for w in waivers.get(p["item_id"], []) if w["active"]] if p["applicable"] else []
+            waiver = next((w for w in applying if w["kind"] == "waiver"), None)
+            deviation = next((w for w in applying if w["kind"] == "deviation"), None)
+            tested_verdict = verdict
+            if waiver is not None:
+                verdict = WAIVED
             return {
                 "no": n,
                 "item_id": p["item_id"],
@@ -91,7 +133,12 @@ def build_content(run_id: str, number: str, revision: int = 1, language: str = "
                 "method_kind": p["method_kind"],
                 "observed": observed,
                 "verdict": verdict,
+                "tested_verdict": tested_verdict,  # what testing alone found (differs when waived)
                 "severity": SEVERITY_ZH[meta["severity_key"]] if verdict == NONCONFORM else "",
+                "recorded": recorded,
+                "waiver": waiver,
+                "deviation": deviation,
+                "expired_waivers": [w for w in waivers.get(p["item_id"], []) if not w["active"]],
                 "per_model": {m: _item_verdict([v.outcome for v in vs if v.model == m]) for m in models},
                 "checks": [
                     {
@@ -105,6 +152,15 @@ def build_content(run_id: str, number: str, revision: int = 1, language: str = "
                         ],
                     }
                     for v in vs
+                ],
+                "evidence": [
+                    {"title": e.title, "path": e.path, "sha256": e.sha256}
+                    for v in vs
+                    for e in ev_by_verdict.get(v.id, [])
+                ]
+                + [
+                    {"title": e["title"], "path": e["path"], "sha256": e["sha256"]}
+                    for e in (recorded or {}).get("evidence", [])
                 ],
             }
 
@@ -121,6 +177,7 @@ def build_content(run_id: str, number: str, revision: int = 1, language: str = "
                         "standard_clause": it.standard_clause,
                         "clause_verified": it.verified,
                         "title": it.title if language == "zh" else it.title_en,
+                        "title_zh": it.title,
                         "requirement": it.requirement,
                         "method": it.method,
                         "severity_key": it.severity,
@@ -170,13 +227,16 @@ def build_content(run_id: str, number: str, revision: int = 1, language: str = "
         else:
             due_note = ""
         dates = [v.started for v in verdicts] + [v.finished for v in verdicts]
+        dates += [r.recorded for r in records.values()]
+        all_waivers = [w for ws in waivers.values() for w in ws]
         content: dict[str, Any] = {
-            "schema": "fintech-lab-harness/report/1",
-            "title": "型式试验报告",
+            "schema": SCHEMA,
+            "title": TITLE[language],
             "kind": "full" if run.kind == "full" else run.kind,
             "language": language,
             "number": number,
             "revision": revision,
+            "supersedes": None,  # {"number", "revision", "reason"} for a correction
             "lab": {"name": cfg.lab_name, "address": cfg.lab_address},
             "applicant": spec["applicant"],
             "producer": spec["producer"],
@@ -188,6 +248,7 @@ def build_content(run_id: str, number: str, revision: int = 1, language: str = "
                 "kind": spec["sample"]["kind"],
                 "condition": spec["sample"]["condition"],
                 "media": sample.media,
+                "spec_sha256": sample.spec_sha256,
                 "hardware": spec.get("hardware", []),
                 "images": [
                     {"model": d.get("model"), "image_id": d["image_id"]}
@@ -197,19 +258,21 @@ def build_content(run_id: str, number: str, revision: int = 1, language: str = "
             },
             "basis": {
                 "standard": cat.standard.id,
-                "title": cat.standard.title,
+                "title": cat.standard.title if language == "zh" else cat.standard.title_en,
                 "items": [i["item_id"] for i in items],
-                "note": (
-                    "章节编号已依据公开目录核实；章内子条款编号未公开，"
-                    "表中条款为本实验室检测细则编号，待依据正式文本核对。"
-                ),
+                "clauses": [
+                    {"item_id": i["item_id"], "title": i["title"], "applicable": i["verdict"] != NOT_APPLICABLE}
+                    for i in items
+                ],
+                "note": BASIS_NOTE[language],
             },
             "dates": {
                 "received": sample.received.isoformat(),
                 "tests_started": min(dates).date().isoformat() if dates else run.started.date().isoformat(),
                 "tests_completed": completed.isoformat(),
-                "issued": date.today().isoformat(),
+                "issued": None,  # set when the report is approved
                 "due": due,
+                "due_working_days": SUBMISSION_WORKING_DAYS,
                 "due_note": due_note,
             },
             "environment": run.environment,
@@ -217,25 +280,62 @@ def build_content(run_id: str, number: str, revision: int = 1, language: str = "
             "run": {"id": run.id, "status": run.status, "kind": run.kind},
             "items": items,
             "functional": functional,
-            "summary": {k: counts.get(k, 0) for k in (CONFORM, NONCONFORM, NOT_APPLICABLE, PENDING, LAB_ERROR)},
+            "summary": {k: counts.get(k, 0) for k in VERDICTS},
             "per_model": per_model_summary,
-            "deviations": [],
-            "statement": STATEMENT,
-            "decision_rule": DECISION_RULE,
+            "models": models,
+            "deviations": all_waivers,
+            "exclusions": [
+                {"item_id": i["item_id"], "title": i["title"], "reason": i["observed"]}
+                for i in items + functional
+                if i["verdict"] == NOT_APPLICABLE
+            ],
+            "statement": STATEMENT[language],
+            "decision_rule": DECISION_RULE[language],
+            "evidence_manifest": None,  # {"sha256", "files"}: set when the report folder is written
+            "signatures": {"prepared": None, "reviewed": None, "approved": None},
         }
         content["conclusion"] = conclusion(content)
         return content
 
 
+def unfinished(content: dict[str, Any]) -> list[str]:
+    """The items that stop a report being final: pending (待判定) or lab errors (检测异常)."""
+    return [
+        f"{i['item_id']} ({i['verdict']})"
+        for i in content["items"] + content.get("functional", [])
+        if i["verdict"] in (PENDING, LAB_ERROR)
+    ]
+
+
 def conclusion(content: dict[str, Any]) -> str:
     s = content["summary"]
     std = content["basis"]["standard"]
+    en = content.get("language") == "en"
+    waived = s.get(WAIVED, 0)
     if s[LAB_ERROR] or s[PENDING]:
+        if en:
+            return (
+                f"Testing is not complete: {s[PENDING]} item(s) pending, {s[LAB_ERROR]} lab error(s); "
+                "no overall conclusion is given."
+            )
         return f"检测尚未完成：{s[PENDING]} 项待判定，{s[LAB_ERROR]} 项检测异常（实验室原因），暂不作总体结论。"
+    waived_zh = f"另有 {waived} 项经批准豁免，未作符合性判定（见第六部分）。" if waived else ""
+    waived_en = f" {waived} item(s) are waived by approval and not judged (see section 6)." if waived else ""
     if s[NONCONFORM]:
-        bad = [f"{i['item_id']} {i['title']}" for i in content["items"] if i["verdict"] == NONCONFORM]
-        return f"所检项目中 {s[NONCONFORM]} 项不符合 {std} 要求：{'；'.join(bad)}。"
-    return f"所检项目均符合 {std} 要求（{s[CONFORM]} 项符合，{s[NOT_APPLICABLE]} 项不适用）。"
+        bad = [
+            f"{i['item_id']} {i['title']}"
+            for i in content["items"] + content.get("functional", [])
+            if i["verdict"] == NONCONFORM
+        ]
+        if en:
+            return f"{s[NONCONFORM]} item(s) do not conform to {std}: {'; '.join(bad)}.{waived_en}"
+        return f"所检项目中 {s[NONCONFORM]} 项不符合 {std} 要求：{'；'.join(bad)}。{waived_zh}"
+    if en:
+        return (
+            f"All items tested conform to {std} ({s[CONFORM]} conform, {s[NOT_APPLICABLE]} not applicable)."
+            + waived_en
+        )
+    return f"所检项目均符合 {std} 要求（{s[CONFORM]} 项符合，{s[NOT_APPLICABLE]} 项不适用）。{waived_zh}"
 
 
 def next_number(prefix: str | None = None, year: int | None = None) -> str:

@@ -178,6 +178,22 @@ class Account(Strict):
 HttpMethod = Literal["GET", "POST", "PUT", "PATCH", "DELETE"]
 
 
+class AmountEncoding(Strict):
+    """How an operation writes money when not as the decimal amounts the suites use (yuan).
+
+    ``minor-units``: an integer count of the currency's smallest unit (fen), i.e. amount x
+    10**exponent. The named call ``fields`` are converted before the templates are filled (and so
+    before signing); an amount that is not a whole number of minor units (0.001 yuan) is sent as a
+    JSON number with a fraction (0.1), and a value that is not a plain number is sent unchanged, so
+    the sample still judges every malformed amount itself. The named ``returns`` are converted
+    back to decimal amounts when a check reads them."""
+
+    encoding: Literal["minor-units"] = "minor-units"
+    exponent: int = Field(default=2, ge=0, le=8)  # ISO 4217 minor unit: CNY 2 (1 yuan = 100 fen)
+    fields: list[NonEmpty] = ["amount"]  # call fields holding amounts (names the suites pass)
+    returns: list[NonEmpty] = []  # names in `returns` whose values are amounts
+
+
 class Operation(Strict):
     """One declared request. Strings in path/body/headers/query are templates over
     the call's fields, e.g. ``/api/accounts/{account_id}`` or ``{"amt": "{amount}"}``."""
@@ -192,6 +208,8 @@ class Operation(Strict):
     expect_status: int = 200
     # Answer fields the suites read, as dotted paths into the JSON answer.
     returns: dict[str, str] = {}
+    # Money on the wire in another form than decimal yuan (None: amounts are passed unchanged).
+    amounts: AmountEncoding | None = None
 
 
 class LoginOperation(Operation):

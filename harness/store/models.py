@@ -99,3 +99,62 @@ class Report(Base):
     content_sha256: Mapped[str] = mapped_column(String(64))
     out_dir: Mapped[str] = mapped_column(Text)
     __table_args__ = (UniqueConstraint("number", "revision", name="uq_report_revision"),)
+
+
+# --- Report workflow (issue #4). New tables only, so an existing lab database gains them on open
+# (create_all adds missing tables; it never alters existing ones).
+
+
+class ItemRecord(Base):
+    """An engineer's verdict on a document-review or semi-automated item of a run. The latest record
+    of an item in a run is the one the report uses."""
+
+    __tablename__ = "item_records"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    run_id: Mapped[str] = mapped_column(ForeignKey("runs.id"), index=True)
+    item_id: Mapped[str] = mapped_column(String(100))
+    verdict: Mapped[str] = mapped_column(String(20))  # 符合 | 不符合 | 不适用
+    note: Mapped[str] = mapped_column(Text)  # the observed result, in the engineer's words
+    engineer: Mapped[str] = mapped_column(String(100))
+    recorded: Mapped[datetime] = mapped_column(DateTime)
+    evidence: Mapped[list] = mapped_column(JSON, default=list)  # [{title, path, sha256, size}], path rel. run dir
+
+
+class Waiver(Base):
+    """An approved waiver (the clause is not assessed) or deviation (assessed otherwise than the method says)."""
+
+    __tablename__ = "waivers"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    clause_id: Mapped[str] = mapped_column(String(100), index=True)
+    kind: Mapped[str] = mapped_column(String(20))  # waiver | deviation
+    justification: Mapped[str] = mapped_column(Text)
+    approved_by: Mapped[str] = mapped_column(String(100))
+    approved_on: Mapped[date] = mapped_column(Date)
+    expires: Mapped[date] = mapped_column(Date)
+    run_id: Mapped[str | None] = mapped_column(ForeignKey("runs.id"), nullable=True)  # scope: one run
+    sample_id: Mapped[str | None] = mapped_column(ForeignKey("samples.id"), nullable=True)  # or a sample
+    created: Mapped[datetime] = mapped_column(DateTime)
+
+
+class ReportEvent(Base):
+    """The trail of a report revision: prepared, reviewed, approved (in that order), submitted."""
+
+    __tablename__ = "report_events"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    report_id: Mapped[int] = mapped_column(ForeignKey("reports.id"), index=True)
+    action: Mapped[str] = mapped_column(String(20))  # prepared | reviewed | approved | submitted
+    name: Mapped[str] = mapped_column(String(100))
+    at: Mapped[datetime] = mapped_column(DateTime)
+    __table_args__ = (UniqueConstraint("report_id", "action", name="uq_report_event"),)
+
+
+class ReportManifest(Base):
+    """Every file of a report folder with its SHA-256, as written; `harness verify` compares against it."""
+
+    __tablename__ = "report_manifests"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    report_id: Mapped[int] = mapped_column(ForeignKey("reports.id"), unique=True)
+    files: Mapped[dict] = mapped_column(JSON)  # {relative path: sha256}
+    digest: Mapped[str] = mapped_column(String(64))  # over the canonical file list
+    evidence_digest: Mapped[str] = mapped_column(String(64))  # the digest the report content carries
+    written: Mapped[datetime] = mapped_column(DateTime)

@@ -1,29 +1,116 @@
-"""JR/T 0199-2020 chapter 11 网络安全: transport-layer protocol versions."""
+"""JR/T 0199-2020 chapter 11 网络安全: the TLS channel (protocol versions, cipher suites, server
+certificate) and the HTTP security headers that go with it."""
 
 import pytest
 
-from harness.deploy import GUARD
+from harness.checks import network as judge
+from harness.drivers import DriverError
 from harness.probes import tls
+from harness.suite_support import usable_accounts
 from harness.verdicts import not_applicable
 
 _ORDER = list(tls.PROTOCOLS)
 
 
-@pytest.mark.clause("11.tls.protocol")
-def test_no_protocol_below_the_minimum_is_offered(deployment, spec, params, evidence):
-    tls_ports = [p for p in spec.deployment.ports if p.tls]
-    if not tls_ports:
+def _tls_ports(spec):
+    ports = [p for p in spec.deployment.ports if p.tls]
+    if not ports:
         not_applicable("样品未声明 TLS 端口")
+    return ports
+
+
+@pytest.mark.clause("11.tls.protocol")
+def test_no_protocol_below_the_minimum_is_offered(deployment, spec, params, evidence, tls_scan):
     minimum = f"TLS {params.tls_min_version}"
     too_old = _ORDER[: _ORDER.index(minimum)]
     problems = []
-    for decl in tls_ports:
-        port = deployment.ports[decl.name]
-        result = tls.scan(deployment.host, port, GUARD)
+    for decl in _tls_ports(spec):
+        result = tls_scan(deployment.ports[decl.name])
         evidence.attach_text(f"sslyze 扫描结果 {decl.name}", result.raw_json, kind="json", ext=".json")
         offered = result.offered_protocols()
-        evidence.observe(f"端口 {decl.name} 提供协议：{', '.join(offered) or '无'}")
+        evidence.observe(f"端口 {decl.name} 提供协议：{', '.join(offered) or '无'}（声明最低 {minimum}）")
         bad = [p for p in offered if p in too_old]
         if bad:
             problems.append(f"{decl.name}: offers {', '.join(bad)} (below {minimum})")
+    assert not problems, "; ".join(problems)
+
+
+@pytest.mark.clause("11.tls.ciphers")
+def test_no_weak_cipher_suite_is_offered(deployment, spec, evidence, tls_scan):
+    problems = []
+    for decl in _tls_ports(spec):
+        result = tls_scan(deployment.ports[decl.name])
+        evidence.attach_text(f"sslyze 扫描结果 {decl.name}", result.raw_json, kind="json", ext=".json")
+        table = []
+        weak = []
+        for s in result.suites:
+            why = judge.suite_weaknesses(s.protocol, s.name, s.key_size, s.anonymous)
+            table.append(
+                {"protocol": s.protocol, "suite": s.name, "openssl": s.openssl_name, "key_bits": s.key_size,
+                 "ephemeral_key": s.ephemeral_key, "weak": why}  # fmt: skip
+            )
+            if why:
+                weak.append(f"{s.protocol} {s.name}（{'、'.join(why)}）")
+        evidence.attach_json(f"密码套件判定 {decl.name}", table)
+        pfs = sum(1 for s in result.suites if judge.forward_secret(s.protocol, s.name))
+        evidence.observe(
+            f"端口 {decl.name} 接受 {len(result.suites)} 个密码套件，其中前向安全 {pfs} 个，弱套件 {len(weak)} 个"
+            + (f"：{'；'.join(weak[:6])}" if weak else "")
+        )
+        if weak:
+            problems.append(f"{decl.name}: weak suites {', '.join(weak)}")
+        if result.suites and pfs == 0:
+            problems.append(f"{decl.name}: no forward-secret suite at all")
+    assert not problems, "; ".join(problems)
+
+
+@pytest.mark.clause("11.tls.certificate")
+def test_server_certificate_is_valid_for_the_declared_host(deployment, spec, evidence, tls_scan):
+    name = judge.client_host_name(spec, deployment)
+    problems = []
+    for decl in _tls_ports(spec):
+        result = tls_scan(deployment.ports[decl.name])
+        evidence.attach_text(f"证书链 {decl.name}", "".join(result.certificate_chain_pem), kind="certificate", ext=".pem")
+        report = judge.judge_certificate(result.certificate_chain_pem, name)
+        evidence.attach_json(f"证书判定 {decl.name}", report.as_json())
+        evidence.observe(
+            f"端口 {decl.name} 证书 {report.subject}，签发者 {report.issuer}，{report.key}，{report.signature}，"
+            f"有效期 {report.not_before:%Y-%m-%d} 至 {report.not_after:%Y-%m-%d}，名称 {', '.join(report.names)}；"
+            f"访问名 {name}" + ("；" + "；".join(report.notes) if report.notes else "")
+        )
+        problems += [f"{decl.name}: {p}" for p in report.problems]
+    assert not problems, "; ".join(problems)
+
+
+def _header_samples(driver, spec):
+    """Answers to look at: the base URL, the web login page if declared, and one authenticated API
+    answer (account view) when the driver can log in."""
+    answers = [("GET /", driver.get_url("/", note="安全响应头：根路径"))]
+    web = getattr(spec.driver, "web_login_path", None)
+    if web:
+        answers.append((f"GET {web}", driver.get_url(web, note="安全响应头：网页登录")))
+    accts = usable_accounts(spec)
+    if accts and driver.has("account"):
+        try:
+            s = driver.session(accts[0])
+        except DriverError:
+            return answers
+        answers.append(("account", driver.call("account", s, account_id=accts[0].account_id)))
+    return answers
+
+
+@pytest.mark.clause("11.tls.hsts")
+def test_hsts_and_security_headers(driver, spec, evidence):
+    base = getattr(spec.driver, "base_url", "")
+    if not base:
+        not_applicable("样品不是以 HTTP 接口驱动，无应答头可查")
+    over_tls = base.lower().startswith("https://")
+    problems = []
+    for label, resp in _header_samples(driver, spec):
+        found = judge.header_problems(resp.headers, over_tls)
+        hsts = resp.headers.get("Strict-Transport-Security", "无")
+        evidence.observe(f"{label} 应答 {resp.status_code}，HSTS：{hsts}" + (f"，问题：{'；'.join(found)}" if found else "，安全响应头齐全"))
+        problems += [f"{label}: {p}" for p in found]
+    if not over_tls:
+        evidence.observe("样品基础地址为明文 HTTP，HSTS 不适用，仅检查其余安全响应头")
     assert not problems, "; ".join(problems)

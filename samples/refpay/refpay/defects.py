@@ -27,6 +27,9 @@ DEFECTS: dict[str, str] = {
     "tamper": "transfer signature covers only nonce and timestamp",
     "history-missing": "newest completed transfer missing from history",
     "server-error": "over-precision amount (0.001) answers 500 instead of 400",
+    "weak-ciphers": "TLS 1.2 also offers RSA key exchange suites (no forward secrecy)",
+    "debug-port": "an undeclared plain-HTTP debug server listens beside the API",
+    "cleartext-audit": "login/transfer audit records with full card and ID numbers sent as plain UDP syslog",
 }
 
 

@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from refpay import __version__, pages
+from refpay.audit import AuditForwarder
 from refpay.auth import AuthService, Principal
 from refpay.config import Config
 from refpay.errors import ApiError
@@ -50,6 +51,24 @@ class App:
         self.store.sync_password_scheme(SEED_USERS, MD5 if cfg.has("weak-password-hash") else PBKDF2)
         self.auth = AuthService(cfg, self.store)
         self.transfers = TransferService(cfg, self.store)
+        self.audit = AuditForwarder(cfg.host) if cfg.has("cleartext-audit") else None
+
+    def audit_event(self, event: str, account_id: str, **extra: object) -> None:
+        """'cleartext-audit' defect only: report the event, with full PII, over plain UDP."""
+        if self.audit is None:
+            return
+        user = self.store.user_by_account(account_id)
+        if user is None:
+            return
+        self.audit.send(
+            event,
+            user=user["username"],
+            account=account_id,
+            card=user["card_number"],
+            id_number=user["id_number"],
+            phone=user["phone"],
+            **extra,
+        )
 
     def account_view(self, who: Principal, account_id: str) -> dict[str, Any]:
         user = self._owned(who, account_id)
@@ -236,7 +255,9 @@ class Handler(BaseHTTPRequestHandler):
         username, password = body.get("username"), body.get("password")
         if not isinstance(username, str) or not isinstance(password, str):
             raise ApiError(400, "请求参数错误")
-        self._json(200, self.app.auth.login(username, password))
+        result = self.app.auth.login(username, password)
+        self.app.audit_event("login", result["account_id"])
+        self._json(200, result)
 
     def api_logout(self) -> None:
         self.app.auth.logout(self._principal())
@@ -251,7 +272,9 @@ class Handler(BaseHTTPRequestHandler):
     def api_transfer(self) -> None:
         who = self._principal()
         body = self._json_body(strict=not self.app.cfg.has("stack-trace"))
-        self._json(200, self.app.transfers.transfer(who, body))
+        result = self.app.transfers.transfer(who, body)
+        self.app.audit_event("transfer", who.account_id, to=body.get("to_account"), amount=body.get("amount"))
+        self._json(200, result)
 
 
 def _route(method: str, pattern: str, func: Callable[..., None]) -> Route:
@@ -282,6 +305,9 @@ def tls_context(cfg: Config) -> ssl.SSLContext:
         ctx.minimum_version = ssl.TLSVersion.TLSv1
     else:
         ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+        if cfg.has("weak-ciphers"):
+            # TLS 1.2 only, but RSA key exchange suites (no forward secrecy) are offered too.
+            ctx.set_ciphers("ECDHE+AESGCM:AES128-GCM-SHA256:AES128-SHA")
     return ctx
 
 
@@ -318,9 +344,49 @@ class RefpayServer(ThreadingHTTPServer):
         log.warning("event=connection_error client=%s error=%s", client_address[0], exc)
 
 
+class DebugHandler(BaseHTTPRequestHandler):
+    """'debug-port' defect: a plain-HTTP status page left in the build."""
+
+    server: DebugServer
+    server_version = "refpay-debug"
+    sys_version = ""
+
+    def log_message(self, format: str, *args: Any) -> None:
+        log.info("debug client=%s %s", self.client_address[0], format % args)
+
+    def do_GET(self) -> None:
+        app = self.server.app
+        body = json.dumps(
+            {"debug": True, "version": __version__, "defects": sorted(app.cfg.defects), "db": str(app.cfg.db_path)}
+        ).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+class DebugServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, cfg: Config, app: App) -> None:
+        self.app = app
+        if ":" in cfg.host:
+            self.address_family = socket.AF_INET6
+        super().__init__((cfg.host, 0), DebugHandler)  # any free port: nobody declared it
+
+    def server_bind(self) -> None:
+        socketserver.TCPServer.server_bind(self)
+        self.server_name, self.server_port = str(self.server_address[0]), self.server_address[1]
+
+
 def serve(cfg: Config) -> int:
     app = App(cfg)
     server = RefpayServer(cfg, app)
+    debug = DebugServer(cfg, app) if cfg.has("debug-port") else None
+    if debug is not None:
+        threading.Thread(target=debug.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True).start()
+        log.info("event=debug_server port=%s", debug.server_address[1])
 
     def stop(signum: int, _frame: Any) -> None:
         log.info("event=shutdown signal=%s", signal.Signals(signum).name)
@@ -341,5 +407,10 @@ def serve(cfg: Config) -> int:
         server.serve_forever(poll_interval=0.2)
     finally:
         server.server_close()
+        if debug is not None:
+            debug.shutdown()
+            debug.server_close()
+        if app.audit is not None:
+            app.audit.close()
     log.info("event=stopped")
     return 0
