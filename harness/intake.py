@@ -1,8 +1,8 @@
 """Taking a sample in (送样接收): completeness and consistency checks, media fingerprints, registration."""
+# tree_sha256 is re-exported: it is what a spec's media hash means.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -11,24 +11,9 @@ from sqlalchemy import func, select
 
 from harness.config import lab_config
 from harness.evidence import sha256_file
+from harness.media import components, file_manifest, openapi_ops, tree_sha256
 from harness.spec import LoadedSpec
 from harness.store import Sample, session
-
-_IGNORED = {"__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache"}
-
-
-def tree_sha256(path: Path) -> str:
-    """A directory's fingerprint: every file's relative path and SHA-256, in sorted order.
-    A file's fingerprint is its SHA-256. Byte caches that merely running the code creates are left out."""
-    if path.is_file():
-        return sha256_file(path)
-    h = hashlib.sha256()
-    for f in sorted(p for p in path.rglob("*") if p.is_file()):
-        rel = f.relative_to(path)
-        if _IGNORED & set(rel.parts) or f.suffix == ".pyc":
-            continue
-        h.update(f"{rel.as_posix()}\0{sha256_file(f)}\n".encode())
-    return h.hexdigest()
 
 
 @dataclass(frozen=True)
@@ -123,6 +108,7 @@ def register(loaded: LoadedSpec, received: date | None = None) -> Sample:
         if existing is not None:
             return existing
         received = received or date.today()
+        docs = spec.documentation
         year = received.year
         n = s.scalar(select(func.count()).select_from(Sample).where(Sample.id.like(f"S-{year}-%"))) or 0
         sample = Sample(
@@ -134,9 +120,19 @@ def register(loaded: LoadedSpec, received: date | None = None) -> Sample:
             spec_path=str(loaded.path),
             spec_sha256=spec_sha,
             spec_snapshot=spec.model_dump(mode="json"),
-            media=[{"path": m.path, "sha256": m.sha256, "role": m.role} for m in spec.media],
+            media=[
+                {
+                    "path": m.path,
+                    "sha256": m.sha256,
+                    "role": m.role,
+                    "files": file_manifest(loaded.resolve(m.path)),
+                    "components": components(loaded.resolve(m.path)),
+                }
+                for m in spec.media
+            ],
             received=received,
             retain_until=_add_months(received, lab_config().retention_months),
+            observed={"openapi_ops": openapi_ops(loaded.resolve(docs.openapi)) if docs.openapi else []},
         )
         s.add(sample)
         return sample

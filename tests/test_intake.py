@@ -32,7 +32,7 @@ def test_inconsistent_submission_is_refused_with_every_problem(tmp_path):
     spec = tmp_path / "s.yaml"
     spec.write_text(
         f"extends: {SPECS / 'refpay.yaml'}\n"
-        "sample: {name: 别的产品, version: 9.9}\n"
+        "sample: {name: 别的产品, version: '9.9'}\n"
         "media:\n"
         f"  - {{path: {ROOT / 'samples/refpay'}, sha256: '{'a' * 64}'}}\n"
         f"  - {{path: {tmp_path / 'missing.tar'}, sha256: '{'b' * 64}'}}\n"

@@ -88,3 +88,9 @@ def test_circular_extends(tmp_path):
     (tmp_path / "b.yaml").write_text("extends: a.yaml\n")
     with pytest.raises(SpecError, match="circular"):
         load_spec(a)
+
+
+def test_a_number_where_text_is_needed_says_to_quote_it(tmp_path):
+    p = _broken(tmp_path, f"extends: {SPECS / 'refpay.yaml'}\nsample: {{version: 1.10}}\n")
+    with pytest.raises(SpecError, match=r"sample.version: must be text; YAML read 1.1 as a number: quote it"):
+        load_spec(p)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import NoReturn
@@ -21,8 +22,9 @@ app = typer.Typer(
     help="Fintech type-test lab harness (JR/T 0199-2020).",
 )
 # soft_wrap: one problem stays one line, whatever the terminal width (CI logs, grep).
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+# Not on a terminal (CI, a pipe): no colour codes, and tables as wide as they need.
+out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 240)
+err = Console(stderr=True, highlight=False, soft_wrap=True, width=None if sys.stderr.isatty() else 240)
 
 
 def fail(lines: list[str] | str, code: int = 2) -> NoReturn:

@@ -164,6 +164,9 @@ def load_spec(path: str | Path) -> LoadedSpec:
             msg = err["msg"].removeprefix("Value error, ")
             if err["type"] == "extra_forbidden":
                 msg = "unknown field (a typo?)"
+            elif err["type"] == "string_type" and isinstance(err.get("input"), int | float):
+                # YAML reads 1.10 as the number 1.1: a version or hash must be quoted to stay itself.
+                msg = f"must be text; YAML read {err['input']!r} as a number: quote it"
             problems.append(SpecProblem(p, _field_path(loc), msg, _line_of(node, loc)))
         raise SpecError(problems) from None
     return LoadedSpec(spec=spec, path=p.resolve())

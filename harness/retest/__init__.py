@@ -1,0 +1,1 @@
+"""Regression retests after product changes: change analysis, impacted clauses, supplementary reports."""
