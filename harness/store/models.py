@@ -28,6 +28,7 @@ class Sample(Base):
     received: Mapped[date] = mapped_column(Date)
     retain_until: Mapped[date] = mapped_column(Date)
     status: Mapped[str] = mapped_column(String(20), default="registered")
+    observed: Mapped[dict] = mapped_column(JSON, default=dict)  # what intake saw: documented operations
     runs: Mapped[list[Run]] = relationship(back_populates="sample")
     __table_args__ = (UniqueConstraint("name", "version", "spec_sha256", name="uq_sample_identity"),)
 
