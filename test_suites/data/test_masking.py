@@ -2,25 +2,10 @@
 
 import pytest
 
+from harness.checks.pii import FIELD_KIND, masked_properly, redact
 from harness.drivers import DriverError
 from harness.suite_support import require_operations, usable_accounts
 from harness.verdicts import not_applicable
-
-MASK_CHARS = set("*•xX#")
-
-
-def masked_properly(shown: str, original: str, keep: tuple[int, int]) -> bool:
-    """Shown keeps at most `keep` = (prefix, suffix) characters of the original, the rest masked."""
-    pre, suf = keep
-    if shown == original or len(shown) < pre + suf + 1:
-        return False
-    middle = shown[pre : len(shown) - suf]
-    return (
-        shown[:pre] == original[:pre]
-        and shown[len(shown) - suf :] == original[len(original) - suf :]
-        and bool(middle)
-        and set(middle) <= MASK_CHARS
-    )
 
 
 @pytest.mark.clause("10.masking.display")
@@ -44,7 +29,8 @@ def test_personal_information_is_masked_in_account_view(driver, spec, params, ev
             checked += 1
             pre, suf = params.masking[fname]
             if not masked_properly(shown, original, (pre, suf)):
-                problems.append(f"{acct.name}: {fname} 显示为 {shown}，未按保留前{pre}后{suf}位屏蔽")
+                safe = redact(shown, known=[(original, FIELD_KIND.get(fname, fname))])  # evidence keeps C2 masked
+                problems.append(f"{acct.name}: {fname} 显示为 {safe}，未按保留前{pre}后{suf}位屏蔽")
     if checked == 0 and not problems:
         not_applicable("测试账户未声明卡号、证件号或手机号，或账户接口不返回这些信息")
     evidence.observe(

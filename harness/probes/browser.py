@@ -1,0 +1,251 @@
+"""A headless browser kept inside the run's scope: Debian's chromium driven by Playwright.
+
+Every request the page makes (documents, scripts, fetches, images) passes ``page.route``: a host the
+scope guard does not allow is aborted and recorded, never fetched. Service workers are blocked (they
+would bypass routing), the environment's proxy variables are dropped, and ``playwright install`` is
+never used: the lab's browser is the distribution package at ``/usr/bin/chromium``.
+
+The web-login helper finds the form generically (the password input, the text input before it, the
+form's submit control), so no sample's selectors are written here.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+from harness.deploy.scope import OutOfScope, ScopeGuard
+from harness.probes.tls import ProbeError
+
+CHROMIUM = os.environ.get("HARNESS_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-proxy-server",
+    "--disable-features=AutofillServerCommunication,OptimizationHints,MediaRouter",
+]
+LOCAL_SCHEMES = ("data", "blob", "about")
+_PASSWORD_HINT = re.compile(r"pass(word|wd|code)?|pwd|口令|密码", re.IGNORECASE)
+
+
+@dataclass
+class ScopeLog:
+    """What the page asked for: allowed request URLs and refused (out-of-scope) ones."""
+
+    requested: list[str] = field(default_factory=list)
+    refused: list[str] = field(default_factory=list)
+
+
+class ScopedBrowser:
+    """One chromium for a test module; each check gets a fresh context (no shared cookies/storage)."""
+
+    def __init__(self, guard: ScopeGuard):
+        self.guard = guard
+        self._pw: Any = None
+        self._browser: Any = None
+
+    def _ensure(self) -> Any:
+        if self._browser is None:
+            if not os.path.exists(CHROMIUM):
+                raise ProbeError(f"no browser at {CHROMIUM} (apt-get install chromium); never `playwright install`")
+            from playwright.sync_api import Error as PwError
+            from playwright.sync_api import sync_playwright
+
+            env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
+            try:
+                self._pw = sync_playwright().start()
+                self._browser = self._pw.chromium.launch(
+                    executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True, env=env
+                )
+            except PwError as e:
+                self.close()
+                raise ProbeError(f"chromium did not start: {e}") from None
+        return self._browser
+
+    def close(self) -> None:
+        if self._browser is not None:
+            try:
+                self._browser.close()
+            finally:
+                self._browser = None
+        if self._pw is not None:
+            try:
+                self._pw.stop()
+            finally:
+                self._pw = None
+
+    @contextmanager
+    def page(self) -> Iterator[tuple[Any, ScopeLog]]:
+        """A fresh context and page whose every request is checked against the scope guard."""
+        browser = self._ensure()
+        log = ScopeLog()
+        context = browser.new_context(
+            ignore_https_errors=True,  # test deployments use self-signed certificates
+            service_workers="block",
+            locale="zh-CN",
+            viewport={"width": 1280, "height": 900},
+        )
+        guard = self.guard
+
+        def route(r: Any) -> None:
+            url = r.request.url
+            parts = urlsplit(url)
+            if parts.scheme in LOCAL_SCHEMES:
+                r.continue_()
+                return
+            try:
+                if parts.scheme not in ("http", "https", "ws", "wss"):
+                    raise OutOfScope(f"scheme {parts.scheme!r}")
+                guard.check_url(url)
+            except OutOfScope:
+                log.refused.append(url)
+                r.abort("blockedbyclient")
+                return
+            log.requested.append(url)
+            r.continue_()
+
+        context.route("**/*", route)
+        try:
+            page = context.new_page()
+            page.set_default_timeout(10_000)
+            yield page, log
+        finally:
+            context.close()
+
+
+@dataclass
+class PasswordField:
+    """The password input of a login form, as the browser sees it."""
+
+    found: bool
+    input_type: str = ""
+    autocomplete: str | None = None  # the input's own attribute
+    form_autocomplete: str | None = None  # its form's attribute
+    descriptor: str = ""
+
+    @property
+    def effective_autocomplete(self) -> str:
+        """HTML: an input without its own (non-empty) autocomplete inherits its form's on/off."""
+        own = (self.autocomplete or "").strip().lower()
+        if own:
+            return own
+        return (self.form_autocomplete or "on").strip().lower() or "on"
+
+
+def find_password_field(page: Any) -> tuple[Any, PasswordField]:
+    """The login form's password input: an ``input[type=password]``, else an input whose name, id,
+    placeholder, label or autocomplete says password (then it is shown in clear)."""
+    loc = page.locator("input[type=password]")
+    if loc.count() == 0:
+        candidates = page.locator("input:not([type=hidden])")
+        loc = None
+        for i in range(candidates.count()):
+            c = candidates.nth(i)
+            desc = " ".join(
+                str(c.get_attribute(a) or "") for a in ("name", "id", "placeholder", "aria-label", "autocomplete")
+            )
+            if _PASSWORD_HINT.search(desc):
+                loc = c
+                break
+        if loc is None:
+            return None, PasswordField(found=False)
+    el = loc.first
+    info = el.evaluate(
+        "e => ({type: e.type, ac: e.getAttribute('autocomplete'),"
+        " fac: e.form ? e.form.getAttribute('autocomplete') : null,"
+        " desc: e.outerHTML.slice(0, 300)})"
+    )
+    return el, PasswordField(True, info["type"], info["ac"], info["fac"], info["desc"])
+
+
+def fill_login_form(page: Any, url: str, username: str, password: str) -> tuple[Any, PasswordField]:
+    """Open the login page and type the credentials as a user would (not yet submitted)."""
+    page.goto(url, wait_until="domcontentloaded")
+    pw_el, field_info = find_password_field(page)
+    if pw_el is None:
+        raise ProbeError(f"no password input on the login page {url}")
+    user_el = _username_field(page, pw_el)
+    if user_el is not None:
+        user_el.fill(username)
+    pw_el.fill(password)
+    return pw_el, field_info
+
+
+def submit_login(page: Any, pw_el: Any, login_url: str, timeout_s: float = 10.0) -> None:
+    """Submit the form and wait until the page leaves it and the network is idle; ProbeError if the
+    declared account cannot log in through the page."""
+    submit = pw_el.locator(
+        "xpath=ancestor::form[1]//*[self::button[not(@type) or @type='submit'] or self::input[@type='submit']]"
+    )
+    if submit.count() > 0:
+        submit.first.click()
+    else:
+        pw_el.press("Enter")
+    start_path = urlsplit(login_url).path
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if urlsplit(page.url).path != start_path or not pw_el.is_visible():
+            break
+        page.wait_for_timeout(100)
+    else:
+        raise ProbeError("网页登录后页面始终停留在登录表单（声明的测试账户无法通过网页登录）")
+    from playwright.sync_api import TimeoutError as PwTimeout
+
+    # A page that keeps polling never idles; what it shows by then is enough.
+    with contextlib.suppress(PwTimeout):
+        page.wait_for_load_state("networkidle", timeout=timeout_s * 1000)
+
+
+def _username_field(page: Any, pw_el: Any) -> Any:
+    sel = (
+        "input:not([type=hidden]):not([type=password]):not([type=submit]):not([type=button])"
+        ":not([type=checkbox]):not([type=radio])"
+    )
+    in_form = pw_el.locator("xpath=ancestor::form[1]").locator(sel)
+    if in_form.count() > 0:
+        return in_form.first
+    anywhere = page.locator(sel)
+    return anywhere.first if anywhere.count() > 0 else None
+
+
+def wait_for_text(page: Any, markers: list[str], timeout_s: float = 5.0) -> bool:
+    """Wait (without page-side eval, which a strict CSP forbids) until the page text shows any marker."""
+    markers = [m for m in markers if m]
+    if not markers:
+        return False
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        text = page.locator("body").inner_text()
+        if any(m in text for m in markers):
+            return True
+        page.wait_for_timeout(150)
+    return False
+
+
+def rendered_text(page: Any) -> str:
+    """What the user sees: the body text plus the values of form fields (read-only fields too)."""
+    body = page.locator("body").inner_text()
+    values = page.locator("input:not([type=password]):not([type=hidden]), textarea").evaluate_all(
+        "els => els.map(e => e.value).filter(v => v)"
+    )
+    return body + ("\n" + "\n".join(values) if values else "")
+
+
+def browser_storage(page: Any) -> dict[str, Any]:
+    """Cookies, localStorage and sessionStorage of the page's origin (what the browser keeps)."""
+    state = page.context.storage_state()
+    session = page.evaluate("() => Object.fromEntries(Object.entries(window.sessionStorage))")
+    return {"cookies": state.get("cookies", []), "origins": state.get("origins", []), "sessionStorage": session}

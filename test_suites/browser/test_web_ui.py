@@ -1,0 +1,168 @@
+"""The sample's web pages, in a real browser (chromium, scoped to the deployment).
+
+- 10.masking.display: the password input masks what is typed (JR/T 0092 5.1 sensitive-data display:
+  a password is never echoed), and the pages shown after logging in display C2 masked.
+- 10.storage.c3: the browser is not asked to keep the password (JR/T 0171: browsers must not store
+  authentication data): its input has autocomplete="off" or "new-password" (an explicit
+  "current-password" or the default "on" invites the password manager to save it), and after logging
+  in the password is in no cookie, localStorage, sessionStorage or requested URL (a GET form would put
+  it into history and server logs).
+
+Not applicable when the spec declares no web login page (driver.web_login_path).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from urllib.parse import quote, quote_plus
+
+import pytest
+
+from harness.checks.data import known_values, scan_text, typed_passwords
+from harness.checks.pii import FIELD_KIND, masked_renderings, masking_rules, redact
+from harness.deploy import GUARD
+from harness.probes.browser import (
+    ScopedBrowser,
+    ScopeLog,
+    browser_storage,
+    fill_login_form,
+    rendered_text,
+    submit_login,
+    wait_for_text,
+)
+from harness.suite_support import accounts
+from harness.verdicts import not_applicable
+
+ALLOWED_AUTOCOMPLETE = ("off", "new-password")
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[ScopedBrowser]:
+    b = ScopedBrowser(GUARD)  # starts chromium on first use only
+    try:
+        yield b
+    finally:
+        b.close()
+
+
+def _login_url(spec, deployment) -> str:
+    path = getattr(spec.driver, "web_login_path", None)
+    if not path:
+        not_applicable("样品未声明网页登录页（driver.web_login_path），不涉及网页展示")
+    return deployment.url(spec.driver.base_url).rstrip("/") + path
+
+
+def _screenshot(page, evidence, title: str, full: bool = False) -> None:
+    path = evidence.new_path(title, ".png")
+    page.screenshot(path=str(path), full_page=full)
+    evidence.attach_file(path, title, kind="screenshot")
+
+
+def _scope_record(log: ScopeLog, evidence) -> None:
+    if log.refused:
+        evidence.attach_json("浏览器被拦截的范围外请求", log.refused)
+        evidence.observe(f"页面试图访问 {len(log.refused)} 个测试范围外地址，已全部拦截（见证据）")
+
+
+@pytest.mark.clause("10.masking.display")
+def test_password_input_masks_what_is_typed(spec, deployment, browser, evidence):
+    url = _login_url(spec, deployment)
+    acct = accounts(spec, 1)[0]
+    with browser.page() as (page, log):
+        _el, field = fill_login_form(page, url, acct.username, acct.password)
+        _screenshot(page, evidence, "登录页（已输入口令）")
+        shown = rendered_text(page)
+        _scope_record(log, evidence)
+    evidence.attach_json("口令输入框", {"type": field.input_type, "html": redact(field.descriptor, [acct.password])})
+    echoed = acct.password in shown
+    evidence.observe(
+        f"网页登录页口令输入框 type={field.input_type}"
+        + ("，输入内容以掩码显示" if not echoed else "，输入的口令明文显示")
+    )
+    assert field.input_type == "password" and not echoed, f"口令输入框 type={field.input_type}，输入的口令未被屏蔽"
+
+
+@pytest.mark.clause("10.storage.c3")
+def test_browser_is_not_asked_to_keep_the_password(spec, deployment, browser, evidence):
+    url = _login_url(spec, deployment)
+    acct = accounts(spec, 1)[0]
+    pw = acct.password
+    with browser.page() as (page, log):
+        el, field = fill_login_form(page, url, acct.username, pw)
+        submit_login(page, el, url)
+        _screenshot(page, evidence, "网页登录后页面")
+        storage = browser_storage(page)
+        _scope_record(log, evidence)
+        requested = [*log.requested, page.url]
+    problems = []
+    ac = field.effective_autocomplete
+    if ac not in ALLOWED_AUTOCOMPLETE:
+        problems.append(f"口令输入框 autocomplete={ac}（应为 {' 或 '.join(ALLOWED_AUTOCOMPLETE)}），浏览器可能保存口令")
+    forms = {pw, quote(pw, safe=""), quote_plus(pw)}
+    stored = [k for k, v in _flatten(storage) if any(f in v for f in forms)]
+    if stored:
+        problems.append(f"登录后浏览器存储中含口令：{'、'.join(stored)}")
+    in_urls = [redact(u, forms) for u in requested if any(f in u for f in forms)]
+    if in_urls:
+        problems.append(f"口令出现在请求地址中（会进入浏览历史与服务器日志）：{in_urls[0]}")
+    evidence.attach_json(
+        "口令缓存检查",
+        {
+            "input autocomplete": field.autocomplete,
+            "form autocomplete": field.form_autocomplete,
+            "effective": ac,
+            "browser storage keys": [k for k, _ in _flatten(storage)],
+            "requests": [redact(u, forms) for u in requested],
+            "problems": problems,
+        },
+    )
+    evidence.observe(
+        f"口令输入框 autocomplete 生效值为 {ac}；登录后 Cookie、localStorage、sessionStorage 共 "
+        f"{len(_flatten(storage))} 项，请求地址 {len(requested)} 个"
+        + ("，均不含口令" if not (stored or in_urls) else "，发现口令")
+    )
+    assert not problems, "; ".join(problems)
+
+
+def _flatten(storage: dict) -> list[tuple[str, str]]:
+    out = [(f"cookie:{c.get('name')}", str(c.get("value", ""))) for c in storage.get("cookies", [])]
+    for origin in storage.get("origins", []):
+        for item in origin.get("localStorage", []):
+            out.append((f"localStorage:{item.get('name')}", str(item.get("value", ""))))
+    out += [(f"sessionStorage:{k}", str(v)) for k, v in (storage.get("sessionStorage") or {}).items()]
+    return out
+
+
+@pytest.mark.clause("10.masking.display")
+def test_pages_after_login_show_personal_information_masked(spec, params, deployment, browser, evidence):
+    url = _login_url(spec, deployment)
+    acct = accounts(spec, 1)[0]
+    masking = masking_rules(params.masking)
+    own = [k for k in known_values([acct]) if k.kind in masking or k.field in masking]
+    # What would show the page has the account's data: its account ID, or the tail of a C2 value.
+    markers = [acct.account_id] + [k.value[-4:] for k in own]
+    with browser.page() as (page, log):
+        el, _field = fill_login_form(page, url, acct.username, acct.password)
+        submit_login(page, el, url)
+        ready = wait_for_text(page, markers)
+        text = rendered_text(page)
+        _screenshot(page, evidence, "网页登录后页面（整页）", full=True)
+        _scope_record(log, evidence)
+    passwords = typed_passwords(spec.driver.accounts)
+    leaks = scan_text(text, "网页", passwords, known_values(spec.driver.accounts), masking)
+    shown_masked = [
+        f"{FIELD_KIND.get(k.field, k.field)}:{e.token}" for k in own for e in masked_renderings(text, k.value)
+    ]
+    evidence.attach_text(
+        "页面文本（已脱敏）",
+        redact(text, passwords.values(), [(k.value, k.kind) for k in known_values(spec.driver.accounts)]),
+    )
+    evidence.attach_json(
+        "页面检查结果", {"页面显示的屏蔽信息": [redact(s) for s in shown_masked], "发现": [x.as_dict() for x in leaks]}
+    )
+    where = "页面已展示账户信息" if ready else "页面未出现该账户的账号或证件尾号"
+    evidence.observe(
+        f"以 {acct.name} 经网页登录后检查页面文本（{where}，{len(shown_masked)} 处屏蔽显示）："
+        + ("未发现未屏蔽的个人金融信息" if not leaks else f"发现 {len(leaks)} 处：{leaks[0].what}")
+    )
+    assert not leaks, "; ".join(sorted({x.what for x in leaks}))

@@ -1,0 +1,79 @@
+"""JR/T 0199-2020 chapter 10 数据安全 (with JR/T 0171): no C3 information at rest, and passwords kept as
+salted slow hashes. Reads what the sample declared it stores (deployment.data_files): SQLite databases
+table by table and column by column, other files as text. Stored C2 (card numbers in the database) is
+not judged here; stored C3 and password storage strength are. Logs are 10.logs' business."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+
+from harness.checks.data import assess_password_storage, stored_c3, stored_values
+from harness.drivers import DriverError
+from harness.suite_support import usable_accounts
+from harness.verdicts import not_applicable
+
+
+def _read_optional(deployment, rel: str) -> bytes | None:
+    try:
+        return deployment.read_file(rel)
+    except Exception:  # noqa: BLE001 - an absent companion file (SQLite -wal) is normal on every backend
+        return None
+
+
+@pytest.mark.clause("10.storage.c3")
+def test_no_c3_at_rest_and_passwords_are_salted_slow_hashes(spec, deployment, driver, evidence):
+    files = list(spec.deployment.data_files)
+    if not files:
+        not_applicable("样品未声明其存储的数据文件（deployment.data_files），无法检查存储中的 C3 信息与口令存储强度")
+    # Let the sample see every typed password first: a store that keeps it on login must show it.
+    for acct in usable_accounts(spec):
+        driver.session(acct)
+    values, read, unreadable = [], [], []
+    for rel in files:
+        try:
+            blob = deployment.read_file(rel)
+        except OSError as e:
+            unreadable.append(f"{rel}（{type(e).__name__}）")
+            continue
+        found = stored_values(rel, blob, _read_optional(deployment, rel + "-wal"))
+        read.append(
+            f"{rel}（{'SQLite 数据库' if blob.startswith(b'SQLite format 3') else '文件'}，{len(found)} 个文本值）"
+        )
+        values += found
+    if not read:
+        raise DriverError(f"声明的数据文件均无法读取：{'、'.join(unreadable)}")
+    accounts = spec.driver.accounts
+    leaks = stored_c3(values, accounts)
+    records = assess_password_storage(values, accounts)
+    weak = [r for r in records if not r.assessment.strong]
+    evidence.attach_json(
+        "存储检查结果（已脱敏）",
+        {
+            "已读取": read,
+            "无法读取": unreadable,
+            "C3 明文": [leak.as_dict() for leak in leaks],
+            "口令存储": [r.as_dict() for r in records],
+        },
+    )
+    evidence.observe(
+        f"读取数据文件：{'；'.join(read)}" + (f"；无法读取：{'、'.join(unreadable)}" if unreadable else "")
+    )
+    if records:
+        schemes = Counter(r.assessment.scheme for r in records)
+        verified = sum(1 for r in records if r.assessment.owner)
+        evidence.observe(
+            f"识别口令存储值 {len(records)} 个："
+            + "、".join(f"{k} ×{n}" for k, n in schemes.items())
+            + (f"（其中 {verified} 个与测试账户口令对应）" if verified else "")
+            + ("，均为加盐慢哈希" if not weak else f"，{len(weak)} 个不符合：{weak[0].assessment.detail}")
+        )
+        notes = sorted({r.assessment.note for r in records if r.assessment.note})
+        for note in notes:
+            evidence.observe(f"提示（不影响判定）：{note}")
+    else:
+        evidence.observe("可读存储中未发现口令存储值，口令存储强度无法在存储侧判定")
+    evidence.observe("未发现 C3 信息明文存储" if not leaks else f"发现 {len(leaks)} 处 C3 信息存储：{leaks[0].what}")
+    problems = [f"{leak.where}: {leak.what}" for leak in leaks] + [f"{r.where}: {r.assessment.detail}" for r in weak]
+    assert not problems, "; ".join(problems[:10])

@@ -1,0 +1,426 @@
+"""The chapter-10 detectors and analysers (harness.checks.pii, harness.checks.data) and the source-review
+baseline keys (harness.probes.source): known-valid and known-invalid examples, properties, and the
+synthetic answers a planted 'overexposure' defect would give."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import sqlite3
+from datetime import date
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from harness.checks.data import (
+    StoredValue,
+    assess_password_storage,
+    assess_password_value,
+    excess_in_answer,
+    known_values,
+    scan_text,
+    stored_c3,
+    stored_values,
+    typed_passwords,
+)
+from harness.checks.pii import (
+    find_c2,
+    find_cards,
+    find_id_numbers,
+    find_mobiles,
+    id_check_digit,
+    id_number_valid,
+    luhn_valid,
+    masked_properly,
+    masked_renderings,
+    masking_rules,
+    plausible_card,
+    redact,
+)
+from harness.probes.tls import ProbeError
+from harness.spec.model import Account
+
+ALICE = Account(
+    name="alice",
+    username="alice",
+    password="Alice#2024pay",
+    account_id="6001",
+    card_number="6222021234567890128",
+    id_number="11010519491231002X",
+    phone="13812345678",
+)
+BOB = Account(
+    name="bob",
+    username="bob",
+    password="Bob#2024pay",
+    account_id="6002",
+    card_number="6228480402564890018",
+    id_number="440524188001010014",
+    phone="13987654321",
+)
+MASKING = masking_rules({"card_number": (6, 4), "id_number": (6, 4), "phone": (3, 4)})
+TODAY = date(2026, 11, 27)
+
+
+def luhn_complete(body: str) -> str:
+    for d in "0123456789":
+        if luhn_valid(body + d):
+            return body + d
+    raise AssertionError("unreachable")
+
+
+# -- validators ----------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "number",
+    ["6222021234567890128", "6228480402564890018", "6217001234567890122", "4111111111111111", "378282246310005"],
+)
+def test_known_card_numbers_are_luhn_valid_and_plausible(number):
+    assert luhn_valid(number) and plausible_card(number)
+
+
+@pytest.mark.parametrize(
+    "number",
+    [
+        "6222021234567890129",  # check digit off by one
+        "4111111111111112",
+        "1764201234567",  # a millisecond timestamp (Luhn-valid or not, prefix 1 is no card)
+        "0000000000000000",  # Luhn-valid, but no card
+        "622202123456",  # 12 digits
+        "62220212345678901280",  # 20 digits
+    ],
+)
+def test_invalid_or_implausible_card_numbers(number):
+    assert not plausible_card(number)
+
+
+def test_timestamp_that_passes_luhn_is_still_not_a_card():
+    ts = luhn_complete("176420123456")
+    assert luhn_valid(ts) and not plausible_card(ts) and not find_cards(f"ts={ts}")
+
+
+@pytest.mark.parametrize(
+    "value", ["11010519491231002X", "440524188001010014", "31010419900307123X", "11010519491231002x"]
+)
+def test_known_id_numbers_are_valid(value):
+    assert id_number_valid(value, TODAY)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "110105194912310021",  # wrong check character
+        "110105194902310025",  # 31 February
+        "000105194912310029",  # no such region
+        "110105203001010011",  # born in the future
+        "11010519491231002",  # 17 characters
+        "1101051949123100XX",
+    ],
+)
+def test_invalid_id_numbers(value):
+    assert not id_number_valid(value, TODAY)
+
+
+@given(st.integers(min_value=11, max_value=65), st.dates(date(1900, 1, 1), TODAY), st.integers(0, 999))
+def test_any_id_number_with_its_check_character_is_found(region, born, seq):
+    body = f"{region}0101{born:%Y%m%d}{seq:03d}"
+    value = body + id_check_digit(body)
+    valid = id_number_valid(value, TODAY)
+    found = find_id_numbers(f"证件号：{value}。", TODAY)
+    assert bool(found) == valid
+    if valid:
+        wrong = body + ("0" if value[-1] != "0" else "1")
+        assert not find_id_numbers(f"id={wrong}", TODAY)
+
+
+@given(st.sampled_from("23456"), st.text("0123456789", min_size=14, max_size=14))
+def test_any_luhn_valid_16_digit_card_is_found_and_masked_never(first, middle):
+    card = luhn_complete(first + middle)
+    if len(set(card)) < 2:
+        return
+    assert [f.normal for f in find_cards(f"card={card} ")] == [card]
+    masked = card[:6] + "*" * 6 + card[-4:]
+    assert not find_c2(f"card={masked}")
+    spaced = " ".join(card[i : i + 4] for i in range(0, 16, 4))
+    assert [f.normal for f in find_cards(spaced)] == [card]
+
+
+# -- detectors in text ---------------------------------------------------------------------------
+def test_detectors_respect_boundaries_and_masks():
+    text = (
+        "ok 6222021234567890128; id=11010519491231002X tel 13812345678 +86 139 8765 4321\n"
+        "masked 622202*********0128 110105********002X 138****5678 "
+        "hex a6222021234567890128b ts=1764201234567 tx=T8a7f254d538b4835a616332bfa35d12a "
+        "order=213812345678 2026-11-27T11:39:56.215571+08:00"
+    )
+    found = {(f.kind, f.normal) for f in find_c2(text, TODAY)}
+    assert found == {
+        ("card", "6222021234567890128"),
+        ("id_number", "11010519491231002X"),
+        ("phone", "13812345678"),
+        ("phone", "13987654321"),
+    }
+
+
+def test_no_false_positive_on_masked_values():
+    for masked in ("622202*********0128", "622202••••••••••0128", "6222 02** **** 0128", "110105********002X"):
+        assert not find_c2(masked), masked
+    assert not find_mobiles("138****5678")
+
+
+def test_masked_properly_and_renderings():
+    assert masked_properly("622202*********0128", ALICE.card_number, (6, 4))
+    assert not masked_properly(ALICE.card_number, ALICE.card_number, (6, 4))
+    assert not masked_properly("6222021234*****0128", ALICE.card_number, (6, 4))
+    [good] = masked_renderings("card=622202*********0128", ALICE.card_number)
+    assert not good.exceeds((6, 4))
+    [bad] = masked_renderings("card=6222021234****0128", ALICE.card_number)
+    assert bad.exceeds((6, 4)) and bad.visible_prefix == 10
+    assert not masked_renderings("card=622848*********0018", ALICE.card_number)  # bob's card
+
+
+def test_redact_leaves_no_c2_or_password():
+    text = f"user=alice password={ALICE.password} card={ALICE.card_number} id={ALICE.id_number} tel={ALICE.phone}"
+    out = redact(text, [ALICE.password])
+    assert ALICE.password not in out and ALICE.card_number not in out and ALICE.id_number not in out
+    assert ALICE.phone not in out and "622202*********0128" in out and not find_c2(out)
+
+
+def test_scan_text_finds_a_leaking_log_and_passes_a_compliant_one():
+    pw = typed_passwords([ALICE, BOB], {"错误口令": "yap4202#ecilA#9x"})
+    kv = known_values([ALICE, BOB])
+    leaking = (
+        f"INFO event=login_success user=alice account=6001 card={ALICE.card_number} password={ALICE.password}\n"
+        "INFO event=login_failed reason=bad_password user=alice password=yap4202#ecilA#9x\n"
+        f"INFO event=account_view user=bob card=6228480402****0018\n"
+    )
+    leaks = scan_text(leaking, "日志", pw, kv, MASKING)
+    whats = {x.what for x in leaks}
+    assert "alice 的口令明文出现" in whats and "错误口令明文出现" in whats
+    assert "alice 的银行卡号完整出现" in whats
+    assert any(x.what.startswith("bob 的银行卡号屏蔽不足") for x in leaks)
+    for x in leaks:  # evidence excerpts are safe
+        assert ALICE.password not in x.excerpt and ALICE.card_number not in x.excerpt
+        assert "yap4202#ecilA#9x" not in x.excerpt
+    compliant = (
+        "2026-11-27 03:40:34,790 INFO event=login_success user=alice account=6001 card=622202*********0128\n"
+        "INFO event=transfer_completed id=T8a7f254d538b4835a616332bfa35d12a from=6001 to=6002 amount=0.01\n"
+        'INFO http client=127.0.0.1 "GET /api/accounts/6001 HTTP/1.1" 200 - ts=1764201234567\n'
+    )
+    assert scan_text(compliant, "日志", pw, kv, MASKING) == []
+
+
+def test_stricter_declared_masking_flags_what_a_looser_one_allows():
+    line = "card=6222021234****0128"
+    assert not scan_text(line, "页面", {}, known_values([ALICE]), masking_rules({"card_number": (10, 4)}))
+    assert scan_text(line, "页面", {}, known_values([ALICE]), MASKING)
+
+
+# -- password storage ----------------------------------------------------------------------------
+PW = {"alice 的口令": ALICE.password}
+
+
+@pytest.mark.parametrize("alg", ["md5", "sha1", "sha256", "sha512"])
+def test_unsalted_fast_digest_of_the_known_password_fails(alg):
+    d = hashlib.new(alg, ALICE.password.encode()).digest()
+    for v in (d.hex(), d.hex().upper(), base64.b64encode(d).decode()):
+        a = assess_password_value(v, PW)
+        assert not a.strong and a.scheme == alg and a.owner == "alice 的口令"
+
+
+def test_plaintext_and_encoded_passwords_fail():
+    assert assess_password_value(ALICE.password, PW).scheme == "plaintext"
+    assert assess_password_value(ALICE.password.encode().hex(), PW).scheme == "encoded"
+
+
+def _pbkdf2(pw: str, iterations: int, salt: bytes = b"0123456789abcdef") -> str:
+    return (
+        f"pbkdf2_sha256${iterations}${salt.hex()}${hashlib.pbkdf2_hmac('sha256', pw.encode(), salt, iterations).hex()}"
+    )
+
+
+def test_pbkdf2_is_verified_against_the_test_password_and_graded_by_cost():
+    a = assess_password_value(_pbkdf2(ALICE.password, 210_000), PW, "alice 的口令")
+    assert a.strong and a.owner == "alice 的口令" and "600000" in a.note
+    assert not assess_password_value(_pbkdf2(ALICE.password, 1000), PW).strong
+    assert assess_password_value("pbkdf2:sha256:600000$abcdefgh12345678$" + "ab" * 32, PW).strong
+
+
+@pytest.mark.parametrize(
+    ("value", "strong"),
+    [
+        ("$2b$12$" + "a" * 53, True),
+        ("$2b$04$" + "a" * 53, False),
+        ("$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHQ$" + "A" * 43, True),
+        ("$argon2id$v=19$m=4096,t=1,p=1$c29tZXNhbHQ$" + "A" * 43, False),
+        ("scrypt:32768:8:1$abcdefgh$" + "ab" * 32, True),
+        ("scrypt:1024:8:1$abcdefgh$" + "ab" * 32, False),
+        ("$1$saltsalt$abcdefghijklmnopqrstuv", False),
+        ("ab" * 32, False),  # a 64-hex digest of something: no salt, no cost
+        ("ENC(SM4:8f2a...)", False),  # reversible or unknown: not shown to be a slow hash
+    ],
+)
+def test_hash_formats(value, strong):
+    assert assess_password_value(value, PW).strong is strong
+
+
+def _db(tmp: Path, rows: list[tuple[str, str]], wal: bool = False) -> tuple[bytes, bytes | None, sqlite3.Connection]:
+    path = tmp / "store.db"
+    conn = sqlite3.connect(path, isolation_level=None)
+    if wal:
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA wal_autocheckpoint=0")
+    conn.execute("CREATE TABLE users (username TEXT, password_hash TEXT, card_number TEXT, failed_logins INT)")
+    for u, h in rows:
+        conn.execute("INSERT INTO users VALUES (?, ?, ?, 0)", (u, h, ALICE.card_number))
+    walfile = tmp / "store.db-wal"
+    return path.read_bytes(), walfile.read_bytes() if walfile.exists() else None, conn
+
+
+def test_sqlite_store_with_md5_passwords_fails_and_pbkdf2_passes(tmp_path):
+    blob, wal, conn = _db(tmp_path, [("alice", hashlib.md5(ALICE.password.encode()).hexdigest())])
+    conn.close()
+    recs = assess_password_storage(stored_values("data/store.db", blob, wal), [ALICE])
+    assert [(r.assessment.scheme, r.assessment.strong) for r in recs] == [("md5", False)]
+    assert recs[0].where == "data/store.db:users.password_hash[1]"
+    (tmp_path / "store.db").unlink()
+    blob, wal, conn = _db(tmp_path, [("alice", _pbkdf2(ALICE.password, 210_000))])
+    conn.close()
+    recs = assess_password_storage(stored_values("data/store.db", blob, wal), [ALICE])
+    assert [(r.assessment.strong, r.assessment.owner) for r in recs] == [(True, "alice 的口令")]
+
+
+def test_uncheckpointed_wal_is_read_and_plaintext_password_found(tmp_path):
+    blob, wal, conn = _db(tmp_path, [("alice", ALICE.password)], wal=True)
+    try:
+        assert wal, "the rows are still in the write-ahead log"
+        values = stored_values("db", blob, wal)
+        leaks = stored_c3(values, [ALICE])
+        assert [x.what for x in leaks] == ["alice 的口令明文存储"]
+        assert ALICE.password not in json.dumps([x.as_dict() for x in leaks], ensure_ascii=False)
+    finally:
+        conn.close()
+
+
+def test_shared_salt_is_weak():
+    salt = b"samesaltsamesalt"
+    values = [
+        StoredValue("users.password_hash[1]", "password_hash", _pbkdf2(ALICE.password, 50_000, salt)),
+        StoredValue("users.password_hash[2]", "password_hash", _pbkdf2(BOB.password, 50_000, salt)),
+    ]
+    recs = assess_password_storage(values, [ALICE, BOB])
+    assert len(recs) == 2 and not any(r.assessment.strong for r in recs)
+    assert all("相同的盐" in r.assessment.detail for r in recs)
+
+
+def test_text_store_and_card_verification_column(tmp_path):
+    values = stored_values("cache.txt", f"session for alice pw={ALICE.password}\n".encode())
+    assert [x.what for x in stored_c3(values, [ALICE])] == ["alice 的口令明文存储"]
+    path = tmp_path / "c.db"
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE TABLE cards (pan TEXT, cvv2 TEXT)")
+    conn.execute("INSERT INTO cards VALUES ('6222021234567890128', '123')")
+    conn.commit()
+    conn.close()
+    assert [x.what for x in stored_c3(stored_values("c.db", path.read_bytes()), [ALICE])] == [
+        "存储了卡片验证码/PIN/磁道类字段 cvv2"
+    ]
+
+
+# -- data minimisation ---------------------------------------------------------------------------
+COMPLIANT_ACCOUNT = {
+    "account_id": "6001",
+    "owner": "alice",
+    "card_number": "622202*********0128",
+    "id_number": "110105********002X",
+    "phone": "138****5678",
+    "balance": "10000.00",
+}
+HISTORY = {
+    "transactions": [
+        {
+            "transfer_id": "T8a7f254d538b4835a616332bfa35d12a",
+            "from_account": "6001",
+            "to_account": "6002",
+            "amount": "0.01",
+            "created_at": "2026-11-27T11:39:56.215571+08:00",
+        }
+    ]
+}
+
+
+def test_compliant_answers_carry_nothing_extra():
+    declared = ["balance", "card_number", "id_number", "phone", "owner"]
+    assert excess_in_answer(COMPLIANT_ACCOUNT, ALICE, [ALICE, BOB], declared) == []
+    assert excess_in_answer(HISTORY, ALICE, [ALICE, BOB], ["transactions"]) == []
+    login = {"token": "eyJ...", "sign_key": "c586976edbc047c7fb5bfb9e7cc0d9ae", "account_id": "6001", "expires_in": 300}
+    assert excess_in_answer(login, ALICE, [ALICE, BOB], ["token", "sign_key"]) == []
+
+
+def test_simulated_overexposure_defect_is_caught():
+    """The 'overexposure' defect proposed for refpay: the account answer adds the stored password hash,
+    the failed-login counter and the lock state."""
+    answer = {
+        **COMPLIANT_ACCOUNT,
+        "password_hash": _pbkdf2(ALICE.password, 210_000),
+        "failed_logins": 0,
+        "locked": 0,
+    }
+    found = {(x.path, x.kind) for x in excess_in_answer(answer, ALICE, [ALICE, BOB], ["balance", "card_number"])}
+    assert found == {("password_hash", "credential"), ("failed_logins", "internal"), ("locked", "internal")}
+
+
+def test_value_detectors_work_whatever_the_field_is_called():
+    answer = {**COMPLIANT_ACCOUNT, "x1": "$2b$12$" + "a" * 53, "x2": hashlib.md5(ALICE.password.encode()).hexdigest()}
+    kinds = {x.path: x.kind for x in excess_in_answer(answer, ALICE, [ALICE, BOB])}
+    assert kinds == {"x1": "credential", "x2": "credential"}
+    # Declaring a hash as read by the use case does not make it needed.
+    assert excess_in_answer(answer, ALICE, [ALICE, BOB], ["x1", "x2"])
+
+
+def test_other_users_records_in_a_list_answer():
+    answer = {"users": [COMPLIANT_ACCOUNT, {"account_id": "6002", "card_number": "622848*********0018"}]}
+    found = excess_in_answer(answer, ALICE, [ALICE, BOB])
+    assert [x.kind for x in found] == ["other_user"] and "bob" in found[0].detail
+    full = excess_in_answer({"peer_phone": BOB.phone}, ALICE, [ALICE, BOB])
+    assert [x.kind for x in full] == ["other_user"] and BOB.phone not in full[0].detail
+
+
+def test_name_heuristics_yield_to_declared_fields_and_plain_business_ids():
+    answer = {"locked": False, "is_admin": False, "user_id": "6001", "_id": 17, "receipt_hash": "ab" * 32}
+    found = {x.path for x in excess_in_answer(answer, ALICE, [ALICE, BOB])}
+    assert found == {"locked", "is_admin", "_id", "receipt_hash"}
+    found = {x.path for x in excess_in_answer(answer, ALICE, [ALICE, BOB], ["locked", "receipt_hash"])}
+    assert found == {"is_admin", "_id"}
+
+
+# -- source review keys --------------------------------------------------------------------------
+def test_bandit_keys_survive_line_shifts_and_new_copies_are_new(tmp_path):
+    from harness.probes.source import findings, load_baseline, run_bandit
+
+    src = tmp_path / "app"
+    src.mkdir()
+    (src / "h.py").write_text("import hashlib\n\n\ndef h(p):\n    return hashlib.md5(p).hexdigest()\n")
+    first = findings(run_bandit(src, tmp_path / "a.json"), src)
+    (src / "h.py").write_text(
+        "import hashlib\n# a comment\n\n\n\ndef h(p):\n    return hashlib.md5(p).hexdigest()\n\n"
+        "def g(p):\n    return hashlib.md5(p).hexdigest()\n"
+    )
+    second = findings(run_bandit(src, tmp_path / "b.json"), src)
+    [k1] = [f.key for f in first if f.test_id == "B324"]
+    keys = [f.key for f in second if f.test_id == "B324"]
+    assert keys[0] == k1 and keys[1] == k1[:-1] + "2" and first[0].blocking
+    base = tmp_path / "baseline.json"
+    base.write_text(json.dumps({"accepted": [{"key": k1, "justification": "test"}]}))
+    assert set(load_baseline(base)) == {k1}
+    base.write_text(json.dumps({"accepted": [{"key": k1, "justification": " "}]}))
+    with pytest.raises(ProbeError):
+        load_baseline(base)
+
+
+@settings(max_examples=50)
+@given(st.text(min_size=1, max_size=60))
+def test_redacted_text_never_holds_c2(text):
+    assert not find_c2(redact(text))
