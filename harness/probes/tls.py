@@ -117,7 +117,7 @@ def scan(
             ]
     if details:
         attempt = result.scan_result.certificate_info
-        if attempt.status != ScanCommandAttemptStatusEnum.COMPLETED:
+        if attempt.status != ScanCommandAttemptStatusEnum.COMPLETED or attempt.result is None:
             raise ProbeError(f"sslyze could not read the certificate of {host}:{port}: {attempt.error_reason}")
         from cryptography.hazmat.primitives.serialization import Encoding
 

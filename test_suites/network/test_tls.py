@@ -45,10 +45,8 @@ def test_no_weak_cipher_suite_is_offered(deployment, spec, evidence, tls_scan):
         weak = []
         for s in result.suites:
             why = judge.suite_weaknesses(s.protocol, s.name, s.key_size, s.anonymous)
-            table.append(
-                {"protocol": s.protocol, "suite": s.name, "openssl": s.openssl_name, "key_bits": s.key_size,
-                 "ephemeral_key": s.ephemeral_key, "weak": why}  # fmt: skip
-            )
+            row = {"protocol": s.protocol, "suite": s.name, "openssl": s.openssl_name, "key_bits": s.key_size}
+            table.append({**row, "ephemeral_key": s.ephemeral_key, "weak": why})
             if why:
                 weak.append(f"{s.protocol} {s.name}（{'、'.join(why)}）")
         evidence.attach_json(f"密码套件判定 {decl.name}", table)
@@ -70,7 +68,9 @@ def test_server_certificate_is_valid_for_the_declared_host(deployment, spec, evi
     problems = []
     for decl in _tls_ports(spec):
         result = tls_scan(deployment.ports[decl.name])
-        evidence.attach_text(f"证书链 {decl.name}", "".join(result.certificate_chain_pem), kind="certificate", ext=".pem")
+        evidence.attach_text(
+            f"证书链 {decl.name}", "".join(result.certificate_chain_pem), kind="certificate", ext=".pem"
+        )
         report = judge.judge_certificate(result.certificate_chain_pem, name)
         evidence.attach_json(f"证书判定 {decl.name}", report.as_json())
         evidence.observe(
@@ -109,7 +109,10 @@ def test_hsts_and_security_headers(driver, spec, evidence):
     for label, resp in _header_samples(driver, spec):
         found = judge.header_problems(resp.headers, over_tls)
         hsts = resp.headers.get("Strict-Transport-Security", "无")
-        evidence.observe(f"{label} 应答 {resp.status_code}，HSTS：{hsts}" + (f"，问题：{'；'.join(found)}" if found else "，安全响应头齐全"))
+        evidence.observe(
+            f"{label} 应答 {resp.status_code}，HSTS：{hsts}"
+            + (f"，问题：{'；'.join(found)}" if found else "，安全响应头齐全")
+        )
         problems += [f"{label}: {p}" for p in found]
     if not over_tls:
         evidence.observe("样品基础地址为明文 HTTP，HSTS 不适用，仅检查其余安全响应头")

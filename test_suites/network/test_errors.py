@@ -1,0 +1,95 @@
+"""JR/T 0199-2020 chapter 11 网络安全: error answers give nothing away (stack traces, SQL text,
+internal paths, framework versions). Malformed requests go through the driver to every declared
+operation: no body, a body of the wrong shape, wrong-typed and oversized fields, odd path values,
+and unknown paths. A 5xx status alone is not judged here (that is robustness); what it says is."""
+
+import re
+import uuid
+
+import pytest
+
+from harness.checks import network as judge
+from harness.drivers import DriverError
+from harness.suite_support import usable_accounts
+from harness.verdicts import not_applicable
+
+_PLACEHOLDER = re.compile(r"\{(\w+)\}")
+HUGE = "9" * 5000
+
+
+def _placeholders(op):
+    found = _PLACEHOLDER.findall(op.path)
+    for v in (op.body or {}).values():
+        if isinstance(v, str):
+            found += _PLACEHOLDER.findall(v)
+    for v in op.query.values():
+        found += _PLACEHOLDER.findall(v)
+    return list(dict.fromkeys(found))
+
+
+def _malformed(driver, spec, session):
+    """(label, response) for each malformed request."""
+    out = []
+    token = uuid.uuid4().hex[:8]
+    out.append(("未知路径", driver.get_url(f"/harness-nonexistent-{token}", note="未知路径")))
+    out.append(("超长未知路径", driver.get_url("/" + "a" * 4000, note="超长路径")))
+    out.append(("路径穿越", driver.get_url("/..%2f..%2f..%2fetc%2fpasswd", note="路径穿越")))
+    ops = ["login", *spec.driver.operations]
+    for name in ops:
+        op = driver.operation(name)
+        sess = session if op.auth else None
+        if op.auth and sess is None:
+            continue
+        fields = {f: f"harness-{token}" for f in _placeholders(op)}  # never a real account: no lockout
+        if sess is not None:
+            fields.pop("account_id", None)
+            fields.pop("from_account", None)
+        try:
+            base = driver.prepare(name, sess, **fields)
+        except DriverError:
+            continue
+        if op.body is not None:
+            out.append((f"{name} 空请求体", driver.send(base.copy(json=None), sess, note=f"{name}：空请求体")))
+            out.append((f"{name} 数组请求体", driver.send(base.copy(json=[1, "x"]), sess, note=f"{name}：数组请求体")))
+            out.append((f"{name} 字符串请求体", driver.send(base.copy(json="x"), sess, note=f"{name}：字符串请求体")))
+        for label, value in (
+            ("对象", {"$": [1]}),
+            ("数组", [None]),
+            ("超长", HUGE),
+            ("超大数", 10**40),
+            ("空值", None),
+        ):
+            wrong = {f: value for f in _placeholders(op)}
+            try:
+                call = driver.prepare(name, sess, **wrong)
+            except (DriverError, TypeError, ValueError):
+                continue
+            out.append((f"{name} 字段为{label}", driver.send(call, sess, note=f"{name}：全部字段为{label}")))
+    return out
+
+
+@pytest.mark.clause("11.errors")
+def test_errors_do_not_disclose_internals(driver, spec, evidence):
+    if not getattr(spec.driver, "base_url", None):
+        not_applicable("样品不是以 HTTP 接口驱动")
+    accts = usable_accounts(spec)
+    session = driver.session(accts[0]) if accts else None
+    answers = _malformed(driver, spec, session)
+    table = []
+    problems = []
+    for label, resp in answers:
+        leaks = judge.error_leaks(resp.text) + judge.header_leaks(resp.headers)
+        table.append({"request": label, "status": resp.status_code, "leaks": leaks})
+        if leaks:
+            problems.append(f"{label} → {resp.status_code}: {'; '.join(leaks)}")
+    evidence.attach_json("畸形请求与应答判定", table)
+    server_errors = sum(1 for t in table if t["status"] >= 500)
+    evidence.observe(
+        f"发送 {len(answers)} 个畸形请求，5xx 应答 {server_errors} 个，"
+        + (
+            f"{len(problems)} 个应答泄露内部信息：{'；'.join(problems[:4])}"
+            if problems
+            else "应答均未泄露堆栈、SQL、内部路径或版本信息"
+        )
+    )
+    assert not problems, "; ".join(problems)

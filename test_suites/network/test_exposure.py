@@ -1,0 +1,35 @@
+"""JR/T 0199-2020 chapter 9 架构安全: only the declared service ports are exposed.
+
+Listening sockets are attributed to the sample, never guessed from a scan of a shared host:
+its process tree's sockets, its container's network namespace, or a scan of an address that is
+the unit's alone (harness.probes.ports)."""
+
+import pytest
+
+from harness.deploy import GUARD
+from harness.probes import ports
+
+
+@pytest.mark.clause("9.exposure")
+def test_only_declared_ports_are_exposed(deployment, spec, evidence):
+    declared = {p.name: p.port for p in spec.deployment.ports}
+    exp = ports.exposure(deployment, declared, GUARD)
+    undeclared = exp.undeclared()
+    evidence.attach_json(
+        "监听端口",
+        {
+            "method": exp.method,
+            "expected": {str(k): v for k, v in exp.expected.items()},
+            "excluded": {str(k): v for k, v in exp.excluded.items()},
+            "listening": [s.__dict__ for s in exp.listeners],
+            "undeclared": [s.describe() for s in undeclared],
+            "declared_not_listening": exp.missing(),
+        },
+    )
+    evidence.observe(
+        f"以{exp.method}确定样品监听 {len(exp.listeners)} 个端口："
+        f"{', '.join(s.describe() for s in exp.listeners) or '无'}；"
+        f"声明端口 {', '.join(f'{n}={p}' for p, n in exp.expected.items())}"
+        + (f"；未声明的开放端口 {len(undeclared)} 个" if undeclared else "；无未声明的开放端口")
+    )
+    assert not undeclared, "undeclared listening ports: " + ", ".join(s.describe() for s in undeclared)
