@@ -1,0 +1,5 @@
+"""Entry point for ``python3 -m walletx``."""
+
+from walletx.cli import main
+
+raise SystemExit(main())
