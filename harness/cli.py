@@ -12,6 +12,7 @@ from harness.commands.common import app, err
 def _load_commands() -> None:
     # One line per area. Importing a module registers its commands on `app`.
     from harness.commands import core as _core  # noqa: F401
+    from harness.commands import reports as _reports  # noqa: F401
     from harness.commands import retest as _retest  # noqa: F401
 
 

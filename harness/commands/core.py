@@ -105,11 +105,3 @@ def run(
         out.print(f"report {written.number}: {written.files['html']}")
         out.print(str(written.files["json"]))
     raise typer.Exit(result.exit_code)
-
-
-@app.command("report")
-def report_cmd(run_id: str, lang: Annotated[str, typer.Option(help="zh or en")] = "zh") -> None:
-    """Write the type-test report of a run (JSON and HTML)."""
-    with bad_input():
-        written = create_report(run_id, lang)
-    out.print(f"report {written.number}: {written.files['html']}")

@@ -87,9 +87,7 @@ def build_content(
             records[rec.item_id] = rec  # the latest record of an item wins
         waivers: dict[str, list[dict[str, Any]]] = {}
         for w in s.scalars(
-            select(Waiver)
-            .where((Waiver.run_id == run_id) | (Waiver.sample_id == run.sample_id))
-            .order_by(Waiver.id)
+            select(Waiver).where((Waiver.run_id == run_id) | (Waiver.sample_id == run.sample_id)).order_by(Waiver.id)
         ):
             waivers.setdefault(w.clause_id, []).append(_waiver_json(w, as_of))
         ev_by_verdict: dict[int, list[Evidence]] = {}
@@ -107,7 +105,7 @@ def build_content(
                 verdict, observed = rec.verdict, rec.note
                 recorded = {
                     "engineer": rec.engineer,
-                    "at": rec.recorded.isoformat(timespec="seconds"),
+                    "at": rec.recorded.isoformat(sep=" ", timespec="minutes"),
                     "evidence": rec.evidence,
                 }
             elif not vs and plan.get("only") is not None and p["item_id"] not in plan["only"]:
@@ -173,7 +171,9 @@ def build_content(
                     p,
                     {
                         "chapter": it.chapter,
-                        "chapter_title": cat.chapter(it.chapter).title,
+                        "chapter_title": (
+                            cat.chapter(it.chapter).title if language == "zh" else cat.chapter(it.chapter).title_en
+                        ),
                         "standard_clause": it.standard_clause,
                         "clause_verified": it.verified,
                         "title": it.title if language == "zh" else it.title_en,
@@ -332,8 +332,7 @@ def conclusion(content: dict[str, Any]) -> str:
         return f"所检项目中 {s[NONCONFORM]} 项不符合 {std} 要求：{'；'.join(bad)}。{waived_zh}"
     if en:
         return (
-            f"All items tested conform to {std} ({s[CONFORM]} conform, {s[NOT_APPLICABLE]} not applicable)."
-            + waived_en
+            f"All items tested conform to {std} ({s[CONFORM]} conform, {s[NOT_APPLICABLE]} not applicable)." + waived_en
         )
     return f"所检项目均符合 {std} 要求（{s[CONFORM]} 项符合，{s[NOT_APPLICABLE]} 项不适用）。{waived_zh}"
 

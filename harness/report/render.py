@@ -28,7 +28,7 @@ def _css_string(text: str) -> str:
 
 
 def _page_css(template: str) -> str:
-    """"第 {page} 页 共 {pages} 页" -> a CSS content value with the page counters."""
+    """ "第 {page} 页 共 {pages} 页" -> a CSS content value with the page counters."""
     parts = re.split(r"(\{page\}|\{pages\})", template)
     out = []
     for part in parts:
@@ -47,7 +47,7 @@ def html(content: dict[str, Any]) -> str:
     rev = f" {lab['revision'].format(n=content['revision'])}" if content.get("revision", 1) > 1 else ""
     css = {
         "lab": _css_string(content["lab"]["name"]),
-        "number": _css_string(f"{lab['report_no']}：{content['number']}{rev}"),
+        "number": _css_string(f"{lab['report_no']}{lab['colon']}{content['number']}{rev}"),
         "draft": _css_string(lab["draft"]),
         "page": _page_css(lab["page"]),
     }
