@@ -78,7 +78,7 @@ def pytest_configure(config: pytest.Config) -> None:
         run_dir=lab_config().run_dir(run_id),
         backend=backend,
         targets=targets,
-        only=[c.strip() for c in only_opt.split(",") if c.strip()] if only_opt else None,
+        only=[c.strip() for c in only_opt.split(",") if c.strip() and c.strip() != "-"] if only_opt else None,
     )
 
 

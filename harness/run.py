@@ -7,6 +7,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -17,6 +18,7 @@ from harness.spec import load_spec
 from harness.store import Verdict, session
 
 SUITES_DIR = PROJECT_ROOT / "test_suites"
+NOTHING = "-"  # --harness-only value for "no clause": the plugin deselects every check
 
 # Exit codes that keep the product and the lab apart (CI reads these).
 EXIT_PASS, EXIT_PRODUCT_FAIL, EXIT_BAD_INPUT, EXIT_LAB_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
@@ -62,9 +64,10 @@ def run_sample(
     extra_args: list[str] | None = None,
     kind: str = "full",
     suites: list[Path] | None = None,
+    retest: dict[str, Any] | None = None,
 ) -> RunResult:
     loaded = load_spec(spec_path)  # SpecError: the caller reports it, exit 2
-    run = open_run(loaded, kind=kind)  # IntakeError likewise
+    run = open_run(loaded, kind=kind, retest=retest)  # IntakeError likewise
     run_dir = lab_config().run_dir(run.id)
     run_dir.mkdir(parents=True, exist_ok=True)
     args = [
@@ -80,8 +83,9 @@ def run_sample(
     ]
     if backend:
         args.append(f"--harness-backend={backend}")
-    if only:
-        args.append(f"--harness-only={','.join(only)}")
+    if only is not None:
+        # An empty subset (a change that touches no clause) runs nothing and records the plan.
+        args.append(f"--harness-only={','.join(only) or NOTHING}")
     args += extra_args or []
     previous = signal.signal(signal.SIGTERM, _raise_interrupt)
     try:
@@ -91,6 +95,8 @@ def run_sample(
     counts, failing, erroring = verdict_outcome(run.id)
     if rc == pytest.ExitCode.USAGE_ERROR:
         code = EXIT_BAD_INPUT
+    elif only == [] and rc == pytest.ExitCode.NO_TESTS_COLLECTED:
+        code = EXIT_PASS
     elif rc == pytest.ExitCode.INTERRUPTED:
         code = EXIT_INTERRUPTED
     elif rc == pytest.ExitCode.INTERNAL_ERROR or counts.get("error") or not counts:

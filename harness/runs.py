@@ -44,7 +44,7 @@ def environment() -> dict[str, Any]:
     }
 
 
-def open_run(loaded: LoadedSpec, kind: str = "full") -> Run:
+def open_run(loaded: LoadedSpec, kind: str = "full", retest: dict[str, Any] | None = None) -> Run:
     sample = register(loaded)
     mark_abandoned_runs()
     run = Run(
@@ -54,6 +54,7 @@ def open_run(loaded: LoadedSpec, kind: str = "full") -> Run:
         started=datetime.now(),
         status="running",
         environment=environment(),
+        retest=retest,
     )
     with session() as s:
         s.add(run)

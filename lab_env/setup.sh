@@ -35,6 +35,12 @@ fi
 python3 -m pip check >/dev/null || { python3 -m pip check; exit 1; }
 
 if [ "$engine" = 1 ]; then
+  # gitlab-ci-local runs the example retest pipeline for real in the tests; 4.72.0 is the last
+  # release that starts on Node 20 (4.74+ needs Node 22).
+  if ! command -v gitlab-ci-local >/dev/null 2>&1 || [ "$(gitlab-ci-local --version)" != "4.72.0" ]; then
+    echo "setup: installing gitlab-ci-local 4.72.0 (npm)"
+    npm install -g --silent gitlab-ci-local@4.72.0 >/dev/null
+  fi
   bash "$here/setup_docker.sh"
   bash "$here/build_base_image.sh"
   python3 "$here/standin_terminals.py" up

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,13 +14,20 @@ ROOT = Path(__file__).resolve().parent.parent
 SPECS = ROOT / "sample_specs"
 
 
-@pytest.fixture(autouse=True)
-def scratch_lab(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+@pytest.fixture(scope="session", autouse=True)
+def scratch_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Session-wide, so fixtures of any scope (a module's baseline run) write to the scratch lab."""
     lab = tmp_path_factory.getbasetemp() / "lab"
-    monkeypatch.setenv("HARNESS_DATA_DIR", str(lab / "data"))
-    monkeypatch.setenv("HARNESS_REPORTS_DIR", str(lab / "reports"))
-    monkeypatch.delenv("HARNESS_DB_URL", raising=False)
-    return lab
+    saved = {k: os.environ.get(k) for k in ("HARNESS_DATA_DIR", "HARNESS_REPORTS_DIR", "HARNESS_DB_URL")}
+    os.environ["HARNESS_DATA_DIR"] = str(lab / "data")
+    os.environ["HARNESS_REPORTS_DIR"] = str(lab / "reports")
+    os.environ.pop("HARNESS_DB_URL", None)
+    yield lab
+    for k, v in saved.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v
 
 
 def harness_cli(

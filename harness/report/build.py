@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from harness.catalogue import SEVERITY_ZH, load_catalogue
 from harness.config import lab_config
 from harness.report.deadline import SUBMISSION_WORKING_DAYS, CalendarGap, due_date
-from harness.report.labels import BASIS_NOTE, DECISION_RULE, STATEMENT, TITLE, check_language
+from harness.report.labels import BASIS_NOTE, DECISION_RULE, STATEMENT, TITLE, TITLE_SUPPLEMENTARY, check_language
 from harness.store import Evidence, Report, Run, Sample, Verdict, session
 from harness.store.models import ItemRecord, Waiver
 from harness.verdicts import OUTCOME_ZH
@@ -90,6 +90,8 @@ def build_content(
             select(Waiver).where((Waiver.run_id == run_id) | (Waiver.sample_id == run.sample_id)).order_by(Waiver.id)
         ):
             waivers.setdefault(w.clause_id, []).append(_waiver_json(w, as_of))
+        retest = run.retest or {}
+        carried_from: dict[str, dict[str, Any]] = (retest.get("baseline") or {}).get("items", {})
         ev_by_verdict: dict[int, list[Evidence]] = {}
         for e in evidence:
             if e.verdict_id is not None:
@@ -99,6 +101,7 @@ def build_content(
             vs = [v for v in verdicts if p["item_id"] in v.clause_ids]
             rec = records.get(p["item_id"]) if not vs and p["applicable"] else None
             recorded: dict[str, Any] | None = None
+            carried: dict[str, Any] | None = None
             if not p["applicable"]:
                 verdict, observed = NOT_APPLICABLE, p.get("reason") or ""
             elif rec is not None:
@@ -109,7 +112,13 @@ def build_content(
                     "evidence": rec.evidence,
                 }
             elif not vs and plan.get("only") is not None and p["item_id"] not in plan["only"]:
-                verdict, observed = PENDING, "本次复测范围外"
+                base = carried_from.get(p["item_id"])
+                if base is not None:
+                    # A retest carries the baseline's verdict of an item the changes do not touch.
+                    verdict, observed = base["verdict"], base["observed"]
+                    carried = {k: retest["baseline"][k] for k in ("number", "revision", "issued")}
+                else:
+                    verdict, observed = PENDING, "本次复测范围外，基线报告无此项结论"
             else:
                 verdict = _item_verdict([v.outcome for v in vs])
                 observed = "；".join(
@@ -134,6 +143,7 @@ def build_content(
                 "tested_verdict": tested_verdict,  # what testing alone found (differs when waived)
                 "severity": SEVERITY_ZH[meta["severity_key"]] if verdict == NONCONFORM else "",
                 "recorded": recorded,
+                "carried": carried,
                 "waiver": waiver,
                 "deviation": deviation,
                 "expired_waivers": [w for w in waivers.get(p["item_id"], []) if not w["active"]],
@@ -231,8 +241,15 @@ def build_content(
         all_waivers = [w for ws in waivers.values() for w in ws]
         content: dict[str, Any] = {
             "schema": SCHEMA,
-            "title": TITLE[language],
-            "kind": "full" if run.kind == "full" else run.kind,
+            "title": (TITLE_SUPPLEMENTARY if retest else TITLE)[language],
+            "kind": "supplementary" if retest else run.kind,
+            # A supplementary report (补充检测报告) names the report it supplements and the changes it covers.
+            "supplements": (
+                {k: retest["baseline"][k] for k in ("number", "revision", "issued", "tests_completed")}
+                if retest
+                else None
+            ),
+            "changes": retest.get("analysis") if retest else None,
             "language": language,
             "number": number,
             "revision": revision,

@@ -13,6 +13,22 @@ LANGUAGES = ("zh", "en")
 LABELS: dict[str, dict[str, str]] = {
     "zh": {
         "title": "型式试验报告",
+        "title_supplementary": "补充检测报告",
+        "supplements": (
+            "本报告为 {number} 第 {revision} 版（{issued}）的补充检测报告，"
+            "仅就下列变更涉及的检测项目重新检测，其余项目沿用原报告结论。"
+        ),
+        "changes_title": "变更及其影响的检测项目",
+        "carried_mark": "沿用 {number} 第 {revision} 版（{date}）结论",
+        "full_retest": "存在重大变更，全部检测项目重新检测。",
+        "change_kind": "变更类别",
+        "change_subject": "变更对象",
+        "change_detail": "变更内容",
+        "change_source": "来源",
+        "change_clauses": "涉及检测项目",
+        "declared": "申请方声明",
+        "observed_only": "实验室观察到、未声明",
+        "declared_only": "申请方声明、实验室未观察到",
         "colon": "：",
         "draft": "草稿（未经批准，不得作为报告使用）",
         "report_no": "报告编号",
@@ -114,6 +130,22 @@ LABELS: dict[str, dict[str, str]] = {
     },
     "en": {
         "title": "Type Test Report",
+        "title_supplementary": "Supplementary Test Report",
+        "supplements": (
+            "This report supplements {number} revision {revision} ({issued}): only the items the changes below "
+            "touch were tested again; the other items carry the original report's verdicts."
+        ),
+        "changes_title": "Changes and the items they touch",
+        "carried_mark": "carried from {number} revision {revision} ({date})",
+        "full_retest": "A major change is present: every item was tested again.",
+        "change_kind": "Kind",
+        "change_subject": "Subject",
+        "change_detail": "Change",
+        "change_source": "Source",
+        "change_clauses": "Items touched",
+        "declared": "declared by the holder",
+        "observed_only": "observed by the lab, not declared",
+        "declared_only": "declared, not observed",
         "colon": ": ",
         "draft": "DRAFT (not approved; not to be used as a report)",
         "report_no": "Report No.",
@@ -256,6 +288,7 @@ BASIS_NOTE = {
     "the clause IDs are the laboratory's test-procedure IDs, to be checked against the licensed text.",
 }
 TITLE = {"zh": LABELS["zh"]["title"], "en": LABELS["en"]["title"]}
+TITLE_SUPPLEMENTARY = {"zh": LABELS["zh"]["title_supplementary"], "en": LABELS["en"]["title_supplementary"]}
 
 
 def labels(language: str) -> dict[str, str]:

@@ -44,6 +44,8 @@ class Run(Base):
     plan: Mapped[dict] = mapped_column(JSON, default=dict)
     environment: Mapped[dict] = mapped_column(JSON, default=dict)  # host, tools and versions
     deployments: Mapped[list] = mapped_column(JSON, default=list)  # per model: backend, image, ...
+    # A retest: the baseline report it supplements and the change analysis that chose its items.
+    retest: Mapped[dict | None] = mapped_column(JSON, nullable=True)
     sample: Mapped[Sample] = relationship(back_populates="runs")
     verdicts: Mapped[list[Verdict]] = relationship(back_populates="run", order_by="Verdict.id")
 
