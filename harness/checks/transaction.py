@@ -1,0 +1,436 @@
+"""Shared machinery of the JR/T 0199-2020 chapter 5 (交易安全) suite (test_suites/transaction/).
+
+Everything here works through the driver protocol and the spec: no URL, field name, error text or
+account of any particular sample. Pieces:
+
+- money: amounts in the sample's declared precision (``params.limits.decimals``);
+- signed transfers that keep a per-deployment ledger of what this suite moved out of each account
+  (the daily-limit check uses it to say where the declared boundary should fall);
+- response fingerprints, to compare refusals without being fooled by echoed amounts or IDs;
+- signature surgery for the integrity check (a signature over other values, or over fewer fields);
+- session-token forgery (JWT ``alg: none``, guessed HMAC keys, swapped identity claims; byte
+  tampering for opaque tokens);
+- parallel sends (a barrier, then all at once) for the concurrency and idempotency checks;
+- the idle-session clock: sessions opened when the suite starts on a target, so the expiry check,
+  ordered last, only waits for what remains of the declared idle time;
+- ordering: checks marked ``late(rank)`` move to the end of their target's block.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import hashlib
+import hmac
+import json
+import re
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from decimal import ROUND_DOWN, Decimal, InvalidOperation
+from typing import Any
+
+import requests
+
+from harness.drivers import Call, DriverError, DriverSession
+from harness.drivers.rest import sign
+from harness.spec.model import Account, SampleSpec, Signing
+
+TRANSFER = "transfer"
+
+
+# -- money ---------------------------------------------------------------------------------------
+def unit(decimals: int) -> Decimal:
+    """The smallest amount the sample declared it handles (0.01 for two decimals)."""
+    return Decimal(1).scaleb(-decimals)
+
+
+def money(value: Decimal | int | str, decimals: int) -> Decimal:
+    """An amount rounded down to the declared precision (never up: it must stay payable)."""
+    return Decimal(value).quantize(unit(decimals), rounding=ROUND_DOWN)
+
+
+def accepted(driver: Any, operation: str, status: int) -> bool:
+    return status == driver.operation(operation).expect_status
+
+
+def read_balance(driver: Any, session: DriverSession, note: str = "") -> Decimal:
+    """The account's balance through its own session (``account`` operation, ``balance`` answer)."""
+    resp = driver.send(driver.prepare("account", session, account_id=session.account.account_id), session, note)
+    if not accepted(driver, "account", resp.status_code):
+        raise DriverError(f"cannot read the balance of {session.account.name}: {resp.status_code} {resp.text[:200]}")
+    raw = driver.returned(resp, "account", "balance")
+    try:
+        return Decimal(str(raw))
+    except InvalidOperation:
+        raise DriverError(f"the balance {raw!r} is not a number") from None
+
+
+# -- the suite's ledger of outgoing transfers ----------------------------------------------------
+class Ledger:
+    """What the suite's checks had accepted as outgoing transfers, per deployment and account.
+
+    Only a guide (the daily-limit check says where it expects the boundary); no verdict rests on it,
+    because other suites may move money too and a sample may answer success without debiting."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._out: dict[tuple[int, str], Decimal] = {}
+
+    def add(self, key: int, account_id: str, amount: Decimal) -> None:
+        with self._lock:
+            self._out[(key, account_id)] = self._out.get((key, account_id), Decimal(0)) + amount
+
+    def total(self, key: int, account_id: str) -> Decimal:
+        with self._lock:
+            return self._out.get((key, account_id), Decimal(0))
+
+
+LEDGER = Ledger()
+
+
+def ledger_key(driver: Any) -> int:
+    """One deployment, one ledger (the driver is rebuilt per check; its deployment is not)."""
+    return id(getattr(driver, "deployment", driver))
+
+
+def transfer_call(driver: Any, session: DriverSession, to: Account, amount: Any, **fields: Any) -> Call:
+    return driver.prepare(TRANSFER, session, to_account=to.account_id, amount=amount, **fields)
+
+
+def send_transfer(
+    driver: Any, call: Call, session: DriverSession, note: str, payer: Account | None = None, amount: Any = None
+) -> requests.Response:
+    """Send a prepared transfer; an accepted one goes into the ledger under ``payer``."""
+    resp = driver.send(call, session, note=note)
+    if payer is not None and amount is not None and accepted(driver, TRANSFER, resp.status_code):
+        with contextlib.suppress(InvalidOperation):
+            LEDGER.add(ledger_key(driver), payer.account_id, Decimal(str(amount)))
+    return resp
+
+
+def transfer(driver: Any, session: DriverSession, to: Account, amount: Any, note: str = "") -> requests.Response:
+    """A correctly signed transfer from the session's own account."""
+    call = transfer_call(driver, session, to, amount)
+    return send_transfer(driver, call, session, note or f"转账 {amount}", session.account, amount)
+
+
+def move_funds(
+    driver: Any, session: DriverSession, to: Account, amount: Decimal, per_transaction: Decimal, note: str
+) -> Decimal:
+    """Move up to ``amount`` in pieces no larger than the per-transaction limit; the amount moved
+    (it stops at the first refusal: the caller decides whether that matters)."""
+    moved = Decimal(0)
+    while moved < amount:
+        piece = min(per_transaction, amount - moved)
+        if not accepted(driver, TRANSFER, transfer(driver, session, to, piece, note).status_code):
+            break
+        moved += piece
+    return moved
+
+
+# -- comparing answers ---------------------------------------------------------------------------
+_HEX = re.compile(r"\b[0-9a-fA-F-]{16,}\b")
+_DIGITS = re.compile(r"\d+")
+
+
+def fingerprint(resp: requests.Response, hide: Iterable[str] = ()) -> tuple[int, str]:
+    """Status and body with the request-specific parts blanked: the texts in ``hide`` (the user
+    name or amount a sample may echo), long hex/UUID runs (request IDs) and all digits (times)."""
+    text = resp.text
+    for h in sorted({str(x) for x in hide if str(x)}, key=len, reverse=True):
+        text = text.replace(h, "<>")
+    text = _HEX.sub("<hex>", text)
+    return resp.status_code, _DIGITS.sub("#", text)
+
+
+def brief(resp: requests.Response, limit: int = 120) -> str:
+    body = " ".join(resp.text.split())
+    return f"{resp.status_code} {body[:limit]}" + ("…" if len(body) > limit else "")
+
+
+# -- signature surgery ---------------------------------------------------------------------------
+def signing_of(spec: SampleSpec) -> Signing | None:
+    return getattr(spec.driver, "signing", None)
+
+
+def with_signature(call: Call, signing: Signing, signature: str) -> Call:
+    """A copy of the call carrying ``signature`` where the sample expects it."""
+    new = call.copy()
+    if signing.signature_in == "body":
+        assert new.json is not None
+        new.json[signing.signature_field] = signature
+    else:
+        new.headers[signing.signature_field] = signature
+    return new
+
+
+def sign_over(signing: Signing, key: str, body: dict[str, Any], fields: Sequence[str]) -> str:
+    """The signature the declared scheme gives ``body`` if it covered only ``fields`` (plus the
+    nonce and timestamp, which every signature covers)."""
+    return sign(signing.model_copy(update={"fields": list(fields)}), key, body)
+
+
+def decoy(value: Any, known_ids: Sequence[str]) -> Any:
+    """A different value of the same kind: another account's ID, another amount, other text."""
+    if isinstance(value, bool):
+        return not value
+    text = str(value)
+    if text in known_ids:
+        others = [i for i in known_ids if i != text]
+        if others:
+            return others[0]
+    if isinstance(value, int):
+        return value + 1
+    try:
+        d = Decimal(text)
+    except InvalidOperation:
+        return text + "0"
+    if d.is_finite():
+        bumped = d + 1
+        return bumped if isinstance(value, Decimal) else (float(bumped) if isinstance(value, float) else str(bumped))
+    return text + "0"
+
+
+# -- session tokens ------------------------------------------------------------------------------
+def _b64d(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def _b64e(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+@dataclass(frozen=True)
+class Jwt:
+    header: dict[str, Any]
+    claims: dict[str, Any]
+    signature: str
+
+
+def parse_jwt(token: str) -> Jwt | None:
+    """The token as a JWS-compact JWT, or None when it is not one (an opaque token)."""
+    parts = token.split(".")
+    if len(parts) != 3:
+        return None
+    try:
+        header, claims = json.loads(_b64d(parts[0])), json.loads(_b64d(parts[1]))
+    except (ValueError, TypeError):
+        return None
+    if not isinstance(header, dict) or not isinstance(claims, dict) or "alg" not in header:
+        return None
+    return Jwt(header, claims, parts[2])
+
+
+def encode_jwt(header: dict[str, Any], claims: dict[str, Any], key: str | None, signature: str | None = None) -> str:
+    """A compact JWT: HS256 over ``key``, or the given ``signature`` text, or none at all."""
+    head = _b64e(json.dumps(header, separators=(",", ":")).encode())
+    body = _b64e(json.dumps(claims, separators=(",", ":")).encode())
+    signing_input = f"{head}.{body}"
+    if signature is None:
+        mac = b"" if key is None else hmac.new(key.encode(), signing_input.encode(), hashlib.sha256).digest()
+        signature = _b64e(mac)
+    return f"{signing_input}.{signature}"
+
+
+def swap_identity(claims: dict[str, Any], mine: Account, theirs: Account) -> tuple[dict[str, Any], list[str]]:
+    """The claims with every value naming ``mine`` (user name, account ID) renamed to ``theirs``;
+    and the claim names changed."""
+    swap = {mine.username: theirs.username, mine.account_id: theirs.account_id}
+    out, changed = dict(claims), []
+    for k, v in claims.items():
+        if isinstance(v, str | int) and not isinstance(v, bool) and str(v) in swap:
+            out[k] = swap[str(v)] if isinstance(v, str) else _as_int(swap[str(v)], v)
+            changed.append(k)
+    return out, changed
+
+
+def _as_int(text: str, fallback: int) -> int:
+    return int(text) if text.isdigit() else fallback
+
+
+def guessed_keys(spec: SampleSpec) -> list[str]:
+    """A short list of HMAC keys careless builds use: defaults, blanks and the product's names."""
+    names = [spec.sample.name, spec.certification_unit.model, spec.certification_unit.product_name]
+    keys = ["secret", "changeme", "", "password", "123456", "key", "jwt", "test", "default"]
+    keys += [n for name in names for n in (name, name.lower())]
+    return list(dict.fromkeys(keys))
+
+
+def flip_char(text: str, index: int) -> str:
+    """``text`` with the character at ``index`` replaced by another of the same class."""
+    c = text[index]
+    if c.isdigit():
+        r = "1" if c != "1" else "2"
+    elif c.isalpha():
+        r = ("b" if c.lower() != "b" else "c") if c.islower() else ("B" if c != "B" else "C")
+    else:
+        r = "A"
+    return text[:index] + r + text[index + 1 :]
+
+
+# -- parallel sends ------------------------------------------------------------------------------
+def send_parallel(
+    driver: Any,
+    calls: Sequence[Call],
+    session: DriverSession,
+    note: str,
+    after: Callable[[requests.Response], None],
+    warm: Call | None = None,
+) -> list[requests.Response | BaseException]:
+    """Send all calls at once (threads released together by a barrier); the answers in call order,
+    or the exception a send raised. Each thread first sends ``warm`` (a harmless read) so every
+    connection is open before the barrier: the real requests then arrive within milliseconds.
+    ``after`` sees each answer (the ledger); the driver's evidence hook is serialised so
+    transcripts stay whole."""
+    hook = getattr(driver, "on_response", None)
+    lock = threading.Lock()
+    if hook is not None:
+
+        def locked(resp: requests.Response, text: str) -> None:
+            with lock:
+                hook(resp, text)
+
+        driver.on_response = locked
+    barrier = threading.Barrier(len(calls))
+
+    def fire(i: int) -> requests.Response:
+        if warm is not None:
+            driver.send(warm, session, note=f"预热连接 #{i + 1}")
+        barrier.wait(timeout=30)
+        resp: requests.Response = driver.send(calls[i], session, note=f"{note} #{i + 1}")
+        with lock:
+            after(resp)
+        return resp
+
+    try:
+        with ThreadPoolExecutor(max_workers=len(calls)) as pool:
+            futures = [pool.submit(fire, i) for i in range(len(calls))]
+            out: list[requests.Response | BaseException] = []
+            for f in futures:
+                exc = f.exception()
+                out.append(exc if exc is not None else f.result())
+            return out
+    finally:
+        if hook is not None:
+            driver.on_response = hook
+
+
+# -- the idle-session clock ----------------------------------------------------------------------
+def expiry_margin(timeout_s: float) -> float:
+    """How far past (or before) the declared idle time the expiry check looks: 10 %, 1-30 s."""
+    return min(max(1.0, 0.1 * timeout_s), 30.0)
+
+
+@dataclass
+class Exchange:
+    """One request the clock made, kept for the expiry check's evidence."""
+
+    response: requests.Response
+    note: str
+    sent: float  # time.time() before sending
+    received: float  # time.time() after the answer
+
+
+@dataclass
+class IdleClock:
+    """Two sessions opened as soon as the suite reaches a target:
+
+    - ``idle`` is never used until the expiry check, which waits until the declared idle time plus
+      a margin has passed since its login answer, then uses it: it must be refused;
+    - ``probe`` is used once by a timer thread at the declared idle time minus the margin (counted
+      from before its login was sent): it should still work. That shows the idle session did not die
+      for some other reason (a sample keeping one session per user, a restart) before its time.
+    """
+
+    account: Account
+    timeout_s: float
+    margin_s: float
+    driver: Any = None
+    idle: DriverSession | None = None
+    probe: DriverSession | None = None
+    idle_login: Exchange | None = None
+    probe_login: Exchange | None = None
+    probe_touch: Exchange | None = None
+    problem: str | None = None
+    log: list[Exchange] = field(default_factory=list)
+    _timer: threading.Timer | None = None
+    _pending: list[tuple[requests.Response, str]] = field(default_factory=list)
+
+    def record(self, resp: requests.Response, note: str) -> None:
+        self._pending.append((resp, note))
+
+    def _exchange(self, action: Callable[[], Any]) -> tuple[Any, Exchange]:
+        self._pending.clear()
+        t0 = time.time()
+        result = action()
+        t1 = time.time()
+        resp, note = self._pending[-1] if self._pending else (None, "")
+        if resp is None:
+            raise DriverError("the driver made no HTTP request")
+        ex = Exchange(resp, note, t0, t1)
+        self.log.append(ex)
+        return result, ex
+
+    def start(self, driver: Any) -> None:
+        """Open both sessions and arm the probe. Failures are kept for the check to report."""
+        self.driver = driver
+        try:
+            self.idle, self.idle_login = self._exchange(lambda: driver.session(self.account))
+            self.probe, self.probe_login = self._exchange(lambda: driver.session(self.account))
+        except Exception as e:  # noqa: BLE001 - reported by the expiry check as a lab error
+            self.problem = f"{type(e).__name__}: {e}"
+            return
+        assert self.probe_login is not None
+        delay = self.probe_login.sent + self.timeout_s - self.margin_s - time.time()
+        self._timer = threading.Timer(max(0.0, delay), self._touch_probe)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def _touch_probe(self) -> None:
+        assert self.probe is not None
+        probe = self.probe
+        try:
+            _, self.probe_touch = self._exchange(
+                lambda: self.driver.send(
+                    self.driver.prepare("account", probe, account_id=probe.account.account_id),
+                    probe,
+                    note="对照会话：声明空闲时长前使用",
+                )
+            )
+        except Exception as e:  # noqa: BLE001
+            self.problem = f"probe: {type(e).__name__}: {e}"
+
+    def wait_probe(self) -> None:
+        if self._timer is not None:
+            self._timer.join(timeout=self.timeout_s + 60)
+
+    def stop(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+
+
+# -- ordering ------------------------------------------------------------------------------------
+def _target_of(item: Any) -> Any:
+    callspec = getattr(item, "callspec", None)
+    target = callspec.params.get("deployment") if callspec is not None else None
+    return getattr(target, "model", target)
+
+
+def late_rank(item: Any) -> int:
+    m = item.get_closest_marker("late")
+    return int(m.args[0]) if m is not None and m.args else (1 if m is not None else 0)
+
+
+def order_late(items: list[Any]) -> None:
+    """Move each item marked ``late(rank)`` right after the last item of its target (lower ranks
+    first), keeping everything else where it is: the checks that use up a resource (a day's
+    transfer limit) or wait (session expiry) run when the rest of the target's checks are done."""
+    late = sorted((i for i in items if late_rank(i) > 0), key=late_rank)
+    for item in late:
+        items.remove(item)
+        target = _target_of(item)
+        last = max((n for n, other in enumerate(items) if _target_of(other) == target), default=len(items) - 1)
+        items.insert(last + 1, item)

@@ -1,0 +1,289 @@
+"""JR/T 0199-2020 chapter 5 交易安全: message integrity, horizontal privilege, amount validation,
+concurrency and idempotency of signed transfers.
+
+Each check reads fresh balances at its start, moves small amounts, shows that a correct request is
+accepted under the same conditions (so a refusal is attributable), and leaves balances as usable
+as it found them (the concurrency check returns what a broken sample let it overdraw).
+"""
+
+from decimal import Decimal
+
+import pytest
+
+from harness.checks.transaction import (
+    LEDGER,
+    TRANSFER,
+    accepted,
+    brief,
+    decoy,
+    ledger_key,
+    money,
+    move_funds,
+    read_balance,
+    send_parallel,
+    send_transfer,
+    sign_over,
+    signing_of,
+    transfer,
+    transfer_call,
+    unit,
+    with_signature,
+)
+from harness.drivers import DriverError
+from harness.suite_support import accounts, require_operations
+from harness.verdicts import not_applicable
+
+
+def _amount(params, whole):
+    return money(whole, params.limits.decimals)
+
+
+@pytest.mark.clause("5.txn.tamper")
+def test_tampered_signed_fields_are_rejected(driver, spec, params, evidence):
+    """For each field the declared signature covers: (1) a request whose signature was made over a
+    different value of that field (= the original signature kept, the field changed); (2) a
+    signature over every declared field except that one; and (3) one over the nonce and timestamp
+    alone. Every body sent is otherwise a valid transfer, so only the signature can refuse it."""
+    require_operations(driver, TRANSFER, "account")
+    signing = signing_of(spec)
+    if signing is None:
+        not_applicable("样品未声明交易签名方案")
+    payer, payee = accounts(spec, 2)
+    s = driver.session(payer)
+    key = driver.signing_key(s)
+    ids = [a.account_id for a in spec.driver.accounts]
+    amount = _amount(params, 1)
+    before = read_balance(driver, s, "篡改前余额")
+
+    tries = []  # (description, call)
+    for name in signing.fields:
+        call = transfer_call(driver, s, payee, amount)
+        body = call.json or {}
+        if name not in body:
+            continue
+        other = decoy(body[name], ids)
+        sig = sign_over(signing, key, {**body, name: other}, signing.fields)
+        tries.append(
+            (f"签名时 {name}={other}，发送时改为 {body[name]}（保留原签名）", with_signature(call, signing, sig))
+        )
+    subsets = [[f for f in signing.fields if f != name] for name in signing.fields]
+    subsets.append([])
+    for fields in {tuple(x): x for x in subsets}.values():
+        call = transfer_call(driver, s, payee, amount)
+        sig = sign_over(signing, key, call.json or {}, fields)
+        left_out = ", ".join(f for f in signing.fields if f not in fields)
+        covered = ", ".join([*fields, signing.nonce_field, signing.timestamp_field])
+        what = f"签名只覆盖 {covered}（未覆盖 {left_out}）"
+        tries.append((what, with_signature(call, signing, sig)))
+    if not tries:
+        raise DriverError(f"none of the signed fields {signing.fields} is in the transfer body the spec declares")
+
+    rows, passed = [], []
+    for what, call in tries:
+        resp = send_transfer(driver, call, s, f"篡改：{what}", payer, amount)
+        rows.append({"篡改方式": what, "应答": brief(resp)})
+        if accepted(driver, TRANSFER, resp.status_code):
+            passed.append(what)
+    after = read_balance(driver, s, "篡改后余额")
+    control = transfer(driver, s, payee, amount, "正确签名转账（对照）")
+    evidence.attach_json("签名篡改尝试", {"签名覆盖字段": signing.fields, "尝试": rows})
+    evidence.observe(
+        f"{len(tries)} 笔篡改或签名覆盖不全的转账中被接受 {len(passed)} 笔，付款账户余额 {before}→{after}；"
+        f"正确签名的同类转账应答 {control.status_code}"
+    )
+    assert not passed, f"transfers with a signature not covering the sent values were accepted: {passed}"
+    assert after == before, f"refused tampered transfers moved money: {before} -> {after}"
+    if not accepted(driver, TRANSFER, control.status_code):
+        raise DriverError(f"a correctly signed transfer was refused too ({brief(control)}): refusals not attributable")
+
+
+@pytest.mark.clause("5.txn.authorization")
+def test_other_users_account_is_off_limits(driver, spec, params, evidence):
+    """User A, with A's own genuine session (a token foreign to B's account), reads B's account and
+    history and transfers from B's account: all refused, B's balance unchanged."""
+    require_operations(driver, "account")
+    a, b = accounts(spec, 2)
+    sa, sb = driver.session(a), driver.session(b)
+    own = driver.call("account", sa, account_id=a.account_id)
+    if not accepted(driver, "account", own.status_code):
+        raise DriverError(f"{a.name} cannot read their own account ({own.status_code})")
+    b_before = read_balance(driver, sb, f"{b.name} 自己查询余额（越权前）")
+    rows, breaches = [], []
+
+    def attempt(what, resp, op):
+        rows.append({"越权操作": what, "应答": brief(resp)})
+        if accepted(driver, op, resp.status_code):
+            breaches.append(f"{what}: {resp.status_code}")
+
+    r = driver.send(driver.prepare("account", sa, account_id=b.account_id), sa, note=f"{a.name} 查询 {b.name} 的账户")
+    attempt(f"{a.name} 查询 {b.name} 的账户", r, "account")
+    if driver.has("history"):
+        own_h = driver.call("history", sa, account_id=a.account_id)
+        if not accepted(driver, "history", own_h.status_code):
+            raise DriverError(f"{a.name} cannot read their own history ({own_h.status_code})")
+        r = driver.send(
+            driver.prepare("history", sa, account_id=b.account_id), sa, note=f"{a.name} 查询 {b.name} 的交易记录"
+        )
+        attempt(f"{a.name} 查询 {b.name} 的交易记录", r, "history")
+    if driver.has(TRANSFER):
+        amount = _amount(params, 1)
+        call = driver.prepare(TRANSFER, sa, from_account=b.account_id, to_account=a.account_id, amount=amount)
+        if b.account_id in f"{call.url} {call.params} {call.json}":
+            r = send_transfer(driver, call, sa, f"{a.name} 从 {b.name} 的账户转出", b, amount)
+            attempt(f"{a.name} 从 {b.name} 的账户转出 {amount}", r, TRANSFER)
+        else:
+            rows.append({"越权操作": "从他人账户转出", "应答": "转账请求不含付款账户（由会话决定），不适用"})
+    b_after = read_balance(driver, sb, f"{b.name} 自己查询余额（越权后）")
+    evidence.attach_json("水平越权尝试", rows)
+    evidence.observe(
+        f"{a.name} 以本人会话对 {b.name} 账户的 {len(rows)} 项操作中被接受 {len(breaches)} 项；"
+        f"{b.name} 余额 {b_before}→{b_after}"
+    )
+    assert not breaches, f"one user reached another user's account: {breaches}"
+    assert b_after == b_before, f"{b.name}'s balance changed: {b_before} -> {b_after}"
+
+
+@pytest.mark.clause("5.txn.amount")
+def test_invalid_amounts_are_refused(driver, spec, params, evidence):
+    """Zero, negative, huge (overflow) and over-precise amounts: refused, balances unchanged."""
+    require_operations(driver, TRANSFER, "account")
+    payer, payee = accounts(spec, 2)
+    sp, sq = driver.session(payer), driver.session(payee)
+    d = params.limits.decimals
+    u = unit(d)
+    p_before = read_balance(driver, sp, "付款方余额（前）")
+    q_before = read_balance(driver, sq, "收款方余额（前）")
+    if p_before < 2:
+        not_applicable(f"付款测试账户余额 {p_before} 不足以进行金额校验对照转账")
+    bad = [
+        ("零", money(0, d)),
+        ("负数", -money(1, d)),
+        ("最小负数", -u),
+        ("超大金额", Decimal(10**20) - u),
+        ("64 位整数溢出", Decimal(2**63).scaleb(-d)),
+        (f"超过声明精度（{d} 位小数）", Decimal(1) + u / 10),
+    ]
+    rows, passed = [], []
+    for what, amount in bad:
+        resp = transfer(driver, sp, payee, amount, f"非法金额：{what} {amount}")
+        rows.append({"金额": f"{what} {amount}", "应答": brief(resp)})
+        if accepted(driver, TRANSFER, resp.status_code):
+            passed.append(f"{what} {amount}")
+    p_after = read_balance(driver, sp, "付款方余额（后）")
+    q_after = read_balance(driver, sq, "收款方余额（后）")
+    control = transfer(driver, sp, payee, money(1, d), "合法金额转账（对照）")
+    evidence.attach_json("非法金额转账", rows)
+    evidence.observe(
+        f"{len(bad)} 笔非法金额转账中被接受 {len(passed)} 笔；付款方余额 {p_before}→{p_after}，"
+        f"收款方余额 {q_before}→{q_after}；合法金额对照转账应答 {control.status_code}"
+    )
+    assert not passed, f"invalid amounts were accepted: {passed}"
+    assert (p_after, q_after) == (p_before, q_before), (
+        f"refused invalid amounts moved money: payer {p_before} -> {p_after}, payee {q_before} -> {q_after}"
+    )
+    if not accepted(driver, TRANSFER, control.status_code):
+        raise DriverError(f"a valid amount was refused too ({brief(control)}): refusals not attributable")
+
+
+@pytest.mark.clause("5.txn.concurrency")
+def test_parallel_transfers_never_overdraw(driver, spec, params, evidence):
+    """N transfers from one account fired at once, each payable alone, together more than the
+    balance: the balance never goes negative and moves by exactly the accepted ones. What a broken
+    sample let through is sent back afterwards so later checks start from sane balances."""
+    require_operations(driver, TRANSFER, "account")
+    a, b = accounts(spec, 2)
+    sa, sb = driver.session(a), driver.session(b)
+    d, per_tx = params.limits.decimals, params.limits.per_transaction
+    bal = {a.name: read_balance(driver, sa, "并发前余额"), b.name: read_balance(driver, sb, "并发前余额")}
+    # The poorer positive account pays: smaller amounts, the same proof.
+    order = sorted([(sa, sb), (sb, sa)], key=lambda p: (bal[p[0].account.name] <= 0, bal[p[0].account.name]))
+    sp, sq = order[0]
+    start, q_start = bal[sp.account.name], bal[sq.account.name]
+    u = unit(d)
+    if start < 2 * u:
+        not_applicable(f"测试账户余额（{start}）不足以构造并发透支场景")
+    amount = min(per_tx, money(start / 2, d) + u)
+    fits = int(start // amount)  # how many the balance can pay
+    n = max(fits + 2, 5)
+    if n > 20:
+        not_applicable(f"单笔限额 {per_tx} 远小于余额 {start}，并发笔数过多")
+    calls = [transfer_call(driver, sp, sq.account, amount) for _ in range(n)]
+    key = ledger_key(driver)
+
+    def book(resp):
+        if accepted(driver, TRANSFER, resp.status_code):
+            LEDGER.add(key, sp.account.account_id, amount)
+
+    warm = driver.prepare("account", sp, account_id=sp.account.account_id)
+    answers = send_parallel(driver, calls, sp, f"并发转账 {amount}", book, warm)
+    errors = [x for x in answers if isinstance(x, BaseException)]
+    if errors:
+        raise DriverError(f"{len(errors)} parallel sends failed: {errors[0]}")
+    ok = sum(1 for r in answers if accepted(driver, TRANSFER, r.status_code))
+    end = read_balance(driver, sp, "并发后付款方余额")
+    q_end = read_balance(driver, sq, "并发后收款方余额")
+    returned = Decimal(0)
+    if ok > fits:  # a broken sample: give back what it let through (not part of the verdict)
+        returned = move_funds(driver, sq, sp.account, ok * amount - fits * amount, per_tx, "归还透支金额")
+    evidence.attach_json(
+        "并发转账",
+        {
+            "付款账户": sp.account.name,
+            "并发前余额": str(start),
+            "每笔金额": str(amount),
+            "并发笔数": n,
+            "余额最多可支付笔数": fits,
+            "被接受笔数": ok,
+            "应答": [brief(r) for r in answers if not isinstance(r, BaseException)],
+            "并发后付款方余额": str(end),
+            "并发后收款方余额": str(q_end),
+            "事后归还": str(returned),
+        },
+    )
+    evidence.observe(
+        f"{sp.account.name} 余额 {start}，并发 {n} 笔每笔 {amount}（合计 {n * amount}），"
+        f"接受 {ok} 笔，余额变为 {end}（收款方 {q_start}→{q_end}）"
+    )
+    if ok == 0:
+        raise DriverError("none of the parallel transfers was accepted: concurrency was not exercised")
+    assert end >= 0, f"parallel transfers overdrew the account: {start} -> {end} ({ok} of {n} accepted)"
+    assert ok <= fits, f"{ok} transfers of {amount} were accepted from a balance of {start}"
+    assert end == start - ok * amount, f"balance {start} -> {end} does not match {ok} accepted transfers of {amount}"
+    assert q_end == q_start + ok * amount, f"payee {q_start} -> {q_end} does not match {ok} x {amount}"
+
+
+@pytest.mark.clause("5.txn.idempotency")
+def test_parallel_duplicates_debit_once(driver, spec, params, evidence):
+    """The same signed transfer (same nonce, same signature) fired N times at once: one debit."""
+    require_operations(driver, TRANSFER, "account")
+    a, b = accounts(spec, 2)
+    sa = driver.session(a)
+    amount = money(1, params.limits.decimals)
+    before = read_balance(driver, sa, "重复提交前余额")
+    if before < amount:
+        not_applicable(f"测试账户余额（{before}）不足以进行重复提交测试")
+    n = 5
+    call = transfer_call(driver, sa, b, amount)
+    key = ledger_key(driver)
+
+    def book(resp):
+        if accepted(driver, TRANSFER, resp.status_code):
+            LEDGER.add(key, a.account_id, amount)
+
+    warm = driver.prepare("account", sa, account_id=a.account_id)
+    answers = send_parallel(driver, [call] * n, sa, f"同一签名请求重复提交 {amount}", book, warm)
+    errors = [x for x in answers if isinstance(x, BaseException)]
+    if errors:
+        raise DriverError(f"{len(errors)} parallel sends failed: {errors[0]}")
+    ok = sum(1 for r in answers if accepted(driver, TRANSFER, r.status_code))
+    after = read_balance(driver, sa, "重复提交后余额")
+    debits = (before - after) / amount
+    evidence.observe(
+        f"同一签名转账（{amount}）并行提交 {n} 次：接受 {ok} 次，余额 {before}→{after}（扣款 {debits:g} 次）；"
+        f"应答 {', '.join(str(r.status_code) for r in answers if not isinstance(r, BaseException))}"
+    )
+    if ok == 0:
+        raise DriverError("none of the duplicates was accepted: the request itself was refused")
+    assert before - after <= amount, f"{n} copies of one request debited {before - after} (one transfer: {amount})"
+    assert ok <= 1, f"{ok} of {n} copies of the same signed request were accepted"
+    assert after == before - amount, f"the accepted request did not debit exactly once: {before} -> {after}"

@@ -1,0 +1,197 @@
+"""Calibration of the chapter 5 (交易安全) suite on the reference sample: the compliant build passes
+every check; a build with one planted defect fails exactly the check(s) mapped to it; and the
+mechanics the suite rests on (late ordering, token forgery helpers, fingerprints) behave.
+
+The calibration runs are real `harness run` subprocesses, launched a few at a time. Only the
+no-session-expiry build (and the compliant one) include the expiry check, which waits for the
+declared idle time; the others run every other clause of the suite.
+"""
+
+from __future__ import annotations
+
+import re
+from concurrent.futures import ThreadPoolExecutor
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+import yaml
+from sqlalchemy import create_engine, select
+from sqlalchemy.orm import Session
+
+from harness.checks.transaction import (
+    decoy,
+    encode_jwt,
+    fingerprint,
+    flip_char,
+    order_late,
+    parse_jwt,
+    swap_identity,
+)
+from harness.spec.model import Account
+from harness.store import Evidence, Verdict
+from tests.conftest import SPECS, harness_cli
+
+SUITE = "test_suites/transaction"
+CLAUSES = [
+    "5.auth.lockout",
+    "5.auth.enumeration",
+    "5.session.expiry",
+    "5.session.logout",
+    "5.session.token-forgery",
+    "5.txn.replay",
+    "5.txn.tamper",
+    "5.txn.authorization",
+    "5.txn.amount",
+    "5.txn.limits",
+    "5.txn.concurrency",
+    "5.txn.idempotency",
+]
+T = "test_suites/transaction/"
+# defect id -> the check(s) that must fail on a build with only that defect (and nothing else may).
+MAPPING: dict[str, set[str]] = {
+    "no-lockout": {T + "test_auth.py::test_login_locks_at_declared_threshold"},
+    "user-enumeration": {T + "test_auth.py::test_login_errors_do_not_reveal_unknown_users"},
+    "idor": {T + "test_transfers.py::test_other_users_account_is_off_limits"},
+    "negative-amount": {T + "test_transfers.py::test_invalid_amounts_are_refused"},
+    "no-limit": {T + "test_limits.py::test_daily_limit_is_enforced"},
+    "race": {T + "test_transfers.py::test_parallel_transfers_never_overdraw"},
+    "weak-jwt": {T + "test_session.py::test_forged_session_tokens_are_refused"},
+    "no-session-expiry": {T + "test_session.py::test_idle_session_expires_at_declared_timeout"},
+    "logout-no-revoke": {T + "test_session.py::test_logout_revokes_the_session"},
+    "tamper": {T + "test_transfers.py::test_tampered_signed_fields_are_rejected"},
+    # Without the nonce check, parallel copies of one signed request are all booked too.
+    "replay": {
+        T + "test_replay.py::test_replayed_signed_transfer_is_rejected",
+        T + "test_transfers.py::test_parallel_duplicates_debit_once",
+    },
+}
+WAITING = {"no-session-expiry"}  # builds whose mapped check is the one that waits
+
+
+def variant_spec(directory: Path, defects: list[str]) -> Path:
+    """A spec extending the compliant reference spec, started with ``--defects``."""
+    base = yaml.safe_load((SPECS / "refpay.yaml").read_text(encoding="utf-8"))
+    run = base["deployment"]["start"]["run"]
+    if defects:
+        run = f"{run} --defects {','.join(defects)}"
+    path = directory / f"refpay-{'-'.join(defects) or 'compliant'}.yaml"
+    data = {"extends": str(SPECS / "refpay.yaml"), "deployment": {"start": {"run": run}}}
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+def run_suite(spec: Path, clauses: list[str], lab: Path) -> tuple[list[Verdict], list[Evidence], str]:
+    """One `harness run` in its own lab directory: intake numbers samples by counting rows, so two
+    runs registering at the same moment in one lab database would collide."""
+    env = {"HARNESS_DATA_DIR": str(lab / "data"), "HARNESS_REPORTS_DIR": str(lab / "reports")}
+    r = harness_cli(
+        "run", str(spec), "--suite", SUITE, "--only", ",".join(clauses), "--no-report", env=env, timeout=300
+    )
+    m = re.search(r"run (R-[\w-]+):", r.stdout)
+    assert m, r.stdout + r.stderr
+    engine = create_engine(f"sqlite:///{lab / 'data' / 'lab.db'}")
+    try:
+        with Session(engine) as s:
+            verdicts = list(s.scalars(select(Verdict).where(Verdict.run_id == m.group(1))))
+            evidence = list(s.scalars(select(Evidence).where(Evidence.run_id == m.group(1))))
+    finally:
+        engine.dispose()
+    return verdicts, evidence, r.stdout[-3000:] + r.stderr[-2000:]
+
+
+def _summary(verdicts: list[Verdict]) -> list[tuple[str, str, str]]:
+    return sorted((v.check_id, v.outcome, v.detail[:200]) for v in verdicts if v.outcome != "pass")
+
+
+# -- calibration on the reference sample ---------------------------------------------------------
+@pytest.mark.slow
+def test_compliant_and_single_defect_builds(tmp_path: Path) -> None:
+    builds = {"": [], **{d: [d] for d in MAPPING}}
+    quick = [c for c in CLAUSES if c != "5.session.expiry"]
+
+    def one(defect: str) -> tuple[str, list[Verdict], list[Evidence], str]:
+        clauses = CLAUSES if defect in WAITING or not defect else quick
+        lab = tmp_path / (defect or "compliant")
+        lab.mkdir()
+        verdicts, evidence, log = run_suite(variant_spec(lab, builds[defect]), clauses, lab)
+        return defect, verdicts, evidence, log
+
+    # Waiting builds first, so their idle time overlaps with the quick ones.
+    order = sorted(builds, key=lambda d: (d not in WAITING and d != "", d))
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        results = list(pool.map(one, order))
+
+    problems: list[tuple[str, object, str]] = []
+    for defect, verdicts, evidence, log in results:
+        if not verdicts:
+            problems.append((defect or "compliant", "no verdicts", log))
+            continue
+        failing = {v.check_id for v in verdicts if v.outcome == "fail"}
+        others = [(v.check_id, v.outcome) for v in verdicts if v.outcome not in ("pass", "fail", "not_applicable")]
+        expected = MAPPING.get(defect, set())
+        if failing != expected or others:
+            problems.append((defect or "compliant", _summary(verdicts), log[-1500:]))
+        if not defect and (len(verdicts) != 13 or any(v.outcome != "pass" for v in verdicts)):
+            problems.append(("compliant: not 13 passes", _summary(verdicts), log[-1500:]))
+        with_evidence = {e.verdict_id for e in evidence}
+        problems += [
+            (defect, f"{v.check_id} failed without evidence", "")
+            for v in verdicts
+            if v.outcome == "fail" and v.id not in with_evidence
+        ]
+    assert not problems, problems
+
+
+# -- the mechanics, without a sample ---------------------------------------------------------------
+class _Item:
+    def __init__(self, name: str, target: str, late: int = 0) -> None:
+        self.name, self._late = name, late
+        self.callspec = type("CS", (), {"params": {"deployment": type("T", (), {"model": target})()}})()
+
+    def get_closest_marker(self, name: str) -> object:
+        return type("M", (), {"args": (self._late,)})() if self._late else None
+
+
+def test_late_checks_move_to_the_end_of_their_target() -> None:
+    items = [
+        _Item("a1", "A"),
+        _Item("expiry-A", "A", 2),
+        _Item("daily-A", "A", 1),
+        _Item("a2", "A"),
+        _Item("b1", "B"),
+        _Item("expiry-B", "B", 2),
+        _Item("b2", "B"),
+    ]
+    order_late(items)
+    assert [i.name for i in items] == ["a1", "a2", "daily-A", "expiry-A", "b1", "b2", "expiry-B"]
+
+
+def test_jwt_forgery_helpers() -> None:
+    me = Account(name="a", username="alice", password="x", account_id="6001")
+    other = Account(name="b", username="bob", password="y", account_id="6002")
+    token = encode_jwt({"alg": "HS256", "typ": "JWT"}, {"sub": "alice", "account_id": "6001", "jti": "j"}, "k")
+    jwt = parse_jwt(token)
+    assert jwt is not None and jwt.claims["sub"] == "alice"
+    claims, changed = swap_identity(jwt.claims, me, other)
+    assert claims == {"sub": "bob", "account_id": "6002", "jti": "j"} and sorted(changed) == ["account_id", "sub"]
+    unsigned = encode_jwt({"alg": "none"}, claims, None)
+    assert unsigned.endswith(".") and parse_jwt(unsigned) is not None
+    assert parse_jwt("opaque-token") is None
+    assert flip_char("abc123", 1) != "abc123" and flip_char("abc123", 4) != "abc123"
+
+
+def test_decoys_and_fingerprints() -> None:
+    assert decoy("6001", ["6001", "6002"]) == "6002"
+    assert decoy(Decimal("1.00"), []) == Decimal("2.00")
+    assert decoy(100, []) == 101
+    assert decoy("text", []) == "text0"
+
+    class R:
+        def __init__(self, status: int, text: str) -> None:
+            self.status_code, self.text = status, text
+
+    a = fingerprint(R(400, '{"error": "余额不足 10000.01", "id": "0f3a9c1e2b4d5f60718293a4b5c6d7e8"}'))  # type: ignore[arg-type]
+    b = fingerprint(R(400, '{"error": "余额不足 50000.00", "id": "9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b"}'))  # type: ignore[arg-type]
+    c = fingerprint(R(400, '{"error": "超过单笔限额"}'))  # type: ignore[arg-type]
+    assert a == b != c
