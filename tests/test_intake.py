@@ -57,3 +57,31 @@ def test_samples_lists_registrations():
     assert "registered S-" in r.stdout
     listing = harness_cli("samples")
     assert "参考支付服务" in listing.stdout and "1.0.0" in listing.stdout
+
+
+def test_concurrent_registrations_get_distinct_ids(tmp_path):
+    """Two benches (or CI jobs) registering at once on a fresh database: no collision, no crash."""
+    import os
+    import subprocess
+    import sys
+
+    media = ROOT / "samples/refpay"
+    h = tree_sha256(media)
+    specs = []
+    for i in range(4):
+        p = tmp_path / f"v{i}.yaml"
+        p.write_text(
+            f"extends: {SPECS / 'refpay.yaml'}\ncertification_unit: {{version: '9.{i}'}}\n"
+            f"sample: {{version: '9.{i}'}}\nmedia:\n  - {{path: {media}, sha256: '{h}'}}\n"
+        )
+        specs.append(p)
+    env = {**os.environ, "HARNESS_DATA_DIR": str(tmp_path / "fresh")}
+    code = "import sys; from harness.intake import register; from harness.spec import load_spec; "
+    code += "print(register(load_spec(sys.argv[1])).id)"
+    procs = [
+        subprocess.Popen([sys.executable, "-c", code, str(p)], env=env, stdout=subprocess.PIPE, text=True)
+        for p in specs
+    ]
+    ids = [p.communicate(timeout=120)[0].strip() for p in procs]
+    assert all(p.returncode == 0 for p in procs)
+    assert sorted(ids) == [f"S-{date.today().year}-{n:04d}" for n in range(1, 5)]

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cache
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, inspect, text
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from harness.config import lab_config
@@ -29,9 +32,22 @@ def _engine(url: str) -> Engine:
             dbapi_conn.execute("PRAGMA foreign_keys=ON")
     else:
         engine = create_engine(url, pool_pre_ping=True)
-    Base.metadata.create_all(engine)
-    _add_missing_columns(engine)
+    _create_schema(engine)
     return engine
+
+
+def _create_schema(engine: Engine) -> None:
+    # Two harnesses opening a fresh database at once both try CREATE TABLE; the loser's
+    # "already exists" means the schema is there: check again and go on.
+    for attempt in range(5):
+        try:
+            Base.metadata.create_all(engine)
+            _add_missing_columns(engine)
+            return
+        except OperationalError as e:
+            if ("already exists" not in str(e) and "duplicate column" not in str(e)) or attempt == 4:
+                raise
+            time.sleep(0.05 * (attempt + 1))
 
 
 def _add_missing_columns(engine: Engine) -> None:
@@ -47,8 +63,12 @@ def _add_missing_columns(engine: Engine) -> None:
                     conn.execute(text(f'ALTER TABLE {table.name} ADD COLUMN "{col.name}" {ddl}'))
 
 
+_LOCK = threading.Lock()
+
+
 def engine() -> Engine:
-    return _engine(lab_config().db_url)
+    with _LOCK:  # the first call creates the schema; threads wait for it
+        return _engine(lab_config().db_url)
 
 
 @contextmanager
