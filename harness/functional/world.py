@@ -1,0 +1,186 @@
+"""The state one scenario carries from step to step: the logged-in session, the last answer, the
+values kept for later steps, the browser page, and the step transcript."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import requests
+
+from harness.drivers import DriverError, DriverSession
+from harness.drivers.rest import dig
+from harness.evidence import EvidenceRecorder
+from harness.functional.values import resolve
+from harness.spec.model import Account, RestDriver, SampleSpec
+
+BROWSER_TIMEOUT_MS = 8000
+
+
+@dataclass
+class StepRecord:
+    keyword: str
+    text: str
+    line: int
+    ms: float
+    outcome: str  # 通过 | 失败 | 异常
+    note: str = ""
+
+    def line_text(self) -> str:
+        mark = {"通过": "✓", "失败": "✗", "异常": "!"}.get(self.outcome, "?")
+        tail = f" — {self.note}" if self.note else ""
+        return f"{mark} 第 {self.line} 行 {self.keyword} {self.text}  ({self.ms:.0f} ms){tail}"
+
+
+@dataclass
+class World:
+    driver: Any
+    spec: SampleSpec
+    evidence: EvidenceRecorder
+    browser_factory: Callable[[], Any] | None = None
+    session: DriverSession | None = None
+    last_operation: str | None = None
+    last: requests.Response | None = None
+    last_call: Any = None  # the request last sent through an operation step (for a resend)
+    kept: dict[str, Any] = field(default_factory=dict)
+    steps: list[StepRecord] = field(default_factory=list)
+    screenshots: int = 0
+    _context: Any = None
+    _page: Any = None
+    _scope_log: Any = None
+    _step_started: float = 0.0
+
+    # -- values ------------------------------------------------------------------------------------
+    def value(self, text: str) -> str:
+        return resolve(text, self.spec, self.kept)
+
+    def account(self, name: str) -> Account:
+        try:
+            return self.spec.account(self.value(name))
+        except KeyError:
+            raise DriverError(f"规格中没有名为 {name!r} 的测试账户") from None
+
+    def need_session(self) -> DriverSession:
+        if self.session is None:
+            raise DriverError("该步骤需要先登录（以测试账户“…”登录）")
+        return self.session
+
+    # -- answers -----------------------------------------------------------------------------------
+    def answered(self, operation: str, response: requests.Response) -> requests.Response:
+        self.last_operation, self.last = operation, response
+        return response
+
+    def send(self, operation: str, session: DriverSession | None, **fields: Any) -> requests.Response:
+        """Prepare and send a declared operation through the driver, keeping the request."""
+        call = self.driver.prepare(operation, session, **fields)
+        self.last_call = call
+        return self.answered(operation, self.driver.send(call, session))
+
+    def need_answer(self) -> tuple[str, requests.Response]:
+        if self.last is None or self.last_operation is None:
+            raise DriverError("还没有应答可检查：先调用一个操作")
+        return self.last_operation, self.last
+
+    def field(self, name: str) -> Any:
+        """The answer's field, as the spec declares it (driver.returned); absent = the sample fails."""
+        op, resp = self.need_answer()
+        try:
+            return self.driver.returned(resp, op, self.value(name))
+        except DriverError as e:
+            raise AssertionError(f"应答中没有字段“{name}”：{e}；应答 {resp.status_code}：{resp.text[:300]}") from None
+
+    def answer_text(self) -> str:
+        _op, resp = self.need_answer()
+        try:
+            return json.dumps(resp.json(), ensure_ascii=False)
+        except ValueError:
+            return resp.text
+
+    def expected_status(self, operation: str | None = None) -> int:
+        op = operation or self.need_answer()[0]
+        return int(self.driver.operation(op).expect_status)
+
+    # -- sessions ----------------------------------------------------------------------------------
+    def session_from_login(self, account: Account, response: requests.Response) -> DriverSession:
+        desc = getattr(self.driver, "desc", None)
+        if isinstance(desc, RestDriver):
+            data = response.json()
+            try:
+                token = str(dig(data, desc.login.token_from))
+                key = desc.login.sign_key_from
+                sign_key = str(dig(data, key)) if key else None
+            except KeyError as e:
+                raise AssertionError(f"登录应答缺少规格声明的字段 {e}：{response.text[:300]}") from None
+            return DriverSession(account=account, token=token, sign_key=sign_key, login_answer=data)
+        return self.driver.session(account)  # a Python driver knows its own way
+
+    # -- browser -----------------------------------------------------------------------------------
+    @property
+    def base_url(self) -> str:
+        base = getattr(self.driver, "base_url", None)
+        if not base:
+            raise DriverError("该样品的驱动没有网页地址（base_url），不能执行浏览器步骤")
+        return str(base)
+
+    def page(self) -> Any:
+        """The scenario's page: a fresh browser context kept inside the scope guard (an out-of-scope
+        request is aborted and listed in the evidence)."""
+        if self._page is None:
+            if self.browser_factory is None:
+                raise DriverError("浏览器不可用")
+            self._context = self.browser_factory().page()
+            self._page, self._scope_log = self._context.__enter__()
+            self._page.set_default_timeout(BROWSER_TIMEOUT_MS)
+        return self._page
+
+    @property
+    def blocked(self) -> list[str]:
+        return list(self._scope_log.refused) if self._scope_log is not None else []
+
+    @property
+    def page_requests(self) -> list[str]:
+        return list(self._scope_log.requested) if self._scope_log is not None else []
+
+    def url(self, path: str) -> str:
+        path = self.value(path)
+        if path.startswith(("http://", "https://")):
+            return path
+        return self.base_url.rstrip("/") + "/" + path.lstrip("/")
+
+    def screenshot(self, title: str) -> None:
+        if self._page is None:
+            return
+        name = f"截图 {self.screenshots + 1}：{title}"
+        path = self.evidence.new_path(name, ".png")
+        try:
+            self._page.screenshot(path=str(path), full_page=True)
+        except Exception:  # noqa: BLE001 - a page that cannot be drawn leaves the transcript as evidence
+            return
+        self.screenshots += 1
+        self.evidence.attach_file(path, name, kind="screenshot")
+
+    def close(self) -> None:
+        if self._context is not None:
+            with contextlib.suppress(Exception):  # the browser may already be gone
+                self._context.__exit__(None, None, None)
+            self._context = self._page = None
+
+    # -- transcript --------------------------------------------------------------------------------
+    def step_started(self) -> None:
+        self._step_started = time.perf_counter()
+
+    def step_done(self, keyword: str, text: str, line: int, outcome: str, note: str = "") -> None:
+        ms = (time.perf_counter() - self._step_started) * 1000 if self._step_started else 0.0
+        self.steps.append(StepRecord(keyword, text, line, ms, outcome, note))
+
+
+def as_decimal(value: Any, what: str) -> Decimal:
+    try:
+        return Decimal(str(value))
+    except InvalidOperation:
+        raise AssertionError(f"{what} 的值 {value!r} 不是数值") from None
