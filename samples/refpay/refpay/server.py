@@ -84,7 +84,7 @@ class App:
             account_id,
             logged_card,
         )
-        return {
+        view = {
             "account_id": account_id,
             "owner": account["owner"],
             "card_number": card,
@@ -92,6 +92,12 @@ class App:
             "phone": mask_phone(user["phone"]),
             "balance": account["balance"],
         }
+        if self.cfg.has("overexposure"):
+            # Planted: the stored record leaks into the answer (hash and internal flags).
+            view.update(
+                password_hash=user["password_hash"], failed_logins=user["failed_logins"], locked=user["locked"]
+            )
+        return view
 
     def transactions(self, who: Principal, account_id: str) -> dict[str, Any]:
         self._owned(who, account_id)
