@@ -11,8 +11,9 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from harness.config import lab_config
+from harness.dates import add_months
 from harness.evidence import sha256_file
-from harness.media import components, file_manifest, openapi_ops, tree_sha256
+from harness.media import describe, documented_operations, tree_sha256
 from harness.spec import LoadedSpec
 from harness.store import Sample, session
 
@@ -82,17 +83,6 @@ class IntakeError(Exception):
         super().__init__("\n".join(f"{path}: {p}" for p in problems))
 
 
-def _add_months(d: date, months: int) -> date:
-    y, m = divmod(d.month - 1 + months, 12)
-    year, month = d.year + y, m + 1
-    for day in (d.day, 30, 29, 28):
-        try:
-            return date(year, month, day)
-        except ValueError:
-            continue
-    raise AssertionError("unreachable")
-
-
 def register(loaded: LoadedSpec, received: date | None = None) -> Sample:
     """Register the sample, or return the registration it already has (same identity and spec)."""
     problems = check_intake(loaded)
@@ -101,7 +91,6 @@ def register(loaded: LoadedSpec, received: date | None = None) -> Sample:
     spec = loaded.spec
     spec_sha = sha256_file(loaded.path)
     received = received or date.today()
-    docs = spec.documentation
     fields = {
         "name": spec.sample.name,
         "version": spec.sample.version,
@@ -110,19 +99,10 @@ def register(loaded: LoadedSpec, received: date | None = None) -> Sample:
         "spec_path": str(loaded.path),
         "spec_sha256": spec_sha,
         "spec_snapshot": spec.model_dump(mode="json"),
-        "media": [
-            {
-                "path": m.path,
-                "sha256": m.sha256,
-                "role": m.role,
-                "files": file_manifest(loaded.resolve(m.path)),
-                "components": components(loaded.resolve(m.path)),
-            }
-            for m in spec.media
-        ],
+        "media": describe(loaded),
         "received": received,
-        "retain_until": _add_months(received, lab_config().retention_months),
-        "observed": {"openapi_ops": openapi_ops(loaded.resolve(docs.openapi)) if docs.openapi else []},
+        "retain_until": add_months(received, lab_config().retention_months),
+        "observed": {"openapi_ops": documented_operations(loaded)},
     }
     identity = (Sample.name == spec.sample.name, Sample.version == spec.sample.version, Sample.spec_sha256 == spec_sha)
     # Two harnesses may register at the same moment (CI, two benches on one database): the

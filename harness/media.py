@@ -13,10 +13,14 @@ import tarfile
 import tomllib
 from collections import Counter
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from harness.evidence import sha256_file
+
+if TYPE_CHECKING:
+    from harness.spec import LoadedSpec
 
 _IGNORED = {"__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache", ".git"}
 
@@ -136,3 +140,23 @@ def languages(manifest: dict[str, str], table: dict[str, str]) -> dict[str, int]
         if lang:
             counts[lang] += 1
     return dict(counts)
+
+
+def describe(loaded: LoadedSpec) -> list[dict[str, Any]]:
+    """The media of a submission as the lab records them: declared hash and role, and what is
+    observed in them (file manifest, components). Intake stores this; change analysis compares it."""
+    return [
+        {
+            "path": m.path,
+            "sha256": m.sha256,
+            "role": m.role,
+            "files": file_manifest(loaded.resolve(m.path)),
+            "components": components(loaded.resolve(m.path)),
+        }
+        for m in loaded.spec.media
+    ]
+
+
+def documented_operations(loaded: LoadedSpec) -> list[str]:
+    docs = loaded.spec.documentation
+    return openapi_ops(loaded.resolve(docs.openapi)) if docs.openapi else []

@@ -111,6 +111,10 @@ def build_plan(
 
     use_case_ids = {uc.id for uc in spec.documentation.use_cases}
     not_applicable: dict[str, str] = {}
+    for uc in spec.documentation.use_cases:
+        if not uc.scenario and uc.no_scenario_reason:
+            # Recorded in the spec: why this use case is not run as a scenario (shown as an exclusion).
+            not_applicable[uc.id] = f"未编写场景：{uc.no_scenario_reason}"
     for key, appl in spec.applicability.items():
         if key in use_case_ids:
             if not appl.applicable:

@@ -4,8 +4,9 @@ from datetime import date
 
 import pytest
 
+from harness.dates import add_months
 from harness.report.deadline import due_date
-from harness.report.workflow import add_months, deadline_flag
+from harness.report.workflow import deadline_flag
 
 
 @pytest.mark.parametrize(

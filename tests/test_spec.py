@@ -94,3 +94,17 @@ def test_a_number_where_text_is_needed_says_to_quote_it(tmp_path):
     p = _broken(tmp_path, f"extends: {SPECS / 'refpay.yaml'}\nsample: {{version: 1.10}}\n")
     with pytest.raises(SpecError, match=r"sample.version: must be text; YAML read 1.1 as a number: quote it"):
         load_spec(p)
+
+
+def test_use_case_without_scenario_carries_its_reason_into_the_plan(tmp_path):
+    from harness.plan import build_plan
+
+    p = _broken(
+        tmp_path,
+        f"extends: {SPECS / 'refpay.yaml'}\n"
+        "documentation:\n  use_cases:\n"
+        "    - {id: UC-09, title: 打印回单, section: '5.9', no_scenario_reason: 需要专用打印机，由工程师现场核验}\n",
+    )
+    plan = build_plan(load_spec(p), [])
+    uc = plan.item("UC-09")
+    assert not uc.applicable and "需要专用打印机" in (uc.reason or "")

@@ -19,6 +19,7 @@ from sqlalchemy import select
 
 from harness.catalogue import load_catalogue
 from harness.config import lab_config
+from harness.dates import add_months
 from harness.evidence import sha256_file
 from harness.report.build import (
     CONFORM,
@@ -675,17 +676,6 @@ def deadlines(today: date | None = None, soon: int = 2) -> list[Deadline]:
 
 
 # --- an earlier report offered by an applicant -----------------------------------------------
-
-
-def add_months(d: date, months: int) -> date:
-    y, m = divmod(d.month - 1 + months, 12)
-    year, month = d.year + y, m + 1
-    for day in (d.day, 30, 29, 28):
-        try:
-            return date(year, month, day)
-        except ValueError:
-            continue
-    raise AssertionError(d)
 
 
 @dataclass

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
 from harness.catalogue import load_catalogue
-from harness.media import components, file_manifest, languages, openapi_ops
+from harness.media import describe, documented_operations, languages
 from harness.spec import LoadedSpec, load_spec
 from harness.store import Report, Run, Sample, session
 
@@ -79,22 +79,11 @@ class Version:
 
 def version_from_spec(loaded: LoadedSpec) -> Version:
     spec = loaded.spec
-    media = [
-        {
-            "path": m.path,
-            "sha256": m.sha256,
-            "role": m.role,
-            "files": file_manifest(loaded.resolve(m.path)),
-            "components": components(loaded.resolve(m.path)),
-        }
-        for m in spec.media
-    ]
-    openapi = loaded.resolve(spec.documentation.openapi) if spec.documentation.openapi else None
     return Version(
         label=f"{spec.sample.name} {spec.sample.version}",
         spec=spec.model_dump(mode="json"),
-        media=media,
-        openapi_ops=openapi_ops(openapi),
+        media=describe(loaded),
+        openapi_ops=documented_operations(loaded),
     )
 
 
