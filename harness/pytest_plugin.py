@@ -264,25 +264,27 @@ def _describe(excinfo: pytest.ExceptionInfo[BaseException]) -> str:
     return f"{tb}\n{excinfo.getrepr(style='short')}"
 
 
+def _skipped(report: pytest.TestReport, otherwise: str) -> tuple[str, str]:
+    """A skip is "not applicable" only when the plan or the check said so; any other skip means
+    the check did not look at the sample, which is the lab's problem."""
+    reason = str(report.longrepr[2]) if isinstance(report.longrepr, tuple) else str(report.longrepr)
+    reason = reason.removeprefix("Skipped: ")
+    if reason.startswith(NOT_APPLICABLE_PREFIX):
+        return "not_applicable", reason.removeprefix(NOT_APPLICABLE_PREFIX)
+    return "error", f"{otherwise}: {reason}"
+
+
 def decide(item: pytest.Item, reports: dict[str, pytest.TestReport], rec: EvidenceRecorder | None) -> tuple[str, str]:
     """(outcome, detail) for one check: pass | fail | error | not_applicable."""
     excs = item.stash.get(_EXC, {})
     setup = reports.get("setup")
     if setup is not None and setup.skipped:
-        reason = str(setup.longrepr[2]) if isinstance(setup.longrepr, tuple) else str(setup.longrepr)
-        reason = reason.removeprefix("Skipped: ")
-        if reason.startswith(NOT_APPLICABLE_PREFIX):
-            return "not_applicable", reason.removeprefix(NOT_APPLICABLE_PREFIX)
-        return "error", f"check did not run: {reason}"
+        return _skipped(setup, "check did not run")
     if setup is not None and setup.failed:
         return "error", excs.get("setup", (False, "setup failed"))[1]
     call = reports.get("call")
     if call is not None and call.skipped:
-        reason = str(call.longrepr[2]) if isinstance(call.longrepr, tuple) else str(call.longrepr)
-        reason = reason.removeprefix("Skipped: ")
-        if reason.startswith(NOT_APPLICABLE_PREFIX):
-            return "not_applicable", reason.removeprefix(NOT_APPLICABLE_PREFIX)
-        return "error", f"check skipped itself: {reason}"
+        return _skipped(call, "check skipped itself")
     if call is not None and call.failed:
         is_product, text = excs.get("call", (False, "failed"))
         outcome = "fail" if is_product else "error"
@@ -352,6 +354,16 @@ def _attach_to_allure(rec: EvidenceRecorder | None, state: HarnessState) -> None
             allure.attach.file(str(state.run_dir / e.path), name=e.title)
         except Exception:  # noqa: BLE001 - allure not active in this session; the lab DB has it
             return
+
+
+# Suites that could not be collected (an import error in a check module): the lab's fault, not an
+# interruption. `harness run` reads this to exit 3 with the cause, instead of pytest's "interrupted".
+COLLECTION_ERRORS: list[str] = []
+
+
+def pytest_collectreport(report: pytest.CollectReport) -> None:
+    if report.failed:
+        COLLECTION_ERRORS.append(f"{report.nodeid}: {str(report.longrepr).strip().splitlines()[-1]}")
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

@@ -12,8 +12,9 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from harness import pytest_plugin as plugin
 from harness.config import PROJECT_ROOT, lab_config
-from harness.runs import open_run
+from harness.runs import close_run, open_run
 from harness.spec import load_spec
 from harness.store import Verdict, session
 
@@ -31,6 +32,7 @@ class RunResult:
     counts: dict[str, int]
     failing: list[str] = field(default_factory=list)  # clause IDs that failed
     erroring: list[str] = field(default_factory=list)
+    broken_suites: list[str] = field(default_factory=list)  # suites that could not be collected
 
     def summary_line(self) -> str:
         c = self.counts
@@ -40,6 +42,8 @@ class RunResult:
             line += f"; failing clauses: {', '.join(self.failing)}"
         if self.erroring:
             line += f"; lab errors on: {', '.join(self.erroring)}"
+        if self.broken_suites:
+            line += f"; suites that could not be loaded (lab error): {'; '.join(self.broken_suites)}"
         return line + f"; exit {self.exit_code}"
 
 
@@ -88,13 +92,18 @@ def run_sample(
         args.append(f"--harness-only={','.join(only) or NOTHING}")
     args += extra_args or []
     previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+    plugin.COLLECTION_ERRORS.clear()
     try:
         rc = pytest.main(args)
     finally:
         signal.signal(signal.SIGTERM, previous)
     counts, failing, erroring = verdict_outcome(run.id)
+    broken = list(plugin.COLLECTION_ERRORS)
     if rc == pytest.ExitCode.USAGE_ERROR:
         code = EXIT_BAD_INPUT
+    elif broken:
+        code = EXIT_LAB_ERROR  # a suite that does not import is the lab's fault, not an interruption
+        close_run(run.id, "aborted")
     elif only == [] and rc == pytest.ExitCode.NO_TESTS_COLLECTED:
         code = EXIT_PASS
     elif rc == pytest.ExitCode.INTERRUPTED:
@@ -105,4 +114,4 @@ def run_sample(
         code = EXIT_PRODUCT_FAIL
     else:
         code = EXIT_PASS
-    return RunResult(run.id, code, dict(counts), failing, erroring)
+    return RunResult(run.id, code, dict(counts), failing, erroring, broken)

@@ -36,9 +36,10 @@ def require_operations(driver: Any, *names: str) -> None:
         not_applicable(f"样品驱动未声明操作：{', '.join(missing)}")
 
 
-def balance(driver: Any, session: DriverSession) -> Decimal:
-    resp = driver.call("account", session, account_id=session.account.account_id)
-    if resp.status_code != driver.operation("account").expect_status:
+def balance(driver: Any, session: DriverSession, note: str = "") -> Decimal:
+    """The account's balance through its own session (``account`` operation, ``balance`` answer)."""
+    resp = driver.send(driver.prepare("account", session, account_id=session.account.account_id), session, note)
+    if not accepted(driver, "account", resp.status_code):
         raise DriverError(f"cannot read the balance of {session.account.name}: {resp.status_code} {resp.text[:200]}")
     raw = driver.returned(resp, "account", "balance")
     try:

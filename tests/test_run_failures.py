@@ -191,3 +191,22 @@ def test_sigterm_tears_the_sample_down(tmp_path):
     assert not _ledger_pgids()
     with session() as s:
         assert s.get(Run, run_id).status == "aborted"
+
+
+BROKEN_SUITE = """
+import pytest
+import no_such_module_in_this_lab  # noqa: F401
+
+@pytest.mark.clause("5.txn.replay")
+def test_never_runs(driver, evidence):
+    pass
+"""
+
+
+def test_a_suite_that_does_not_load_is_a_lab_error_not_an_interruption(tmp_path):
+    suite = tmp_path / "broken" / "test_broken.py"
+    suite.parent.mkdir()
+    suite.write_text(BROKEN_SUITE)
+    r = harness_cli("run", str(variant(tmp_path, "b", "")), "--suite", str(suite), "--no-report")
+    assert r.returncode == 3, r.stdout + r.stderr
+    assert "could not be loaded" in r.stdout and "no_such_module_in_this_lab" in r.stdout

@@ -37,6 +37,7 @@ import requests
 from harness.drivers import Call, DriverError, DriverSession
 from harness.drivers.rest import sign
 from harness.spec.model import Account, SampleSpec, Signing
+from harness.suite_support import accepted
 
 TRANSFER = "transfer"
 
@@ -50,22 +51,6 @@ def unit(decimals: int) -> Decimal:
 def money(value: Decimal | int | str, decimals: int) -> Decimal:
     """An amount rounded down to the declared precision (never up: it must stay payable)."""
     return Decimal(value).quantize(unit(decimals), rounding=ROUND_DOWN)
-
-
-def accepted(driver: Any, operation: str, status: int) -> bool:
-    return status == driver.operation(operation).expect_status
-
-
-def read_balance(driver: Any, session: DriverSession, note: str = "") -> Decimal:
-    """The account's balance through its own session (``account`` operation, ``balance`` answer)."""
-    resp = driver.send(driver.prepare("account", session, account_id=session.account.account_id), session, note)
-    if not accepted(driver, "account", resp.status_code):
-        raise DriverError(f"cannot read the balance of {session.account.name}: {resp.status_code} {resp.text[:200]}")
-    raw = driver.returned(resp, "account", "balance")
-    try:
-        return Decimal(str(raw))
-    except InvalidOperation:
-        raise DriverError(f"the balance {raw!r} is not a number") from None
 
 
 # -- the suite's ledger of outgoing transfers ----------------------------------------------------

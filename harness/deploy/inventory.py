@@ -14,7 +14,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
 
 from harness.config import PROJECT_ROOT
-from harness.spec.loader import SpecProblem, _field_path, _line_of
+from harness.spec.loader import SpecProblem, problems_of
 
 NonEmpty = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 
@@ -101,14 +101,7 @@ def load_inventory(path: Path | None = None) -> Inventory:
     try:
         inv = Inventory.model_validate(data)
     except ValidationError as e:
-        problems = []
-        for err in e.errors():
-            loc = tuple(err["loc"])
-            msg = err["msg"].removeprefix("Value error, ")
-            if err["type"] == "extra_forbidden":
-                msg = "unknown field (a typo?)"
-            problems.append(SpecProblem(p, _field_path(loc), msg, _line_of(node, loc)))
-        raise InventoryError(problems) from None
+        raise InventoryError(problems_of(e, p, node)) from None
     # Key files are resolved here so a unit dict handed to a backend is usable as it is.
     base = p.resolve().parent
     for u in inv.units:

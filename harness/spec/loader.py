@@ -76,6 +76,22 @@ def _field_path(loc: tuple[int | str, ...]) -> str:
     return out
 
 
+def problems_of(error: ValidationError, file: Path, node: yaml.Node | None) -> list[SpecProblem]:
+    """One line per problem, naming the file, the field path, the line and what is wrong: for any
+    lab-written YAML validated by a pydantic model (specs, the lab inventory)."""
+    problems = []
+    for err in error.errors():
+        loc = tuple(err["loc"])
+        msg = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            msg = "unknown field (a typo?)"
+        elif err["type"] == "string_type" and isinstance(err.get("input"), int | float):
+            # YAML reads 1.10 as the number 1.1: a version or hash must be quoted to stay itself.
+            msg = f"must be text; YAML read {err['input']!r} as a number: quote it"
+        problems.append(SpecProblem(file, _field_path(loc), msg, _line_of(node, loc)))
+    return problems
+
+
 def merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     """Deep-merge a variant over its base: mappings merge key by key, anything else replaces."""
     out = dict(base)
@@ -158,15 +174,5 @@ def load_spec(path: str | Path) -> LoadedSpec:
     try:
         spec = SampleSpec.model_validate(data)
     except ValidationError as e:
-        problems = []
-        for err in e.errors():
-            loc = tuple(err["loc"])
-            msg = err["msg"].removeprefix("Value error, ")
-            if err["type"] == "extra_forbidden":
-                msg = "unknown field (a typo?)"
-            elif err["type"] == "string_type" and isinstance(err.get("input"), int | float):
-                # YAML reads 1.10 as the number 1.1: a version or hash must be quoted to stay itself.
-                msg = f"must be text; YAML read {err['input']!r} as a number: quote it"
-            problems.append(SpecProblem(p, _field_path(loc), msg, _line_of(node, loc)))
-        raise SpecError(problems) from None
+        raise SpecError(problems_of(e, p, node)) from None
     return LoadedSpec(spec=spec, path=p.resolve())

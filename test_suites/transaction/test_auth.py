@@ -9,10 +9,13 @@ import uuid
 
 import pytest
 
-from harness.checks.transaction import accepted, brief, fingerprint
+from harness.checks.transaction import (
+    brief,
+    fingerprint,
+)
 from harness.drivers import DriverError
 from harness.spec.model import Account
-from harness.suite_support import accounts, reserved_account
+from harness.suite_support import accepted, accounts, reserved_account
 
 
 def _login(driver, account, password=None):

@@ -13,17 +13,15 @@ import pytest
 from harness.checks.transaction import (
     LEDGER,
     TRANSFER,
-    accepted,
     brief,
     fingerprint,
     ledger_key,
     move_funds,
-    read_balance,
     transfer,
     unit,
 )
 from harness.drivers import DriverError
-from harness.suite_support import accounts, require_operations
+from harness.suite_support import accepted, accounts, balance, require_operations
 from harness.verdicts import not_applicable
 
 MAX_TRANSFERS = 400  # a daily check needing more than this is not practical on the test accounts
@@ -31,7 +29,7 @@ MAX_TRANSFERS = 400  # a daily check needing more than this is not practical on 
 
 def _richer_first(driver, a, b):
     sa, sb = driver.session(a), driver.session(b)
-    ba, bb = read_balance(driver, sa, f"{a.name} 余额"), read_balance(driver, sb, f"{b.name} 余额")
+    ba, bb = balance(driver, sa, f"{a.name} 余额"), balance(driver, sb, f"{b.name} 余额")
     return ((sa, ba), (sb, bb)) if ba >= bb else ((sb, bb), (sa, ba))
 
 
@@ -45,11 +43,11 @@ def test_per_transaction_limit_is_enforced(driver, spec, params, evidence):
     (sp, bal), (sq, other_bal) = _richer_first(driver, *accounts(spec, 2))
     if bal < over <= bal + other_bal:  # gather the money on the payer first (within the limit per transfer)
         move_funds(driver, sq, sp.account, over - bal, lim, "集中资金以超过单笔限额")
-        bal = read_balance(driver, sp, "集中资金后付款方余额")
+        bal = balance(driver, sp, "集中资金后付款方余额")
 
     if bal >= over:
         resp = transfer(driver, sp, sq.account, over, f"超过单笔限额一个单位：{over}")
-        after = read_balance(driver, sp, "付款方余额（后）")
+        after = balance(driver, sp, "付款方余额（后）")
         evidence.observe(
             f"声明单笔限额 {lim}；付款方余额 {bal} 足以支付，转账 {over} 应答 {brief(resp)}，余额 {bal}→{after}"
         )
@@ -66,7 +64,7 @@ def test_per_transaction_limit_is_enforced(driver, spec, params, evidence):
     for what, amount in probes:
         resp = transfer(driver, sp, sq.account, amount, f"{what}：{amount}")
         answers.append(resp)
-    after = read_balance(driver, sp, "付款方余额（后）")
+    after = balance(driver, sp, "付款方余额（后）")
     hide = [str(a) for _, a in probes]
     fps = [fingerprint(r, hide) for r in answers]
     evidence.attach_json(
@@ -152,7 +150,7 @@ def test_daily_limit_is_enforced(driver, spec, params, evidence):
             if accepted(driver, TRANSFER, back.status_code):
                 bal += need
                 helper_bal -= need
-    bal_now = read_balance(driver, sp, "付款方余额（结束）")
+    bal_now = balance(driver, sp, "付款方余额（结束）")
     evidence.attach_json(
         "日累计限额",
         {

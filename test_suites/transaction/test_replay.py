@@ -2,9 +2,14 @@
 
 import pytest
 
-from harness.checks.transaction import TRANSFER, accepted, money, read_balance, send_transfer, transfer_call
+from harness.checks.transaction import (
+    TRANSFER,
+    money,
+    send_transfer,
+    transfer_call,
+)
 from harness.drivers import DriverError
-from harness.suite_support import accounts, require_operations
+from harness.suite_support import accepted, accounts, balance, require_operations
 from harness.verdicts import not_applicable
 
 
@@ -16,14 +21,14 @@ def test_replayed_signed_transfer_is_rejected(driver, spec, params, evidence):
     payer, payee = accounts(spec, 2)
     s = driver.session(payer)
     amount = money(1, params.limits.decimals)
-    before = read_balance(driver, s)
+    before = balance(driver, s)
     call = transfer_call(driver, s, payee, amount)
     first = send_transfer(driver, call, s, "原始签名转账", payer, amount)
     if not accepted(driver, TRANSFER, first.status_code):
         raise DriverError(f"the original signed transfer was refused ({first.status_code}): replay cannot be tested")
-    after_first = read_balance(driver, s)
+    after_first = balance(driver, s)
     replay = send_transfer(driver, call, s, "原样重放", payer, amount)
-    after_replay = read_balance(driver, s)
+    after_replay = balance(driver, s)
     evidence.observe(
         f"原始转账应答 {first.status_code}，余额 {before}→{after_first}；"
         f"重放应答 {replay.status_code}，余额 {after_first}→{after_replay}"

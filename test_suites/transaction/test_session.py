@@ -11,9 +11,16 @@ from datetime import datetime
 
 import pytest
 
-from harness.checks.transaction import accepted, brief, encode_jwt, flip_char, guessed_keys, parse_jwt, swap_identity
+from harness.checks.transaction import (
+    brief,
+    encode_jwt,
+    flip_char,
+    guessed_keys,
+    parse_jwt,
+    swap_identity,
+)
 from harness.drivers import DriverError, DriverSession
-from harness.suite_support import accounts, require_operations
+from harness.suite_support import accepted, accounts, require_operations
 from harness.verdicts import not_applicable
 
 

@@ -13,13 +13,11 @@ import pytest
 from harness.checks.transaction import (
     LEDGER,
     TRANSFER,
-    accepted,
     brief,
     decoy,
     ledger_key,
     money,
     move_funds,
-    read_balance,
     send_parallel,
     send_transfer,
     sign_over,
@@ -30,7 +28,7 @@ from harness.checks.transaction import (
     with_signature,
 )
 from harness.drivers import DriverError
-from harness.suite_support import accounts, require_operations
+from harness.suite_support import accepted, accounts, balance, require_operations
 from harness.verdicts import not_applicable
 
 
@@ -53,7 +51,7 @@ def test_tampered_signed_fields_are_rejected(driver, spec, params, evidence):
     key = driver.signing_key(s)
     ids = [a.account_id for a in spec.driver.accounts]
     amount = _amount(params, 1)
-    before = read_balance(driver, s, "篡改前余额")
+    before = balance(driver, s, "篡改前余额")
 
     tries = []  # (description, call)
     for name in signing.fields:
@@ -84,7 +82,7 @@ def test_tampered_signed_fields_are_rejected(driver, spec, params, evidence):
         rows.append({"篡改方式": what, "应答": brief(resp)})
         if accepted(driver, TRANSFER, resp.status_code):
             passed.append(what)
-    after = read_balance(driver, s, "篡改后余额")
+    after = balance(driver, s, "篡改后余额")
     control = transfer(driver, s, payee, amount, "正确签名转账（对照）")
     evidence.attach_json("签名篡改尝试", {"签名覆盖字段": signing.fields, "尝试": rows})
     evidence.observe(
@@ -107,7 +105,7 @@ def test_other_users_account_is_off_limits(driver, spec, params, evidence):
     own = driver.call("account", sa, account_id=a.account_id)
     if not accepted(driver, "account", own.status_code):
         raise DriverError(f"{a.name} cannot read their own account ({own.status_code})")
-    b_before = read_balance(driver, sb, f"{b.name} 自己查询余额（越权前）")
+    b_before = balance(driver, sb, f"{b.name} 自己查询余额（越权前）")
     rows, breaches = [], []
 
     def attempt(what, resp, op):
@@ -133,7 +131,7 @@ def test_other_users_account_is_off_limits(driver, spec, params, evidence):
             attempt(f"{a.name} 从 {b.name} 的账户转出 {amount}", r, TRANSFER)
         else:
             rows.append({"越权操作": "从他人账户转出", "应答": "转账请求不含付款账户（由会话决定），不适用"})
-    b_after = read_balance(driver, sb, f"{b.name} 自己查询余额（越权后）")
+    b_after = balance(driver, sb, f"{b.name} 自己查询余额（越权后）")
     evidence.attach_json("水平越权尝试", rows)
     evidence.observe(
         f"{a.name} 以本人会话对 {b.name} 账户的 {len(rows)} 项操作中被接受 {len(breaches)} 项；"
@@ -151,8 +149,8 @@ def test_invalid_amounts_are_refused(driver, spec, params, evidence):
     sp, sq = driver.session(payer), driver.session(payee)
     d = params.limits.decimals
     u = unit(d)
-    p_before = read_balance(driver, sp, "付款方余额（前）")
-    q_before = read_balance(driver, sq, "收款方余额（前）")
+    p_before = balance(driver, sp, "付款方余额（前）")
+    q_before = balance(driver, sq, "收款方余额（前）")
     if p_before < 2:
         not_applicable(f"付款测试账户余额 {p_before} 不足以进行金额校验对照转账")
     bad = [
@@ -169,8 +167,8 @@ def test_invalid_amounts_are_refused(driver, spec, params, evidence):
         rows.append({"金额": f"{what} {amount}", "应答": brief(resp)})
         if accepted(driver, TRANSFER, resp.status_code):
             passed.append(f"{what} {amount}")
-    p_after = read_balance(driver, sp, "付款方余额（后）")
-    q_after = read_balance(driver, sq, "收款方余额（后）")
+    p_after = balance(driver, sp, "付款方余额（后）")
+    q_after = balance(driver, sq, "收款方余额（后）")
     control = transfer(driver, sp, payee, money(1, d), "合法金额转账（对照）")
     evidence.attach_json("非法金额转账", rows)
     evidence.observe(
@@ -194,7 +192,7 @@ def test_parallel_transfers_never_overdraw(driver, spec, params, evidence):
     a, b = accounts(spec, 2)
     sa, sb = driver.session(a), driver.session(b)
     d, per_tx = params.limits.decimals, params.limits.per_transaction
-    bal = {a.name: read_balance(driver, sa, "并发前余额"), b.name: read_balance(driver, sb, "并发前余额")}
+    bal = {a.name: balance(driver, sa, "并发前余额"), b.name: balance(driver, sb, "并发前余额")}
     # The poorer positive account pays: smaller amounts, the same proof.
     order = sorted([(sa, sb), (sb, sa)], key=lambda p: (bal[p[0].account.name] <= 0, bal[p[0].account.name]))
     sp, sq = order[0]
@@ -220,8 +218,8 @@ def test_parallel_transfers_never_overdraw(driver, spec, params, evidence):
     if errors:
         raise DriverError(f"{len(errors)} parallel sends failed: {errors[0]}")
     ok = sum(1 for r in answers if accepted(driver, TRANSFER, r.status_code))
-    end = read_balance(driver, sp, "并发后付款方余额")
-    q_end = read_balance(driver, sq, "并发后收款方余额")
+    end = balance(driver, sp, "并发后付款方余额")
+    q_end = balance(driver, sq, "并发后收款方余额")
     returned = Decimal(0)
     if ok > fits:  # a broken sample: give back what it let through (not part of the verdict)
         returned = move_funds(driver, sq, sp.account, ok * amount - fits * amount, per_tx, "归还透支金额")
@@ -259,7 +257,7 @@ def test_parallel_duplicates_debit_once(driver, spec, params, evidence):
     a, b = accounts(spec, 2)
     sa = driver.session(a)
     amount = money(1, params.limits.decimals)
-    before = read_balance(driver, sa, "重复提交前余额")
+    before = balance(driver, sa, "重复提交前余额")
     if before < amount:
         not_applicable(f"测试账户余额（{before}）不足以进行重复提交测试")
     n = 5
@@ -276,7 +274,7 @@ def test_parallel_duplicates_debit_once(driver, spec, params, evidence):
     if errors:
         raise DriverError(f"{len(errors)} parallel sends failed: {errors[0]}")
     ok = sum(1 for r in answers if accepted(driver, TRANSFER, r.status_code))
-    after = read_balance(driver, sa, "重复提交后余额")
+    after = balance(driver, sa, "重复提交后余额")
     debits = (before - after) / amount
     evidence.observe(
         f"同一签名转账（{amount}）并行提交 {n} 次：接受 {ok} 次，余额 {before}→{after}（扣款 {debits:g} 次）；"
