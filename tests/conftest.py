@@ -42,3 +42,15 @@ def harness_cli(
         text=True,
         timeout=timeout,
     )
+
+
+# Parallel runs (pytest -n N --dist loadgroup): a module runs on one worker (its module-scoped
+# fixtures, such as a baseline run, are built once), and the modules that use the stand-in
+# terminals share one worker, since some of their tests stop a stand-in on purpose.
+_STANDIN_MODULES = {"test_terminal_backend.py", "test_matrix.py"}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        name = item.path.name
+        item.add_marker(pytest.mark.xdist_group("standins" if name in _STANDIN_MODULES else name))

@@ -21,8 +21,9 @@ from tests.conftest import SPECS, harness_cli
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    """One reference run for the module (the scratch lab conftest gives every test)."""
-    base = tmp_path_factory.getbasetemp() / "lab"
+    """One reference run for the module, in a lab of its own: these tests are one story (draft,
+    records, waivers, signatures, revision) and must not see other modules' reports or waivers."""
+    base = tmp_path_factory.mktemp("report-lab")
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("HARNESS_DATA_DIR", str(base / "data"))
         mp.setenv("HARNESS_REPORTS_DIR", str(base / "reports"))
