@@ -50,6 +50,7 @@ def harness_cli(
 _STANDIN_MODULES = {"test_terminal_backend.py", "test_matrix.py"}
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist's worker hook turns the mark into the scheduling group
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
         name = item.path.name
