@@ -19,7 +19,7 @@ from harness.store import Verdict, session
 from tests.conftest import ROOT, harness_cli
 from tests.test_run_failures import variant
 
-CHECKS = "5.txn.replay,10.masking.display,11.tls.protocol"
+CHECKS = "5.txn.replay,10.masking.display,11.tls.protocol"  # a quick subset for the failure cases
 
 
 def _engine_up() -> bool:
@@ -50,7 +50,8 @@ def _outcomes(vs: list[Verdict]) -> dict[tuple[str, str], str]:
 
 @pytest.fixture(scope="module")
 def process_outcomes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    r = harness_cli("run", str(variant(tmp_path_factory.mktemp("p"), "p", "")), "--only", CHECKS, "--no-report")
+    # The whole suite: a container and each terminal model must pass exactly what a local process passes.
+    r = harness_cli("run", str(variant(tmp_path_factory.mktemp("p"), "p", "")), "--no-report")
     return {c: o for (c, _), o in _outcomes(_verdicts(r.stdout)).items()}
 
 
@@ -58,9 +59,10 @@ def process_outcomes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]
 def test_container_passes_the_same_checks_as_a_local_process(tmp_path, process_outcomes):
     if not _engine_up():
         pytest.fail("the Docker engine is not running: lab_env/setup.sh --engine sets it up")
-    r = harness_cli("run", str(variant(tmp_path, "c", "")), "--backend", "container", "--only", CHECKS)
+    r = harness_cli("run", str(variant(tmp_path, "c", "")), "--backend", "container")
     got = {c: o for (c, m), o in _outcomes(_verdicts(r.stdout)).items() if m == "container"}
-    assert got == process_outcomes and set(got.values()) == {"pass"}, r.stdout + r.stderr
+    assert got == process_outcomes, r.stdout[-3000:] + r.stderr
+    assert set(got.values()) <= {"pass", "not_applicable"} and "pass" in got.values()
     report = json.loads(Path(r.stdout.strip().splitlines()[-1]).read_text())
     dep = report["deployments"][0]
     assert dep["backend"] == "container" and dep["image_id"].startswith("sha256:")
@@ -71,7 +73,7 @@ def test_container_passes_the_same_checks_as_a_local_process(tmp_path, process_o
 def test_every_listed_terminal_model_is_tested_and_reported(tmp_path, process_outcomes):
     if not _standins_up():
         pytest.fail("stand-in terminals are down: python3 lab_env/standin_terminals.py up")
-    r = harness_cli("run", str(variant(tmp_path, "t", "")), "--backend", "terminal", "--only", CHECKS)
+    r = harness_cli("run", str(variant(tmp_path, "t", "")), "--backend", "terminal")
     outcomes = _outcomes(_verdicts(r.stdout))
     models = {m for _, m in outcomes}
     assert models == {"LT-POS-A1", "LT-POS-B2"}

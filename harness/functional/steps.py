@@ -65,9 +65,11 @@ def lab_step(phrase: str, regex: str, kinds: dict[str, str] | None = None, brows
 
 
 # -- fixtures ------------------------------------------------------------------------------------
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def lab_browser() -> Iterator[Any]:
-    """One headless Debian chromium per run (harness.probes.browser), started by the first browser step."""
+    """One headless Debian chromium per module and target (harness.probes.browser), started by the
+    first browser step. Not per session: Playwright's sync API keeps an event loop running in this
+    thread while it lives, which other checks' asyncio and browsers must not find."""
     from harness.probes.browser import ScopedBrowser
 
     b = ScopedBrowser(GUARD)

@@ -17,6 +17,7 @@ No new dependency: ``/proc`` is read directly (Linux only, root for other users'
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import ipaddress
 import os
@@ -183,7 +184,13 @@ def tcp_connect_scan(
         found = await asyncio.gather(*(_probe(host, p, timeout, sem) for p in ports))
         return sorted(p for p in found if p is not None)
 
-    return asyncio.run(run())
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(run())
+    # A loop already runs in this thread (a live Playwright sync session does that): scan in another.
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, run()).result()
 
 
 # -- the deployment's exposure ----------------------------------------------------------------------
@@ -228,11 +235,17 @@ def exposure(deployment: Any, declared: dict[str, int], guard: ScopeGuard, scan_
         expected = {port: name for name, port in deployment.ports.items()}
         return Exposure(f"进程树套接字归属（/proc，{len(pids)} 个进程）", listeners, expected)
     if getattr(deployment, "container_id", ""):
-        pid = _container_pid(deployment)
+        # Owned sockets only: the container's network namespace also holds the engine's embedded
+        # DNS resolver (127.0.0.11), which is the lab's infrastructure, not the sample's.
+        pids = process_tree(_container_pid(deployment))
+        if not pids:
+            raise ProbeError("the sample container's processes are gone")
         listeners = sorted(
-            {s for s in netns_sockets(pid) if s.listening}, key=lambda s: (s.local_port, s.proto, s.local_ip)
+            {s for s in sockets_of_processes(pids) if s.listening}, key=lambda s: (s.local_port, s.proto, s.local_ip)
         )
-        return Exposure("容器网络命名空间内全部套接字（/proc）", listeners, {p: n for n, p in declared.items()})
+        return Exposure(
+            f"容器内样品进程的套接字归属（/proc，{len(pids)} 个进程）", listeners, {p: n for n, p in declared.items()}
+        )
     # A machine of its own (terminal unit): scan its address.
     excluded: dict[int, str] = {}
     unit = getattr(getattr(deployment, "target", None), "unit", None) or {}

@@ -3,6 +3,7 @@ so the sample needs no crypto library)."""
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import shutil
 import subprocess
@@ -13,7 +14,18 @@ class CertError(Exception):
     pass
 
 
-def make_self_signed(cert_path: Path, key_path: Path) -> None:
+def san_entry(name: str) -> str:
+    """An address or a host name as a subjectAltName entry."""
+    try:
+        ipaddress.ip_address(name)
+    except ValueError:
+        return f"DNS:{name}"
+    return f"IP:{name}"
+
+
+def make_self_signed(cert_path: Path, key_path: Path, extra_names: tuple[str, ...] = ()) -> None:
+    """A 30-day self-signed certificate for localhost and any names the install gives (the address
+    the service is reached at on a terminal unit)."""
     openssl = shutil.which("openssl")
     if openssl is None:
         raise CertError("openssl CLI not found in PATH; install the 'openssl' package")
@@ -33,7 +45,8 @@ def make_self_signed(cert_path: Path, key_path: Path) -> None:
         "-subj",
         "/CN=localhost",
         "-addext",
-        "subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1",
+        "subjectAltName="
+        + ",".join(dict.fromkeys(["DNS:localhost", "IP:127.0.0.1", "IP:::1", *map(san_entry, extra_names)])),
         "-keyout",
         str(tmp_key),
         "-out",

@@ -18,6 +18,9 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     init = sub.add_parser("init", help="create/reset the database and TLS certificate")
     init.add_argument("--data-dir", required=True, type=Path)
+    init.add_argument(
+        "--san", action="append", default=[], metavar="NAME", help="another host name or address for the certificate"
+    )
     serve = sub.add_parser("serve", help="run the HTTPS server")
     serve.add_argument("--data-dir", required=True, type=Path)
     serve.add_argument("--host", default="127.0.0.1")
@@ -38,14 +41,14 @@ def _fail(message: str, code: int = 1) -> int:
     return code
 
 
-def cmd_init(data_dir: Path) -> int:
+def cmd_init(data_dir: Path, names: tuple[str, ...] = ()) -> int:
     from refpay.store import Store
 
     cfg = Config(data_dir=data_dir)
     try:
         data_dir.mkdir(parents=True, exist_ok=True)
         Store(cfg.db_path).reset(SEED_USERS)
-        make_self_signed(cfg.cert_path, cfg.key_path)
+        make_self_signed(cfg.cert_path, cfg.key_path, names)
     except (OSError, sqlite3.Error, CertError) as exc:
         return _fail(f"init failed: {exc}")
     print(f"refpay: initialised {data_dir} ({len(SEED_USERS)} users, cert.pem, key.pem)")
@@ -87,5 +90,5 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "init":
-        return cmd_init(args.data_dir)
+        return cmd_init(args.data_dir, tuple(args.san))
     return cmd_serve(args)

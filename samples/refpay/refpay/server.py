@@ -94,9 +94,7 @@ class App:
         }
         if self.cfg.has("overexposure"):
             # Planted: the stored record leaks into the answer (hash and internal flags).
-            view.update(
-                password_hash=user["password_hash"], failed_logins=user["failed_logins"], locked=user["locked"]
-            )
+            view.update(password_hash=user["password_hash"], failed_logins=user["failed_logins"], locked=user["locked"])
         return view
 
     def transactions(self, who: Principal, account_id: str) -> dict[str, Any]:
@@ -314,6 +312,10 @@ def tls_context(cfg: Config) -> ssl.SSLContext:
         if cfg.has("weak-ciphers"):
             # TLS 1.2 only, but RSA key exchange suites (no forward secrecy) are offered too.
             ctx.set_ciphers("ECDHE+AESGCM:AES128-GCM-SHA256:AES128-SHA")
+        else:
+            # Forward-secret AEAD suites only, whatever the platform's default list is (Debian's
+            # python3 uses OpenSSL's DEFAULT, which offers RSA key exchange).
+            ctx.set_ciphers("ECDHE+AESGCM:ECDHE+CHACHA20:DHE+AESGCM")
     return ctx
 
 
