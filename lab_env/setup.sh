@@ -32,6 +32,9 @@ if ! python3 -c "import harness, importlib.metadata as m; m.version('fintech-lab
   python3 -m pip install -q --disable-pip-version-check -e "$root[dev]"
   mkdir -p "$root/build" && touch "$root/build/.installed"
 fi
+# Under pyenv a new console script (`harness`) needs its shim before the shell can find it.
+if command -v pyenv >/dev/null 2>&1; then pyenv rehash; fi
+command -v harness >/dev/null || { echo "setup: the 'harness' command is not on PATH" >&2; exit 1; }
 python3 -m pip check >/dev/null || { python3 -m pip check; exit 1; }
 
 if [ "$engine" = 1 ]; then
