@@ -6,6 +6,7 @@ format labs write: extend, never rename.
 
 from __future__ import annotations
 
+import string
 from decimal import Decimal
 from typing import Annotated, Literal
 
@@ -208,6 +209,15 @@ class Operation(Strict):
     expect_status: int = 200
     # Answer fields the suites read, as dotted paths into the JSON answer.
     returns: dict[str, str] = {}
+
+    def inputs(self) -> list[str]:
+        """The call fields this operation takes: every placeholder of its path, body, query and
+        headers, in order (what injection and malformed-input checks fill)."""
+        texts = [self.path, *self.query.values(), *self.headers.values()]
+        texts += [v for v in (self.body or {}).values() if isinstance(v, str)]
+        names = [field.split(".")[0] for t in texts for _, field, _, _ in string.Formatter().parse(t) if field]
+        return list(dict.fromkeys(names))
+
     # Money on the wire in another form than decimal yuan (None: amounts are passed unchanged).
     amounts: AmountEncoding | None = None
 

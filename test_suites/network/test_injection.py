@@ -4,7 +4,6 @@ that come back, answers delayed by a sleep payload (confirmed by a second try). 
 decide nothing here (11.errors looks at those). The payload list is short and the sleep 3 s, so a
 compliant sample costs well under a second and a vulnerable one a few seconds per input."""
 
-import re
 import time
 import uuid
 from decimal import Decimal
@@ -17,18 +16,7 @@ from harness.drivers.rest import dig
 from harness.suite_support import usable_accounts
 from harness.verdicts import not_applicable
 
-_PLACEHOLDER = re.compile(r"\{(\w+)\}")
 _SESSION_FIELDS = ("account_id", "from_account", "username")
-
-
-def _placeholders(op):
-    found = _PLACEHOLDER.findall(op.path)
-    for v in (op.body or {}).values():
-        if isinstance(v, str):
-            found += _PLACEHOLDER.findall(v)
-    for v in [*op.query.values(), *op.headers.values()]:
-        found += _PLACEHOLDER.findall(v)
-    return list(dict.fromkeys(found))
 
 
 def _logged_in(driver, resp):
@@ -96,7 +84,7 @@ def _operation_findings(driver, spec, evidence):
     markers = _others_markers(others)
     found, tried = [], 0
     for name, op in spec.driver.operations.items():
-        fields = [f for f in _placeholders(op)]
+        fields = op.inputs()
         if not fields:
             continue
         base_fields = {f: v for f, v in _defaults(own, others).items() if f in fields}
