@@ -272,6 +272,8 @@ def test_5_sign_in_order_then_frozen(lab: dict[str, Any]) -> None:
 
 def test_6_pdf_reads_well(lab: dict[str, Any]) -> None:
     if not shutil.which("pdftotext"):
+        if os.environ.get("CI"):  # setup installs poppler-utils: in CI its absence is a failure
+            pytest.fail("pdftotext (poppler-utils) is not installed: lab_env/setup.sh installs it")
         pytest.skip("pdftotext (poppler-utils) is not installed")
     text = subprocess.run(
         ["pdftotext", "-layout", str(lab["dir"] / "report.pdf"), "-"], capture_output=True, text=True, check=True

@@ -67,6 +67,10 @@ class Catalogue(_Frozen):
     def ids(self) -> set[str]:
         return {it.id for it in self.items}
 
+    def automated(self, chapter: str) -> list[str]:
+        """The IDs of a chapter's items that checks decide (not document review)."""
+        return [it.id for it in self.items if it.chapter == chapter and it.method_kind == "automated"]
+
     def covers(self, key: str) -> list[Item]:
         """The items an applicability key names: an item ID or a whole chapter."""
         if any(ch.id == key for ch in self.chapters):
