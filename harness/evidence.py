@@ -52,6 +52,9 @@ class EvidenceRecorder:
     model: str
     items: list[EvidenceItem] = field(default_factory=list)
     observations: list[str] = field(default_factory=list)
+    # The same observations in English, for the report's English rendering; None where a check gave
+    # only the Chinese sentence (the English report then says the text is missing, never guesses).
+    observations_en: list[str | None] = field(default_factory=list)
     _transcript: Path | None = None
     _exchanges: int = 0
 
@@ -61,9 +64,19 @@ class EvidenceRecorder:
         d.mkdir(parents=True, exist_ok=True)
         return d
 
-    def observe(self, text: str) -> None:
-        """One line of the observed result the report shows for this check."""
+    def observe(self, text: str, en: str | None = None) -> None:
+        """One sentence of the observed result the report shows for this check: Chinese (the
+        report's language), and the same sentence in English for a report requested in English.
+        Both are built from the same values; neither is ever an assertion message or a repr."""
         self.observations.append(text)
+        self.observations_en.append(en)
+
+    def summary(self, language: str = "zh") -> str:
+        if language == "en":
+            if any(e is None for e in self.observations_en):
+                return ""
+            return "; ".join(e for e in self.observations_en if e)
+        return "；".join(self.observations)
 
     def _add(self, path: Path, kind: str, title: str) -> EvidenceItem:
         item = EvidenceItem(

@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 
 from harness.config import lab_config
 from harness.dates import add_months
+from harness.errors import InputError
 from harness.evidence import sha256_file
 from harness.media import describe, documented_operations, tree_sha256
 from harness.spec import LoadedSpec
@@ -77,7 +78,7 @@ def check_intake(loaded: LoadedSpec) -> list[IntakeProblem]:
     return problems
 
 
-class IntakeError(Exception):
+class IntakeError(InputError):
     def __init__(self, path: Path, problems: list[IntakeProblem]):
         self.problems = problems
         super().__init__("\n".join(f"{path}: {p}" for p in problems))

@@ -7,10 +7,11 @@ from typing import Any
 
 from harness.catalogue import Catalogue, load_catalogue
 from harness.deploy.base import Target
+from harness.errors import InputError
 from harness.spec import LoadedSpec
 
 
-class PlanError(Exception):
+class PlanError(InputError):
     def __init__(self, problems: list[str]):
         self.problems = problems
         super().__init__("\n".join(problems))

@@ -308,7 +308,8 @@ def _record(item: pytest.Item, state: HarnessState, reports: dict[str, pytest.Te
         rec.note_failure(detail)
     started = datetime.fromtimestamp(reports["setup"].start) if "setup" in reports else datetime.now()
     finished = datetime.fromtimestamp(reports["teardown"].stop) if "teardown" in reports else datetime.now()
-    summary = "；".join(rec.observations) if rec else ""
+    summary = rec.summary("zh") if rec else ""
+    summary_en = rec.summary("en") if rec else ""
     with session() as s:
         v = Verdict(
             run_id=state.run_id,
@@ -317,6 +318,7 @@ def _record(item: pytest.Item, state: HarnessState, reports: dict[str, pytest.Te
             model=_model(item),
             outcome=outcome,
             summary=summary,
+            summary_en=summary_en,
             detail=detail,
             started=started,
             finished=finished,

@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 import requests
 import urllib3
 
+from harness.errors import LabError
 from harness.spec import LoadedSpec
 from harness.templating import ports_ns, render
 
@@ -28,7 +29,7 @@ def lab_session(verify: bool = False) -> requests.Session:
     return s
 
 
-class DeployError(Exception):
+class DeployError(LabError):
     """A lab-side failure to bring the sample up: every check on that target becomes an error."""
 
     def __init__(self, message: str, logs: str = ""):

@@ -20,6 +20,8 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from harness.errors import LabError
+
 BASE_REPO = "harness-lab/base"
 BASE_IMAGE = f"{BASE_REPO}:bookworm"
 RECIPE_LABEL = "harness-lab.recipe"
@@ -48,7 +50,7 @@ class BuildResult:
     timings: dict[str, float] = field(default_factory=dict)  # phase -> seconds
 
 
-class ImageBuildError(RuntimeError):
+class ImageBuildError(LabError, RuntimeError):
     pass
 
 

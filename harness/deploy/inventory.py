@@ -14,12 +14,13 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
 
 from harness.config import PROJECT_ROOT
+from harness.errors import InputError
 from harness.spec.loader import SpecProblem, problems_of
 
 NonEmpty = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 
 
-class InventoryError(ValueError):
+class InventoryError(InputError, ValueError):
     """A broken inventory file; lists every problem as ``file:line: field: message``."""
 
     def __init__(self, problems: list[SpecProblem]):

@@ -7,8 +7,10 @@ import socket
 import threading
 from urllib.parse import urlsplit
 
+from harness.errors import LabError
 
-class OutOfScope(Exception):
+
+class OutOfScope(LabError):
     """A probe to an address the run did not deploy. Always a lab error, never a verdict on the sample."""
 
 

@@ -9,10 +9,11 @@ from typing import Any, Protocol
 
 import requests
 
+from harness.errors import LabError
 from harness.spec.model import Account
 
 
-class DriverError(Exception):
+class DriverError(LabError):
     """The driver could not do what the check asked (the sample refused a declared precondition,
     such as logging in with a declared test account). The check could not look: an error."""
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from harness.deploy.scope import ScopeGuard
+from harness.errors import LabError
 
 PROTOCOLS = ("SSL 2.0", "SSL 3.0", "TLS 1.0", "TLS 1.1", "TLS 1.2", "TLS 1.3")
 _ATTR = {
@@ -23,7 +24,7 @@ _ATTR = {
 }
 
 
-class ProbeError(Exception):
+class ProbeError(LabError):
     """The instrument failed (could not connect, crashed): a lab error, not a finding."""
 
 

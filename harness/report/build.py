@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 
 from harness.catalogue import SEVERITY_ZH, load_catalogue
 from harness.config import lab_config
+from harness.errors import InputError
 from harness.report.deadline import SUBMISSION_WORKING_DAYS, CalendarGap, due_date
 from harness.report.labels import BASIS_NOTE, DECISION_RULE, STATEMENT, TITLE, TITLE_SUPPLEMENTARY, check_language
 from harness.store import Evidence, Report, Run, Sample, Verdict, session
@@ -28,7 +29,7 @@ VERDICTS = (CONFORM, NONCONFORM, NOT_APPLICABLE, WAIVED, PENDING, LAB_ERROR)
 SCHEMA = "fintech-lab-harness/report/2"
 
 
-class ReportError(Exception):
+class ReportError(InputError):
     pass
 
 

@@ -7,13 +7,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from harness.errors import InputError
 from harness.report.workflow import WrittenReport, create_report
 from harness.retest.diff import Analysis, ChangeDescription, Version, analyse, version_from_registry, version_from_spec
 from harness.run import RunResult, run_sample
 from harness.spec import load_spec
 
 
-class RetestError(Exception):
+class RetestError(InputError):
     pass
 
 

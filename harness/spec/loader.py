@@ -9,6 +9,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from harness.errors import InputError
 from harness.spec.model import SampleSpec
 
 
@@ -24,7 +25,7 @@ class SpecProblem:
         return f"{where}: {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
 
 
-class SpecError(Exception):
+class SpecError(InputError):
     """Raised with every problem found, never only the first."""
 
     def __init__(self, problems: list[SpecProblem]):

@@ -61,6 +61,8 @@ class Verdict(Base):
     model: Mapped[str] = mapped_column(String(100))
     outcome: Mapped[str] = mapped_column(String(20))  # pass | fail | error | not_applicable
     summary: Mapped[str] = mapped_column(Text, default="")  # the observed result, one paragraph
+    # The same in English ("" when a check gave no English text for some observation).
+    summary_en: Mapped[str | None] = mapped_column(Text, nullable=True, default="")
     detail: Mapped[str] = mapped_column(Text, default="")  # assertion text or the lab fault
     started: Mapped[datetime] = mapped_column(DateTime)
     finished: Mapped[datetime] = mapped_column(DateTime)
