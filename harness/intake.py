@@ -10,6 +10,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
+from harness import clock
 from harness.config import lab_config
 from harness.dates import add_months
 from harness.errors import InputError
@@ -91,7 +92,7 @@ def register(loaded: LoadedSpec, received: date | None = None) -> Sample:
         raise IntakeError(loaded.path, problems)
     spec = loaded.spec
     spec_sha = sha256_file(loaded.path)
-    received = received or date.today()
+    received = received or clock.today()
     fields = {
         "name": spec.sample.name,
         "version": spec.sample.version,

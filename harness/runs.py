@@ -8,12 +8,12 @@ import os
 import platform
 import secrets
 import sys
-from datetime import datetime
 from importlib import metadata
 from typing import Any
 
 from sqlalchemy import select
 
+from harness import clock
 from harness.deploy.leftovers import pid_alive
 from harness.intake import register
 from harness.spec import LoadedSpec
@@ -47,11 +47,12 @@ def environment() -> dict[str, Any]:
 def open_run(loaded: LoadedSpec, kind: str = "full", retest: dict[str, Any] | None = None) -> Run:
     sample = register(loaded)
     mark_abandoned_runs()
+    started = clock.stamp()
     run = Run(
-        id=f"R-{datetime.now():%Y%m%d-%H%M%S}-{secrets.token_hex(2)}",
+        id=f"R-{started:%Y%m%d-%H%M%S}-{secrets.token_hex(2)}",
         sample_id=sample.id,
         kind=kind,
-        started=datetime.now(),
+        started=started,
         status="running",
         environment=environment(),
         retest=retest,
@@ -66,7 +67,7 @@ def close_run(run_id: str, status: str) -> None:
         run = s.get(Run, run_id)
         if run is not None and run.status == "running":
             run.status = status
-            run.finished = datetime.now()
+            run.finished = clock.stamp()
 
 
 def update_run(run_id: str, **fields: Any) -> None:
@@ -85,6 +86,6 @@ def mark_abandoned_runs() -> list[str]:
             pid = int((run.environment or {}).get("pid", 0))
             if pid and not pid_alive(pid):
                 run.status = "aborted"
-                run.finished = run.finished or datetime.now()
+                run.finished = run.finished or clock.stamp()
                 ended.append(run.id)
     return ended
