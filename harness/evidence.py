@@ -55,6 +55,9 @@ class EvidenceRecorder:
     # The same observations in English, for the report's English rendering; None where a check gave
     # only the Chinese sentence (the English report then says the text is missing, never guesses).
     observations_en: list[str | None] = field(default_factory=list)
+    # Opinions and hints (CNAS-CL01 7.8.7): said beside the result, never a ground of the verdict;
+    # the report shows them apart from the observed results, marked as the lab's opinion.
+    hints: list[dict[str, str | None]] = field(default_factory=list)
     _transcript: Path | None = None
     _exchanges: int = 0
 
@@ -70,6 +73,11 @@ class EvidenceRecorder:
         Both are built from the same values; neither is ever an assertion message or a repr."""
         self.observations.append(text)
         self.observations_en.append(en)
+
+    def hint(self, text: str, en: str | None = None) -> None:
+        """An opinion or hint beside the result (a self-signed certificate in a test deployment, a
+        stronger scheme worth considering): Chinese, and the same in English."""
+        self.hints.append({"zh": text, "en": en})
 
     def summary(self, language: str = "zh") -> str:
         if language == "en":

@@ -9,12 +9,12 @@ from __future__ import annotations
 import traceback
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from harness import clock
 from harness.config import lab_config
 from harness.deploy import GUARD, DeployError, Deployment, Target, deployer_for
 from harness.drivers import build_driver
@@ -162,7 +162,7 @@ def deployment(request: pytest.FixtureRequest, sample_spec: LoadedSpec) -> Itera
     target: Target = request.param
     deployer = deployer_for(target.backend)
     workdir = state.run_dir / "deploy" / target.model
-    info: dict[str, Any] = {"model": target.model, "backend": target.backend, "started": datetime.now().isoformat()}
+    info: dict[str, Any] = {"model": target.model, "backend": target.backend, "started": clock.now().isoformat()}
     state.deployments[target.model] = info
     try:
         dep = deployer.deploy(sample_spec, target, workdir)
@@ -182,7 +182,7 @@ def deployment(request: pytest.FixtureRequest, sample_spec: LoadedSpec) -> Itera
         deployer.teardown(dep)
         workdir.mkdir(parents=True, exist_ok=True)
         (workdir / "sample-output.log").write_text(dep.logs() if _safe_logs(dep) else "", encoding="utf-8")
-        info.update(dep.info, finished=datetime.now().isoformat())
+        info.update(dep.info, finished=clock.now().isoformat())
         _save_deployments(state)
 
 
@@ -247,12 +247,21 @@ def pytest_runtest_makereport(
         # An assertion is the sample failing a requirement; any other exception is the lab's.
         is_product = report.when == "call" and call.excinfo.errisinstance(AssertionError)
         item.stash.setdefault(_EXC, {})[report.when] = (is_product, _describe(call.excinfo))
+        item.stash.setdefault(_ERR, {})[report.when] = _error_kind(call.excinfo.value)
     if report.when == "teardown":
         _record(item, state, reports)
     return report
 
 
 _EXC = pytest.StashKey[dict[str, tuple[bool, str]]]()
+_ERR = pytest.StashKey[dict[str, dict[str, Any]]]()
+
+
+def _error_kind(exc: BaseException) -> dict[str, Any]:
+    """What the report needs to state a lab error in its own language: the exception's classes
+    (most specific first) and the Chinese sentence a HarnessError may carry."""
+    kinds = [c.__name__ for c in type(exc).__mro__ if c not in (BaseException, object)]
+    return {"kinds": kinds, "zh": getattr(exc, "zh", None)}
 
 
 def _describe(excinfo: pytest.ExceptionInfo[BaseException]) -> str:
@@ -301,13 +310,29 @@ def decide(item: pytest.Item, reports: dict[str, pytest.TestReport], rec: Eviden
     return outcome, text
 
 
+# Lab errors that are no exception (decide() names them): their kind, for the report's sentence.
+_NO_EXCEPTION = {
+    "check did not run": "NotRun",
+    "check skipped itself": "NotRun",
+    "the check left no evidence, so its verdict cannot stand": "NoEvidence",
+    "setup failed": "LabFault",
+    "teardown failed": "LabFault",
+}
+
+
 def _record(item: pytest.Item, state: HarnessState, reports: dict[str, pytest.TestReport]) -> None:
     rec = item.stash.get(_RECORDER, None)
     outcome, detail = decide(item, reports, rec)
     if rec is not None and outcome in ("fail", "error") and detail:
         rec.note_failure(detail)
-    started = datetime.fromtimestamp(reports["setup"].start) if "setup" in reports else datetime.now()
-    finished = datetime.fromtimestamp(reports["teardown"].stop) if "teardown" in reports else datetime.now()
+    started = clock.from_timestamp(reports["setup"].start) if "setup" in reports else clock.stamp()
+    finished = clock.from_timestamp(reports["teardown"].stop) if "teardown" in reports else clock.stamp()
+    error = None
+    if outcome == "error":
+        errs = item.stash.get(_ERR, {})
+        plain = _NO_EXCEPTION.get(detail.split(":")[0].split(" (")[0])
+        error = None if plain else next((errs[w] for w in ("setup", "call", "teardown") if w in errs), None)
+        error = error or {"kinds": [plain or "LabFault"], "zh": None}
     summary = rec.summary("zh") if rec else ""
     summary_en = rec.summary("en") if rec else ""
     with session() as s:
@@ -320,6 +345,8 @@ def _record(item: pytest.Item, state: HarnessState, reports: dict[str, pytest.Te
             summary=summary,
             summary_en=summary_en,
             detail=detail,
+            hints=list(rec.hints) if rec and rec.hints else None,
+            error=error,
             started=started,
             finished=finished,
         )
