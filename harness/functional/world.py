@@ -16,7 +16,7 @@ import requests
 from harness.drivers import DriverError, DriverSession
 from harness.drivers.rest import dig
 from harness.evidence import EvidenceRecorder
-from harness.functional.values import resolve
+from harness.functional.values import display, resolve
 from harness.spec.model import Account, RestDriver, SampleSpec
 
 BROWSER_TIMEOUT_MS = 8000
@@ -58,6 +58,10 @@ class World:
     # -- values ------------------------------------------------------------------------------------
     def value(self, text: str) -> str:
         return resolve(text, self.spec, self.kept)
+
+    def shown(self, text: str) -> str:
+        """The text as titles and transcripts show it: placeholders resolved, secrets hidden."""
+        return display(text, self.spec, self.kept)
 
     def account(self, name: str) -> Account:
         try:
@@ -155,7 +159,7 @@ class World:
     def screenshot(self, title: str) -> None:
         if self._page is None:
             return
-        name = f"截图 {self.screenshots + 1}：{title}"
+        name = f"截图 {self.screenshots + 1}：{self.shown(title)}"
         path = self.evidence.new_path(name, ".png")
         try:
             self._page.screenshot(path=str(path), full_page=True)
@@ -176,11 +180,11 @@ class World:
 
     def step_done(self, keyword: str, text: str, line: int, outcome: str, note: str = "") -> None:
         ms = (time.perf_counter() - self._step_started) * 1000 if self._step_started else 0.0
-        self.steps.append(StepRecord(keyword, text, line, ms, outcome, note))
+        self.steps.append(StepRecord(keyword, self.shown(text), line, ms, outcome, self.shown(note)))
 
 
 def as_decimal(value: Any, what: str) -> Decimal:
     try:
         return Decimal(str(value))
     except InvalidOperation:
-        raise AssertionError(f"{what} 的值 {value!r} 不是数值") from None
+        raise AssertionError(f"{what} 的值“{value}”不是数值") from None
