@@ -10,6 +10,7 @@ from rich.table import Table
 from sqlalchemy import select
 
 from harness.commands.common import app, bad_input, fail, out
+from harness.errors import HarnessError, exit_code_of
 from harness.intake import check_intake, register, tree_sha256
 from harness.report import create_report
 from harness.spec import load_spec
@@ -96,12 +97,18 @@ def run(
 
     with bad_input():
         result = run_sample(spec, backend=backend, only=only.split(",") if only else None, suites=suite)
-    out.print(result.summary_line())
-    if result.exit_code in (EXIT_BAD_INPUT, EXIT_INTERRUPTED):
+    if result.exit_code in (EXIT_BAD_INPUT, EXIT_INTERRUPTED) or not report:
+        out.print(result.summary_line())
         raise typer.Exit(result.exit_code)
-    if report:
-        with bad_input():
-            written = create_report(result.run_id, lang)
-        out.print(f"report {written.number}: {written.files['html']}")
-        out.print(str(written.files["json"]))
+    # The report is written before the run's line is printed: a report that cannot be written (a
+    # read-only or full reports folder) makes the run's exit code a lab error, never "exit 0" first.
+    try:
+        written = create_report(result.run_id, lang)
+    except HarnessError as e:
+        result.exit_code = exit_code_of(e)
+        out.print(result.summary_line())
+        fail([f"the run's report was not written: {line}" for line in e.lines()], result.exit_code)
+    out.print(result.summary_line())
+    out.print(f"report {written.number}: {written.files['html']}")
+    out.print(str(written.files["json"]))
     raise typer.Exit(result.exit_code)

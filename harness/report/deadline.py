@@ -1,9 +1,11 @@
 """Chinese working days: the report reaches the certification body within 5 working days of the
 end of testing (rule 001 §5.4.2). Public holidays and adjusted working weekends (调休) both count.
 
-The data comes from `chinese_calendar` (the State Council's yearly notices); for a year it does not
-cover yet, the lab supplies the notice in a calendar file. For a year with neither, we refuse:
-a guessed deadline is worse than none.
+The data comes from `chinese_calendar` (the State Council's yearly notices). The lab's calendar file
+adds to it: the dates it lists (a notice published after the library, a year the library does not
+cover yet) count as the file says, every other date as the library says; a year the library covers
+is never replaced by the file's entry. For a year with neither, we refuse: a guessed deadline is worse
+than none.
 """
 
 from __future__ import annotations
@@ -24,6 +26,10 @@ SUBMISSION_WORKING_DAYS = 5
 
 class CalendarGap(Exception):
     """No holiday data for a year the computation needs."""
+
+    def __init__(self, message: str, year: int):
+        super().__init__(message)
+        self.year = year
 
 
 @dataclass(frozen=True)
@@ -53,20 +59,21 @@ def _lab_years(path: Path) -> dict[int, LabYear]:
 
 
 def is_workday(d: date, lab_calendar: Path | None = None) -> bool:
-    lab = _lab_years(lab_calendar or calendar_file())
-    if d.year in lab:  # the lab's file wins: it is how a lab corrects or extends the library
-        y = lab[d.year]
-        if d in y.workdays:
+    lab = _lab_years(lab_calendar or calendar_file()).get(d.year)
+    if lab is not None:  # the lab's file decides the dates it lists, and only those
+        if d in lab.workdays:
             return True
-        if d in y.holidays:
+        if d in lab.holidays:
             return False
-        return d.weekday() < 5
     try:
         return bool(chinese_calendar.is_workday(d))
     except NotImplementedError:
+        if lab is not None:  # a year only the lab's file covers: its listed dates, else weekdays
+            return d.weekday() < 5
         raise CalendarGap(
             f"no holiday data for {d.year}: chinese_calendar does not cover it and the lab calendar "
-            f"({lab_calendar or calendar_file()}) has no entry for it; add the State Council's notice for {d.year}"
+            f"({lab_calendar or calendar_file()}) has no entry for it; add the State Council's notice for {d.year}",
+            d.year,
         ) from None
 
 

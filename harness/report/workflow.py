@@ -1,24 +1,26 @@
 """The report's life after a run: engineer records, waivers and deviations, signing in order,
-revisions, the evidence manifest and its verification, submission deadlines, and judging an
-earlier report an applicant offers.
+revisions, renderings in another language, the folder's manifest and its verification, submission
+deadlines, and judging an earlier report an applicant offers.
 
-Every refusal is a ReportError whose text names what is wrong (the CLI turns it into exit 2).
+Every refusal is a ReportError whose text names what is wrong (the CLI turns it into exit 2); a folder
+the lab cannot write is a LabError (exit 3).
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
-import shutil
+import time
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError, OperationalError
 
+from harness import clock
 from harness.catalogue import load_catalogue
-from harness.config import lab_config
+from harness.config import LabIdentity, lab_config, lab_identity
 from harness.dates import add_months
 from harness.evidence import sha256_file
 from harness.report.build import (
@@ -27,19 +29,17 @@ from harness.report.build import (
     NOT_APPLICABLE,
     ReportError,
     build_content,
-    canonical_json,
-    copy_evidence,
     digest,
-    next_number,
     unfinished,
 )
-from harness.report.deadline import CalendarGap, working_days_between
-from harness.report.labels import check_language
-from harness.report.render import write_html, write_json, write_pdf
-from harness.store import Report, Run, Sample, session
+from harness.report.deadline import CalendarGap, due_date, working_days_between
+from harness.report.folder import MANIFEST, files_digest, folder_files, write_folder
+from harness.report.labels import calendar_gap_text, check_language, value
+from harness.store import Evidence, Report, Run, Sample, session
 from harness.store.models import ItemRecord, ReportEvent, ReportManifest, Waiver
 
 ROLES = ("prepared", "reviewed", "approved")
+ROLE_ZH = {"prepared": "编制", "reviewed": "审核", "approved": "批准"}
 RECORD_VERDICTS = {
     "符合": CONFORM,
     "pass": CONFORM,
@@ -51,58 +51,21 @@ RECORD_VERDICTS = {
     "na": NOT_APPLICABLE,
     "not_applicable": NOT_APPLICABLE,
 }
-MANIFEST = "manifest.json"
 FROZEN = ("approved", "submitted", "superseded")
+FUTURE_SLACK = timedelta(minutes=5)  # clocks differ a little; a signature dated later is refused
 
 
-# --- the report folder: renders and manifest -------------------------------------------------
+def _prefix() -> str:
+    import os
+
+    return os.environ.get("HARNESS_REPORT_PREFIX", "FTL")
 
 
-def _files(root: Path, under: Path | None = None) -> dict[str, str]:
-    """{path relative to root: sha256} for every file under `under` (default: root), manifest excluded."""
-    base = under or root
-    if not base.is_dir():
-        return {}
-    return {
-        p.relative_to(root).as_posix(): sha256_file(p)
-        for p in sorted(base.rglob("*"))
-        if p.is_file() and p.relative_to(root).as_posix() != MANIFEST
-    }
+# --- writing a revision's folder ------------------------------------------------------------------
 
 
-def files_digest(files: dict[str, str]) -> str:
-    return hashlib.sha256(canonical_json(dict(sorted(files.items())))).hexdigest()
-
-
-def _write_folder(report: Report, content: dict[str, Any], pdf: bool = True) -> tuple[dict[str, Path], dict[str, Any]]:
-    """Write report.json/html/pdf and manifest.json into the report's folder; store the manifest."""
-    out_dir = Path(report.out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    copy_evidence(report.run_id, out_dir)
-    evidence = _files(out_dir, out_dir / "evidence")
-    ev_digest = files_digest(evidence)
-    content["evidence_manifest"] = {
-        "sha256": ev_digest,
-        "files": [{"path": p, "sha256": h} for p, h in evidence.items()],
-    }
-    written = {"json": write_json(content, out_dir), "html": write_html(content, out_dir)}
-    if pdf:
-        written["pdf"] = write_pdf(content, out_dir)
-    else:
-        (out_dir / "report.pdf").unlink(missing_ok=True)
-    files = _files(out_dir)
-    manifest = {
-        "number": content["number"],
-        "revision": content["revision"],
-        "evidence_sha256": ev_digest,
-        "files": files,
-        "digest": files_digest(files),
-    }
-    (out_dir / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
-    written["manifest"] = out_dir / MANIFEST
-    report.content = content
-    report.content_sha256 = digest(content)
-    return written, manifest
+def _evidence_kinds(s: Any, run_id: str) -> dict[str, str]:
+    return {e.path: e.kind for e in s.scalars(select(Evidence).where(Evidence.run_id == run_id))}
 
 
 def _store_manifest(s: Any, report_id: int, manifest: dict[str, Any]) -> None:
@@ -113,14 +76,35 @@ def _store_manifest(s: Any, report_id: int, manifest: dict[str, Any]) -> None:
     row.files = manifest["files"]
     row.digest = manifest["digest"]
     row.evidence_digest = manifest["evidence_sha256"]
-    row.written = datetime.now()
+    row.written = clock.stamp()
 
 
-def _save(s: Any, report: Report, content: dict[str, Any], pdf: bool = True) -> dict[str, Path]:
-    written, manifest = _write_folder(report, content, pdf)
+def _save(
+    s: Any,
+    report: Report,
+    content: dict[str, Any],
+    pdf: bool = True,
+    sign: tuple[LabIdentity, str, str] | None = None,
+) -> dict[str, Path]:
+    """Write the revision's folder (replacing its previous one) and store content and manifest."""
+    run = s.get(Run, report.run_id)
+    sample = s.get(Sample, run.sample_id)
+    written = write_folder(
+        Path(report.out_dir),
+        content,
+        report.run_id,
+        sample.spec_snapshot,
+        _evidence_kinds(s, report.run_id),
+        list(report.languages or [report.language]),
+        pdf=pdf,
+        sign=sign,
+        replace=True,
+    )
+    report.content = written.content
+    report.content_sha256 = digest(written.content)
     s.flush()
-    _store_manifest(s, report.id, manifest)
-    return written
+    _store_manifest(s, report.id, written.manifest)
+    return written.files
 
 
 @dataclass(frozen=True)
@@ -129,32 +113,105 @@ class WrittenReport:
     revision: int
     out_dir: Path
     files: dict[str, Path]
+    note: str = ""  # what the command did besides writing (e.g. "English rendering of ...")
+
+
+def _insert_numbered(make: Any, year: int) -> Report:
+    """Insert a new report under the next free number: concurrent writers (two runs, two processes
+    on one database) each get their own, retrying when another took the number first."""
+    prefix = _prefix()
+    for attempt in range(50):
+        with session() as s:
+            taken = s.scalars(select(Report.number).where(Report.number.like(f"{prefix}-{year}-%"))).all()
+            n = max((int(t.rsplit("-", 1)[1]) for t in taken if t.rsplit("-", 1)[1].isdigit()), default=0) + 1
+        number = f"{prefix}-{year}-{n:04d}"
+        try:
+            with session() as s:
+                report = make(number)
+                s.add(report)
+            return report
+        except (IntegrityError, OperationalError) as e:
+            if isinstance(e, OperationalError) and "locked" not in str(e) and "busy" not in str(e).lower():
+                raise
+            time.sleep(0.02 * (attempt + 1))
+    raise ReportError(f"could not allocate a report number under {prefix}-{year}- after 50 attempts")
+
+
+def _run_reports(s: Any, run_id: str) -> list[Report]:
+    return list(s.scalars(select(Report).where(Report.run_id == run_id).order_by(Report.number, Report.revision)))
 
 
 def create_report(run_id: str, language: str = "zh", pdf: bool = True) -> WrittenReport:
-    """A new report (revision 1, draft) for a run: JSON, HTML, PDF, evidence and manifest."""
+    """A new report (revision 1, draft) for a run: JSON, HTML, PDF, evidence and manifest. A run that
+    already has a report gets that report's rendering in `language` instead (same number, no
+    deadline of its own), or a refusal if it has that language already."""
     check_language(language)
-    number = next_number()
-    content = build_content(run_id, number, 1, language)
-    out_dir = lab_config().reports_dir / f"{number}-r1"
     with session() as s:
-        report = Report(
+        existing = _run_reports(s, run_id)
+    if existing:
+        latest = existing[-1]
+        if language in (latest.languages or [latest.language]):
+            raise ReportError(
+                f"run {run_id} already has report {latest.number} (revision {latest.revision}, {latest.status}, "
+                f"in {language}): rebuild a draft with `harness report refresh {latest.number}`; a correction of "
+                f"an approved report is `harness report revise {latest.number} --reason TEXT`"
+            )
+        return render_language(latest.number, language, pdf=pdf)
+    content = build_content(run_id, "PENDING", 1, language)
+    completed = date.fromisoformat(content["dates"]["tests_completed"])
+    reports_dir = lab_config().reports_dir
+
+    def make(number: str) -> Report:
+        content["number"] = number
+        return Report(
             number=number,
             revision=1,
             run_id=run_id,
             kind=content["kind"],
             language=language,
-            created=datetime.now(),
-            tests_completed=date.fromisoformat(content["dates"]["tests_completed"]),
+            languages=[language],
+            created=clock.stamp(),
+            tests_completed=completed,
             due=date.fromisoformat(content["dates"]["due"]) if content["dates"]["due"] else None,
             status="draft",
             content=content,
             content_sha256=digest(content),
-            out_dir=str(out_dir),
+            out_dir=str(reports_dir / f"{number}-r1"),
         )
-        s.add(report)
-        files = _save(s, report, content, pdf)
-    return WrittenReport(number, 1, out_dir, files)
+
+    report = _insert_numbered(make, clock.today().year)
+    try:
+        with session() as s:
+            row = s.get(Report, report.id)
+            assert row is not None
+            files = _save(s, row, content, pdf)
+    except BaseException:
+        with session() as s:  # the number is free again: nothing of this report was written
+            s.delete(s.get(Report, report.id))
+        raise
+    return WrittenReport(report.number, 1, Path(report.out_dir), files)
+
+
+def render_language(number: str, language: str, revision: int | None = None, pdf: bool = True) -> WrittenReport:
+    """Add a rendering of a report revision in another language to its folder: the same report (same
+    number, content and deadline), the manifest renewed; an approved revision's PDF is signed."""
+    check_language(language)
+    with session() as s:
+        report = _report(s, number, revision)
+        langs = list(report.languages or [report.language])
+        if language in langs:
+            raise ReportError(f"report {number} revision {report.revision} already has its {language} rendering")
+        report.languages = [*langs, language]
+        sign = _signature_for(report) if report.status in FROZEN else None
+        files = _save(s, report, dict(report.content), pdf, sign)
+        return WrittenReport(
+            number,
+            report.revision,
+            Path(report.out_dir),
+            files,
+            note=f"{language} rendering of report {number} revision {report.revision} added (same number, no "
+            "deadline of its own)",
+        )
 
 
 def _revisions(s: Any, number: str) -> list[Report]:
@@ -206,8 +263,9 @@ def refresh(number: str, revision: int | None = None, language: str | None = Non
                 f"signed; to change it, reopen it first: harness report reopen {number}"
             )
         content = _rebuild(report, language)
-        if language:
+        if language and language != report.language:
             report.language = language
+            report.languages = [language, *[x for x in report.languages or [] if x != language]]
         _save(s, report, content, pdf)
         return report
 
@@ -226,14 +284,35 @@ def reopen(number: str) -> Report:
         return report
 
 
+def _signature_for(report: Report) -> tuple[LabIdentity, str, str]:
+    """(lab identity, reason, name) of the PDF signature of an approved revision."""
+    ident = lab_identity()
+    approved = (report.content.get("signatures") or {}).get("approved") or {}
+    reason = f"批准 Approved: {approved.get('name', '')} ({report.number} r{report.revision})"
+    return ident, reason, ident.name
+
+
 def sign(number: str, role: str, name: str, at: datetime | None = None, revision: int | None = None) -> Report:
-    """Sign a report revision as prepared, reviewed or approved, in that order."""
+    """Sign a report revision as prepared, reviewed or approved, in that order, by a person the lab
+    configuration names for that role, never twice by one person, never dated before the tests ended
+    or before the previous signature."""
     if role not in ROLES:
         raise ReportError(f"role {role!r}: one of {', '.join(ROLES)}")
     name = name.strip()
     if not name:
         raise ReportError("a signature needs the signer's name")
-    at = (at or datetime.now()).replace(microsecond=0)
+    ident = lab_identity()  # LabConfigError: no lab configuration, no signature
+    person = ident.person(name)
+    if person is None or role not in person.roles:
+        may = ident.who_may(role)
+        raise ReportError(
+            f"{name} may not sign as {role} ({ROLE_ZH[role]}): the lab configuration ({ident.path}) names "
+            + (", ".join(may) if may else "nobody")
+            + f" for {role}"
+        )
+    at = clock.to_lab(at).replace(microsecond=0) if at is not None else clock.stamp()
+    if at > clock.stamp() + FUTURE_SLACK:
+        raise ReportError(f"signature time {at:%Y-%m-%d %H:%M} is in the future ({clock.zone_label()})")
     with session() as s:
         report = _report(s, number, revision)
         _refuse_frozen(report)
@@ -247,12 +326,23 @@ def sign(number: str, role: str, name: str, at: datetime | None = None, revision
                 f"report {number} revision {report.revision}: sign {expected!r} before {role!r} "
                 f"(order: {' -> '.join(ROLES)})"
             )
-        prepared = events.get("prepared")
-        if prepared is not None and name == prepared.name:
-            raise ReportError(f"{name} prepared report {number}; the {role} signature must be someone else's")
+        twice = [r for r, e in events.items() if e.name == name]
+        if twice:
+            raise ReportError(
+                f"{name} already signed report {number} as {twice[0]}: one person may not also sign as {role}"
+            )
+        run = s.get(Run, report.run_id)
+        ended = run.finished if run is not None else None
+        if ended is not None and at < ended:
+            raise ReportError(
+                f"signature time {at:%Y-%m-%d %H:%M} is before the tests ended ({ended:%Y-%m-%d %H:%M}, "
+                f"{clock.zone_label(ended)})"
+            )
         last = max((e.at for e in events.values()), default=None)
         if last is not None and at < last:
-            raise ReportError(f"signature time {at} is before the previous signature ({last})")
+            raise ReportError(
+                f"signature time {at:%Y-%m-%d %H:%M} is before the previous signature ({last:%Y-%m-%d %H:%M})"
+            )
         # the preparer signs what the database says now; later signers sign that same content
         content = _rebuild(report) if role == "prepared" else dict(report.content)
         missing = unfinished(content)
@@ -264,7 +354,7 @@ def sign(number: str, role: str, name: str, at: datetime | None = None, revision
             )
         content["signatures"] = {
             **content.get("signatures", {}),
-            role: {"name": name, "at": at.isoformat(sep=" ", timespec="minutes")},
+            role: {"name": name, "name_en": person.name_en, "at": clock.iso(at)},
         }
         if role == "approved":
             content["dates"] = {**content["dates"], "issued": at.date().isoformat()}
@@ -273,7 +363,8 @@ def sign(number: str, role: str, name: str, at: datetime | None = None, revision
                     older.status = "superseded"
         s.add(ReportEvent(report_id=report.id, action=role, name=name, at=at))
         report.status = role
-        _save(s, report, content)
+        report.content = content
+        _save(s, report, content, sign=_signature_for(report) if role == "approved" else None)
         return report
 
 
@@ -305,7 +396,8 @@ def revise(number: str, reason: str, run_id: str | None = None, language: str | 
             run_id=run_id,
             kind=content["kind"],
             language=lang,
-            created=datetime.now(),
+            languages=[lang, *[x for x in last.languages or [] if x != lang]],
+            created=clock.stamp(),
             tests_completed=date.fromisoformat(content["dates"]["tests_completed"]),
             due=last.due,  # the submission deadline is the original report's
             status="draft",
@@ -314,6 +406,7 @@ def revise(number: str, reason: str, run_id: str | None = None, language: str | 
             out_dir=str(out_dir),
         )
         s.add(report)
+        s.flush()
         files = _save(s, report, content)
     return WrittenReport(number, revision, out_dir, files)
 
@@ -333,7 +426,15 @@ def submit(number: str, on: datetime | None = None, by: str = "", revision: int 
             raise ReportError(
                 f"report {number} revision {report.revision} is {report.status}: only an approved report is submitted"
             )
-        s.add(ReportEvent(report_id=report.id, action="submitted", name=by or "-", at=on or datetime.now()))
+        when = clock.to_lab(on) if on is not None else clock.stamp()
+        approval = _events(s, report.id).get("approved")
+        if approval is not None and when < approval.at:
+            raise ReportError(
+                f"submission time {when:%Y-%m-%d %H:%M} is before the approval ({approval.at:%Y-%m-%d %H:%M})"
+            )
+        if when > clock.stamp() + FUTURE_SLACK:
+            raise ReportError(f"submission time {when:%Y-%m-%d %H:%M} is in the future")
+        s.add(ReportEvent(report_id=report.id, action="submitted", name=by or "-", at=when))
         report.status = "submitted"
         return report
 
@@ -346,6 +447,7 @@ class Status:
     run_id: str
     out_dir: str
     due: date | None
+    languages: list[str]
     events: list[tuple[str, str, datetime]]
     unfinished: list[str]
 
@@ -360,6 +462,7 @@ def status(number: str) -> list[Status]:
                 r.run_id,
                 r.out_dir,
                 r.due,
+                list(r.languages or [r.language]),
                 sorted(((e.action, e.name, e.at) for e in _events(s, r.id).values()), key=lambda t: t[2]),
                 unfinished(r.content),
             )
@@ -367,7 +470,55 @@ def status(number: str) -> list[Status]:
         ]
 
 
-# --- engineer records ------------------------------------------------------------------------
+# --- what a change to the lab database does to the run's reports ---------------------------------
+
+
+@dataclass
+class Rebuilt:
+    """What became of a run's reports after a record or a waiver: rebuilt drafts, revisions opened,
+    and reports left as they are (with why)."""
+
+    rebuilt: list[str] = field(default_factory=list)
+    opened: list[str] = field(default_factory=list)
+    untouched: list[str] = field(default_factory=list)
+
+    def lines(self) -> list[str]:
+        out = [f"draft rebuilt: {n}" for n in self.rebuilt]
+        out += [f"revision opened: {n}" for n in self.opened]
+        out += [f"not rebuilt: {n}" for n in self.untouched]
+        return out or ["no report of this run to rebuild"]
+
+
+def _latest_of_run(run_id: str) -> list[Report]:
+    """The latest revision of every report number built from the run."""
+    with session() as s:
+        latest: dict[str, Report] = {}
+        for r in _run_reports(s, run_id):
+            latest[r.number] = r
+        return list(latest.values())
+
+
+def approved_reports_of(run_id: str) -> list[Report]:
+    return [r for r in _latest_of_run(run_id) if r.status in FROZEN]
+
+
+def rebuild_drafts(run_ids: list[str]) -> Rebuilt:
+    """Rebuild the drafts of these runs' reports; name the signed or approved ones that were not."""
+    out = Rebuilt()
+    for run_id in run_ids:
+        for r in _latest_of_run(run_id):
+            label = f"{r.number} revision {r.revision}"
+            if r.status == "draft":
+                refresh(r.number, r.revision)
+                out.rebuilt.append(label)
+            elif r.status in FROZEN:
+                out.untouched.append(f"{label} is {r.status}: unchanged (a correction is `harness report revise`)")
+            else:
+                out.untouched.append(f"{label} is {r.status}: unchanged until reopened (`harness report reopen`)")
+    return out
+
+
+# --- engineer records ------------------------------------------------------------------------------
 
 
 def _planned(run: Run, item_id: str) -> dict[str, Any]:
@@ -386,8 +537,16 @@ def record(
     engineer: str,
     evidence: list[Path] | None = None,
     at: datetime | None = None,
-) -> ItemRecord:
-    """An engineer's verdict on an item no automated check decides (document review, semi-automated)."""
+    *,
+    reference: str | None = None,
+    no_evidence: str | None = None,
+    note_en: str | None = None,
+    revise_reason: str | None = None,
+) -> tuple[ItemRecord, Rebuilt]:
+    """An engineer's verdict on an item no automated check decides (document review, semi-automated),
+    backed by evidence files, a reference to the reviewed document section, or an explicit reason why
+    there is none. On a run whose report is approved, it is refused unless `revise_reason` opens the
+    report's next revision; drafts of the run are rebuilt, and the result says which."""
     problems = []
     v = RECORD_VERDICTS.get(verdict.strip().lower()) or RECORD_VERDICTS.get(verdict.strip())
     if v is None:
@@ -399,6 +558,21 @@ def record(
     for f in evidence or []:
         if not f.is_file():
             problems.append(f"evidence {f}: no such file")
+    reference = (reference or "").strip() or None
+    no_evidence = (no_evidence or "").strip() or None
+    if not (evidence or reference or no_evidence):
+        problems.append(
+            "a verdict needs what backs it: --evidence FILE, --reference 'the reviewed document and section', "
+            "or --no-evidence 'why there is none'"
+        )
+    frozen = approved_reports_of(run_id)
+    if frozen and not (revise_reason or "").strip():
+        problems.append(
+            "the run's report "
+            + ", ".join(f"{r.number} revision {r.revision} is {r.status}" for r in frozen)
+            + ": a record would change what was approved; it is refused. To correct the report, record with "
+            "--revise 'reason': that opens its next revision, built with this record"
+        )
     with session() as s:
         run = s.get(Run, run_id)
         if run is None:
@@ -425,7 +599,7 @@ def record(
         start = len(list(dest.iterdir()))
         for n, f in enumerate(evidence or [], start=start + 1):
             target = dest / f"{n:02d}-{f.name}"
-            shutil.copyfile(f, target)
+            target.write_bytes(f.read_bytes())
             stored.append(
                 {
                     "title": f.name,
@@ -439,12 +613,22 @@ def record(
             item_id=item_id,
             verdict=v,
             note=note.strip(),
+            note_en=(note_en or "").strip() or None,
+            reference=reference,
+            no_evidence_reason=no_evidence,
             engineer=engineer.strip(),
-            recorded=(at or datetime.now()).replace(microsecond=0),
+            recorded=clock.to_lab(at).replace(microsecond=0) if at is not None else clock.stamp(),
             evidence=stored,
         )
         s.add(rec)
-        return rec
+    result = Rebuilt()
+    for r in frozen:
+        w = revise(r.number, revise_reason or "", run_id)
+        result.opened.append(f"{w.number} revision {w.revision} ({w.out_dir})")
+    more = rebuild_drafts([run_id])
+    result.rebuilt += [x for x in more.rebuilt if x not in " ".join(result.opened)]
+    result.untouched += [x for x in more.untouched if not any(o.split(" (")[0] in x for o in result.opened)]
+    return rec, result
 
 
 def pending_items(run_id: str) -> list[str]:
@@ -457,11 +641,10 @@ def pending_items(run_id: str) -> list[str]:
 
 
 def draft_reports_of(run_id: str) -> list[str]:
-    with session() as s:
-        return [r.number for r in s.scalars(select(Report).where(Report.run_id == run_id, Report.status == "draft"))]
+    return [r.number for r in _latest_of_run(run_id) if r.status == "draft"]
 
 
-# --- waivers and deviations ------------------------------------------------------------------
+# --- waivers and deviations ------------------------------------------------------------------------
 
 
 def add_waiver(
@@ -473,9 +656,12 @@ def add_waiver(
     approved_on: date | None = None,
     run_id: str | None = None,
     sample_id: str | None = None,
-) -> Waiver:
+    justification_en: str | None = None,
+) -> tuple[Waiver, Rebuilt]:
+    """Record an approved waiver or deviation; rebuild the drafts it touches and say which were not."""
     problems = []
-    approved_on = approved_on or date.today()
+    today = clock.today()
+    approved_on = approved_on or today
     if kind not in ("waiver", "deviation"):
         problems.append(f"kind {kind!r}: waiver or deviation")
     if not justification.strip():
@@ -484,14 +670,20 @@ def add_waiver(
         problems.append("a waiver or deviation needs who approved it (--approved-by)")
     if expires < approved_on:
         problems.append(f"expiry {expires} is before the approval date {approved_on}")
+    elif expires < today:
+        problems.append(f"expiry {expires} has already passed (today is {today}): an expired {kind} is not entered")
+    if approved_on > today:
+        problems.append(f"approval date {approved_on} is in the future (today is {today})")
     if (run_id is None) == (sample_id is None):
         problems.append("give its scope: exactly one of --run RUN or --sample SAMPLE")
+    runs: list[str] = []
     with session() as s:
         if run_id is not None:
             run = s.get(Run, run_id)
             if run is None:
                 problems.append(f"no run {run_id!r} in the lab database")
             else:
+                runs = [run_id]
                 ids = {p["item_id"] for p in (run.plan or {}).get("items", []) + (run.plan or {}).get("functional", [])}
                 if ids and clause_id not in ids:
                     problems.append(f"{clause_id!r} is not an item of run {run_id}'s plan")
@@ -500,6 +692,7 @@ def add_waiver(
             if sample is None:
                 problems.append(f"no sample {sample_id!r} in the lab database")
             else:
+                runs = [r.id for r in s.scalars(select(Run).where(Run.sample_id == sample_id))]
                 cat = load_catalogue(sample.spec_snapshot["basis"][0])
                 ucs = {uc["id"] for uc in sample.spec_snapshot["documentation"]["use_cases"]}
                 if clause_id not in cat.ids() | ucs | {"API-CONFORMANCE"}:
@@ -512,15 +705,16 @@ def add_waiver(
             clause_id=clause_id,
             kind=kind,
             justification=justification.strip(),
+            justification_en=(justification_en or "").strip() or None,
             approved_by=approved_by.strip(),
             approved_on=approved_on,
             expires=expires,
             run_id=run_id,
             sample_id=sample_id,
-            created=datetime.now(),
+            created=clock.stamp(),
         )
         s.add(w)
-        return w
+    return w, rebuild_drafts(runs)
 
 
 def list_waivers() -> list[Waiver]:
@@ -528,7 +722,7 @@ def list_waivers() -> list[Waiver]:
         return list(s.scalars(select(Waiver).order_by(Waiver.id)))
 
 
-# --- verification ----------------------------------------------------------------------------
+# --- verification ----------------------------------------------------------------------------------
 
 
 @dataclass
@@ -542,6 +736,8 @@ class Verification:
     missing: list[str] = field(default_factory=list)
     added: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    signatures: list[str] = field(default_factory=list)  # "report.pdf: valid, signed by ..."
+    superseded_by: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -556,8 +752,28 @@ def _load_json(path: Path) -> dict[str, Any] | None:
     return data if isinstance(data, dict) else None
 
 
+def _check_signatures(report_dir: Path, content: dict[str, Any] | None, result: Verification) -> None:
+    """An approved report's PDFs carry the lab's signature; check it against the lab's certificate."""
+    if not content or not (content.get("signatures") or {}).get("approved"):
+        return
+    from harness.config import lab_identity_or_none
+    from harness.report.signing import verify_pdf
+
+    ident = lab_identity_or_none()
+    if ident is None:
+        result.signatures.append("PDF signatures not checked: no lab configuration names the lab's certificate")
+        return
+    for pdf in sorted(report_dir.glob("report*.pdf")):
+        check = verify_pdf(pdf.read_bytes(), [ident.resolve(ident.signing.certificate)])
+        if check.ok:
+            result.signatures.append(f"{pdf.name}: signature valid, signed by {check.signer}")
+        else:
+            result.problems.append(f"{pdf.name}: the lab's signature does not verify ({check.summary})")
+
+
 def verify(report_dir: Path) -> Verification:
-    """Recompute a report folder's manifest; compare it with the lab database's and the folder's own."""
+    """Recompute a report folder's manifest; compare it with the lab database's and the folder's own;
+    check an approved report's PDF signatures."""
     if not report_dir.is_dir():
         raise ReportError(f"{report_dir}: not a directory")
     manifest_path = report_dir / MANIFEST
@@ -573,6 +789,7 @@ def verify(report_dir: Path) -> Verification:
     expected: dict[str, str] | None = None
     against = MANIFEST
     db_content_sha = None
+    superseded_by = None
     with session() as s:
         report = None
         if number and isinstance(revision, int):
@@ -584,6 +801,9 @@ def verify(report_dir: Path) -> Verification:
                 if folder_manifest is not None and folder_manifest.get("digest") != row.digest:
                     problems.append(f"{MANIFEST} does not match the manifest the lab database holds")
             db_content_sha = report.content_sha256
+            later = [r for r in _revisions(s, number) if r.revision > report.revision and r.status in FROZEN]
+            if later:
+                superseded_by = f"{number} revision {later[-1].revision}"
     if expected is None:
         if folder_manifest is None:
             raise ReportError(f"{report_dir}: no {MANIFEST} and no record of this report in the lab database")
@@ -591,7 +811,7 @@ def verify(report_dir: Path) -> Verification:
         against = f"{MANIFEST} (no record in this lab database)"
         if files_digest(expected) != folder_manifest.get("digest"):
             problems.append(f"{MANIFEST}: its digest does not match its own file list")
-    actual = _files(report_dir)
+    actual = folder_files(report_dir)
     result = Verification(
         report_dir,
         number,
@@ -602,6 +822,7 @@ def verify(report_dir: Path) -> Verification:
         missing=sorted(expected.keys() - actual.keys()),
         added=sorted(actual.keys() - expected.keys()),
         problems=problems,
+        superseded_by=superseded_by,
     )
     if content is not None:
         ev = {p: h for p, h in actual.items() if p.startswith("evidence/")}
@@ -610,10 +831,11 @@ def verify(report_dir: Path) -> Verification:
             result.problems.append("the evidence digest the report carries does not match the evidence files")
         if db_content_sha is not None and digest(content) != db_content_sha:
             result.problems.append("report.json is not the content the lab database holds for this report")
+    _check_signatures(report_dir, content, result)
     return result
 
 
-# --- deadlines -------------------------------------------------------------------------------
+# --- deadlines -------------------------------------------------------------------------------------
 
 
 @dataclass
@@ -626,6 +848,7 @@ class Deadline:
     due: date | None
     left: int | None  # working days from today to the due date (negative: overdue)
     flag: str  # overdue | due-soon | ok | unknown
+    note: str = ""  # what could not be computed, and why ("no calendar data for 2027")
 
 
 def deadline_flag(today: date, due: date | None, soon: int = 2) -> tuple[int | None, str]:
@@ -644,9 +867,18 @@ def deadline_flag(today: date, due: date | None, soon: int = 2) -> tuple[int | N
     return left, "due-soon" if left <= soon else "ok"
 
 
+def _gap(fn: Any) -> str:
+    try:
+        fn()
+    except CalendarGap as e:
+        return str(calendar_gap_text(e)["en"])
+    return ""
+
+
 def deadlines(today: date | None = None, soon: int = 2) -> list[Deadline]:
-    """Open reports (no revision submitted) with their due dates, most urgent first."""
-    today = today or date.today()
+    """Open reports (no revision submitted) with their due dates, most urgent first; a date the
+    calendar cannot give is named with the reason, never guessed."""
+    today = today or clock.today()
     with session() as s:
         reports = list(s.scalars(select(Report).order_by(Report.number, Report.revision)))
         by_number: dict[str, list[Report]] = {}
@@ -658,7 +890,14 @@ def deadlines(today: date | None = None, soon: int = 2) -> list[Deadline]:
                 continue
             r = revs[-1]
             sample = r.content.get("sample", {}) if r.content else {}
-            left, flag = deadline_flag(today, r.due, soon)
+            due = revs[0].due  # the original report's: a revision has no deadline of its own
+            left, flag = deadline_flag(today, due, soon)
+            if due is None:
+                note = _gap(lambda r=r: due_date(r.tests_completed)) or "no due date recorded"
+            elif left is None:
+                note = _gap(lambda due=due: working_days_between(today, due))
+            else:
+                note = ""
             rows.append(
                 Deadline(
                     number,
@@ -666,36 +905,48 @@ def deadlines(today: date | None = None, soon: int = 2) -> list[Deadline]:
                     r.status,
                     f"{sample.get('name', '')} {sample.get('version', '')}".strip(),
                     r.tests_completed,
-                    r.due,
+                    due,
                     left,
                     flag,
+                    note,
                 )
             )
     order = {"overdue": 0, "due-soon": 1, "unknown": 2, "ok": 3}
     return sorted(rows, key=lambda d: (order[d.flag], d.due or date.max, d.number))
 
 
-# --- an earlier report offered by an applicant -----------------------------------------------
+# --- an earlier report offered by an applicant -----------------------------------------------------
 
 
 @dataclass
 class PriorCheck:
     number: str
+    revision: int | None
+    language: str
     issued: date | None
     valid_until: date | None
-    findings: list[str] = field(default_factory=list)  # why the report cannot be accepted as is
-    retest: list[str] = field(default_factory=list)  # "item_id: reason"
+    findings: list[dict[str, str]] = field(default_factory=list)  # {zh, en}: why it cannot be accepted as is
+    retest: list[str] = field(default_factory=list)  # "item_id: title (why)"
+    verification: Verification | None = None
 
     @property
     def acceptable(self) -> bool:
         return not self.findings and not self.retest
 
 
-def check_prior(report_json: Path, spec_path: Path, today: date | None = None) -> PriorCheck:
-    """Judge an earlier report against the sample as it is now (its current spec)."""
+def _finding(zh: str, en: str) -> dict[str, str]:
+    return {"zh": zh, "en": en}
+
+
+def check_prior(report: Path, spec_path: Path, today: date | None = None) -> PriorCheck:
+    """Judge an earlier report (its folder or its report.json) against the sample as it is now: first
+    its folder's manifest, then whether a later revision superseded it, its age, the product's
+    identity and the coverage of the current basis. Findings in the report's own language."""
     from harness.spec import load_spec
 
-    today = today or date.today()
+    today = today or clock.today()
+    folder = report if report.is_dir() else report.parent
+    report_json = report / "report.json" if report.is_dir() else report
     content = _load_json(report_json)
     if content is None:
         raise ReportError(f"{report_json}: not a readable report JSON")
@@ -704,47 +955,91 @@ def check_prior(report_json: Path, spec_path: Path, today: date | None = None) -
         raise ReportError(f"{report_json}: not a type-test report (missing {', '.join(missing_keys)})")
     loaded = load_spec(spec_path)  # SpecError: bad input
     spec = loaded.spec
+    lang: str = str(content.get("language")) if content.get("language") in ("zh", "en") else "zh"
     issued_text = (content.get("dates") or {}).get("issued")
     approved = (content.get("signatures") or {}).get("approved")
     issued = date.fromisoformat(issued_text) if issued_text else None
     validity = lab_config().retention_months
-    result = PriorCheck(str(content["number"]), issued, add_months(issued, validity) if issued else None)
+    revision = content.get("revision") if isinstance(content.get("revision"), int) else None
+    result = PriorCheck(
+        str(content["number"]), revision, lang, issued, add_months(issued, validity) if issued else None
+    )
+    # The folder first: a report whose files do not verify is not judged further.
+    if (folder / MANIFEST).is_file():
+        v = verify(folder)
+        result.verification = v
+        if not v.ok:
+            what = [*(f"changed {p}" for p in v.changed), *(f"missing {p}" for p in v.missing)]
+            what += [*(f"added {p}" for p in v.added), *v.problems]
+            result.findings.append(
+                _finding(
+                    f"报告文件夹未通过校验（{'；'.join(what[:5])}），不予评价",
+                    f"the report folder does not verify ({'; '.join(what[:5])}); it is not judged further",
+                )
+            )
+            return result
+        if v.superseded_by:
+            result.findings.append(
+                _finding(
+                    f"该报告已被 {v.superseded_by.replace(' revision ', ' 第 ')} 版替代，应提交最新版本",
+                    f"this report was superseded by {v.superseded_by}: the latest revision must be offered",
+                )
+            )
+    else:
+        result.findings.append(
+            _finding(
+                f"未提供报告文件夹及其清单（{MANIFEST}），无法校验报告文件的完整性",
+                f"no report folder with its {MANIFEST} was offered: the files' integrity cannot be verified",
+            )
+        )
     everything = False
     if issued is None or not approved:
-        result.findings.append("the report was never approved and issued: it is a draft")
+        result.findings.append(
+            _finding("该报告未经批准签发，是草稿", "the report was never approved and issued: a draft")
+        )
         everything = True
     elif result.valid_until is not None and today > result.valid_until:
         age = (today.year - issued.year) * 12 + today.month - issued.month
         result.findings.append(
-            f"issued {issued}, about {age} months ago: older than {validity} months (valid until {result.valid_until})"
+            _finding(
+                f"签发于 {issued}，约 {age} 个月前，超过 {validity} 个月有效期（有效至 {result.valid_until}）",
+                f"issued {issued}, about {age} months ago: older than {validity} months "
+                f"(valid until {result.valid_until})",
+            )
         )
         everything = True
     s = content["sample"]
     unit = s.get("certification_unit") or {}
-    then = {
-        "sample name": s.get("name"),
-        "sample version": s.get("version"),
-        "model": unit.get("model"),
-        "certification-unit version": unit.get("version"),
-    }
-    now = {
-        "sample name": spec.sample.name,
-        "sample version": spec.sample.version,
-        "model": spec.certification_unit.model,
-        "certification-unit version": spec.certification_unit.version,
-    }
-    for k in then:
-        if then[k] != now[k]:
-            result.findings.append(f"{k} changed: report {then[k]!r}, now {now[k]!r}")
+    fields_ = [
+        ("样品名称", "sample name", s.get("name"), spec.sample.name),
+        ("样品版本", "sample version", s.get("version"), spec.sample.version),
+        ("型号", "model", unit.get("model"), spec.certification_unit.model),
+        ("认证单元版本", "certification-unit version", unit.get("version"), spec.certification_unit.version),
+    ]
+    for zh, en, then, now in fields_:
+        if then != now:
+            result.findings.append(
+                _finding(f"{zh}已变更：报告为 {then}，现为 {now}", f"{en} changed: report {then}, now {now}")
+            )
             everything = True
     old_media = {m.get("sha256") for m in s.get("media") or []}
-    new_media = {m.sha256 for m in spec.media}
-    if old_media != new_media:
-        result.findings.append("the sample's media (SHA-256) differ from those the report names: the product changed")
+    if old_media != {m.sha256 for m in spec.media}:
+        result.findings.append(
+            _finding(
+                "样品介质（SHA-256）与报告所载不同：产品已变更",
+                "the sample's media (SHA-256) differ from those the report names: the product changed",
+            )
+        )
         everything = True
     cat = load_catalogue(spec.basis[0])
     if content["basis"].get("standard") != cat.standard.id:
-        result.findings.append(f"basis changed: report {content['basis'].get('standard')}, now {cat.standard.id}")
+        was = content["basis"].get("standard")
+        result.findings.append(
+            _finding(
+                f"检测依据已变更：报告为 {was}，现为 {cat.standard.id}",
+                f"basis changed: report {was}, now {cat.standard.id}",
+            )
+        )
         everything = True
     not_applicable: dict[str, str] = {}
     for key, appl in spec.applicability.items():
@@ -760,10 +1055,14 @@ def check_prior(report_json: Path, spec_path: Path, today: date | None = None) -
         if it.id in not_applicable:
             continue
         prior = old.get(it.id)
+        title = it.title if lang == "zh" else it.title_en
         if everything:
-            result.retest.append(f"{it.id}: {it.title}")
+            result.retest.append(f"{it.id}: {title}")
         elif prior is None:
-            result.retest.append(f"{it.id}: {it.title} (not covered by the report)")
+            result.retest.append(f"{it.id}: {title} ({'报告未覆盖' if lang == 'zh' else 'not covered by the report'})")
         elif prior.get("verdict") != CONFORM:
-            result.retest.append(f"{it.id}: {it.title} (the report says {prior.get('verdict')})")
+            said = value(prior.get("verdict"), lang)
+            result.retest.append(
+                f"{it.id}: {title} ({f'报告结论为{said}' if lang == 'zh' else f'the report says {said}'})"
+            )
     return result
