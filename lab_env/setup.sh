@@ -13,8 +13,8 @@ for arg in "$@"; do
   esac
 done
 
-# chromium: browser checks (never `playwright install`: no browser download works here);
-# fonts-wqy-microhei: Chinese in PDFs and screenshots; libpcap0.8: scapy's BPF filters;
+# chromium: browser checks and the report's PDF (never `playwright install`: no browser download
+# works here); fonts-wqy-microhei: Chinese in PDFs and screenshots; libpcap0.8: scapy's BPF filters;
 # openssl: the reference sample makes its certificate; poppler-utils: looking at PDF pages.
 pkgs=(chromium fonts-wqy-microhei libpcap0.8 openssl poppler-utils iproute2 openssh-server openssh-client rsync)
 if [ "$engine" = 1 ]; then pkgs+=(docker.io debootstrap); fi
@@ -36,6 +36,10 @@ fi
 if command -v pyenv >/dev/null 2>&1; then pyenv rehash; fi
 command -v harness >/dev/null || { echo "setup: the 'harness' command is not on PATH" >&2; exit 1; }
 python3 -m pip check >/dev/null || { python3 -m pip check; exit 1; }
+
+# The lab configuration (identity, signatories, report-signing certificate): made from
+# lab_env/lab.example.yaml with a lab test certificate when missing; an existing one is kept.
+python3 -m harness lab init
 
 if [ "$engine" = 1 ]; then
   # gitlab-ci-local runs the example retest pipeline for real in the tests; 4.72.0 is the last

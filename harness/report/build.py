@@ -588,9 +588,9 @@ def conclusion(content: dict[str, Any]) -> Text:
     if s[LAB_ERROR] or s[PENDING]:
         return tx(
             f"检测尚未完成：{std} 检测项目 {total} 项中，{s[PENDING]} 项待判定，{s[LAB_ERROR]} 项检测异常"
-            "（实验室原因），暂不作总体结论。",
+            f"（实验室原因），暂不作总体结论。{waived_zh}",
             f"Testing is not complete: of the {total} test items of {std}, {s[PENDING]} are pending and "
-            f"{s[LAB_ERROR]} have lab errors; no overall conclusion is given.",
+            f"{s[LAB_ERROR]} have lab errors; no overall conclusion is given.{waived_en}",
         )
     bad = [i for i in content["items"] if i["verdict"] == NONCONFORM]
     counts_zh = f"符合 {s[CONFORM]} 项，不符合 {s[NONCONFORM]} 项，不适用 {s[NOT_APPLICABLE]} 项"

@@ -148,15 +148,17 @@ def write_folder(
                 files["html" if lang == primary else f"html.{lang}"] = p
             if pdf:
                 with Printer() as printer:
-                    for lang, p in htmls.items():
-                        data = printer.pdf(p)
-                        if sign is not None:
-                            from harness.report.signing import sign_pdf
+                    printed = {lang: printer.pdf(p) for lang, p in htmls.items()}
+                # Signed once the browser is gone: Playwright's event loop runs in this thread while
+                # it lives, and pyHanko runs its own.
+                for lang, data in printed.items():
+                    if sign is not None:
+                        from harness.report.signing import sign_pdf
 
-                            data = sign_pdf(data, *sign)
-                        out = tmp / file_names(content, lang)[1]
-                        out.write_bytes(data)
-                        files["pdf" if lang == primary else f"pdf.{lang}"] = out
+                        data = sign_pdf(data, *sign)
+                    out = tmp / file_names(content, lang)[1]
+                    out.write_bytes(data)
+                    files["pdf" if lang == primary else f"pdf.{lang}"] = out
             listed = folder_files(tmp)
             manifest = {
                 "number": content["number"],

@@ -62,8 +62,12 @@ def sign_pdf(pdf: bytes, ident: LabIdentity, reason: str, name: str) -> bytes:
         subfilter=fields.SigSeedSubFilter.PADES,
         md_algorithm="sha256",
     )
-    writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
-    out = signers.sign_pdf(writer, meta, signer=_signer(ident))
+    signer = _signer(ident)
+    try:
+        writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
+        out = signers.sign_pdf(writer, meta, signer=signer)
+    except Exception as e:  # pyHanko's errors are many; each is the lab's fault here
+        raise SigningError(f"the report PDF could not be signed: {type(e).__name__}: {e}") from e
     return bytes(out.getvalue())
 
 

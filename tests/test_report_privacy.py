@@ -1,0 +1,65 @@
+"""The report's privacy filter and its wording rules, on their own: every string of the content is
+filtered (C2 masked by the lab's rule, passwords gone), an English rendering never falls back to
+Chinese, and a lab error is a sentence of the report's language."""
+
+from __future__ import annotations
+
+from harness.report.build import error_text, tx
+from harness.report.labels import MISSING_EN, pick
+from harness.report.privacy import Redactor, shipped
+
+SPEC = {
+    "driver": {
+        "accounts": [
+            {
+                "name": "alice",
+                "password": "Alice#2024pay",
+                "card_number": "6222021234567890128",
+                "id_number": "11010519491231002X",
+                "phone": "13812345678",
+            }
+        ]
+    }
+}
+
+
+def test_every_string_of_the_content_is_filtered() -> None:
+    r = Redactor.for_spec(SPEC)
+    content = {
+        "observed": [{"text": tx("卡号 6222021234567890128，口令 Alice#2024pay", "card 6222 0212 3456 7890 128")}],
+        "evidence": [{"title": "手机 138-1234-5678", "path": "evidence/x/13812345678.txt"}],
+        "other person": "身份证 440524188001010014",  # not a test account's: the detectors find it
+        "numbers": [20261203, "R-20261203-184228-6f0a", "a" * 64],
+    }
+    out = r.walk(content)
+    text = str(out)
+    for secret in ("6222021234567890128", "Alice#2024pay", "13812345678", "440524188001010014", "7890 128"):
+        assert secret not in text, secret
+    assert "622202*********0128" in out["observed"][0]["text"]["zh"]  # the lab's rule: first 6, last 4
+    assert "138****5678" in out["evidence"][0]["path"]  # the file name too, as the folder names it
+    assert out["numbers"] == content["numbers"]  # run IDs, digests and dates are left alone
+    assert r.relpath("evidence/x/13812345678.txt") == out["evidence"][0]["path"]
+
+
+def test_what_travels_with_the_report() -> None:
+    assert shipped("transcript", "evidence/a/http-transcript.txt") == "masked"
+    assert shipped("figure", "evidence/a/latency.png") == "as-is"  # the lab's own chart
+    assert shipped("screenshot", "evidence/a/page.png") == "retained"  # may show unmasked data
+    assert shipped("pcap", "evidence/a/capture.pcap") == "retained"
+
+
+def test_english_never_falls_back_to_chinese() -> None:
+    assert pick(tx("中文", None), "en") == MISSING_EN
+    assert pick(tx("中文", "English"), "en") == "English"
+    assert pick(tx("中文", None), "zh") == "中文"
+    assert "中" not in MISSING_EN
+
+
+def test_a_lab_error_is_a_sentence_of_the_report() -> None:
+    own = error_text({"kinds": ["DriverError", "LabError"], "zh": "登录接口返回 502，驱动无法取得会话"})
+    assert own["zh"].startswith("登录接口返回 502")  # the error's own Chinese sentence
+    assert own["en"].startswith("the lab's driver")  # English by its kind
+    by_kind = error_text({"kinds": ["ProbeError", "LabError"], "zh": None})
+    assert by_kind["zh"].startswith("探测工具未能完成测量") and "须复测" in by_kind["zh"]
+    unknown = error_text({"kinds": ["KeyError", "LookupError", "Exception"], "zh": None})
+    assert "实验室原因" in unknown["zh"] and "KeyError" not in unknown["zh"] + unknown["en"]
