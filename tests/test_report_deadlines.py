@@ -5,8 +5,7 @@ from datetime import date, datetime
 import pytest
 
 from harness.dates import add_months
-from harness.report.deadline import due_date
-from harness.report.workflow import deadline_flag
+from harness.report.deadline import deadline_flag, due_date
 
 
 @pytest.mark.parametrize(
@@ -104,7 +103,7 @@ def test_deadlines_name_what_the_calendar_cannot_give(scratch_db):
     """A due date in a year without calendar data is 'unknown: no calendar data for 2027', never '-'
     and never guessed; a known due date that has passed is overdue even when the days left cannot
     be counted."""
-    from harness.report.workflow import deadlines
+    from harness.report.deadline import deadlines
 
     _report("FTL-2026-0001", date(2026, 12, 30), None)
     _report("FTL-2026-0002", date(2026, 11, 27), date(2026, 12, 4))

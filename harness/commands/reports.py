@@ -19,7 +19,7 @@ import typer
 from harness import clock
 from harness.commands.common import BadInput, app, bad_input, fail, out
 from harness.errors import HarnessError, exit_code_of
-from harness.report import workflow
+from harness.report import deadline, verify, workflow
 
 
 class _DefaultToCreate(typer.core.TyperGroup):
@@ -209,7 +209,7 @@ def report_check(
     with handled():
         if not report.exists():
             raise BadInput(f"{report}: no such file or folder")
-        res = workflow.check_prior(report, spec, _date(today, "--today"))
+        res = verify.check_prior(report, spec, _date(today, "--today"))
     zh = res.language == "zh"
     issued, until = res.issued or "-", res.valid_until or "-"
     rev = f"（第 {res.revision} 版）" if zh and res.revision else f" revision {res.revision}" if res.revision else ""
@@ -336,7 +336,7 @@ def verify_cmd(report_dir: Annotated[Path, typer.Argument(help="a report folder 
     report's PDF signature against the lab's certificate.
     Exit 0: intact; 1: verification failed; 2: bad input."""
     with handled():
-        res = workflow.verify(report_dir)
+        res = verify.verify(report_dir)
     for p in res.changed:
         out.print(f"changed: {p}")
     for p in res.missing:
@@ -365,7 +365,7 @@ def deadlines_cmd(
     with handled():
         if soon < 0:
             raise BadInput("--soon: a number of working days, 0 or more")
-        rows = workflow.deadlines(_date(today, "--today"), soon)
+        rows = deadline.deadlines(_date(today, "--today"), soon)
     if not rows:
         out.print("no open reports")
         return

@@ -15,11 +15,16 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 import chinese_calendar
 import yaml
+from sqlalchemy import select
 
+from harness import clock
 from harness.config import PROJECT_ROOT
+from harness.report.labels import calendar_gap_text
+from harness.store import Report, session
 
 SUBMISSION_WORKING_DAYS = 5
 
@@ -99,3 +104,83 @@ def working_days_between(start: date, end: date, lab_calendar: Path | None = Non
         d += timedelta(days=1)
         n += is_workday(d, lab_calendar)
     return sign * n
+
+
+# --- open reports and their deadlines -----------------------------------------------------
+
+
+@dataclass
+class Deadline:
+    number: str
+    revision: int
+    status: str
+    sample: str
+    completed: date
+    due: date | None
+    left: int | None  # working days from today to the due date (negative: overdue)
+    flag: str  # overdue | due-soon | ok | unknown
+    note: str = ""  # what could not be computed, and why ("no calendar data for 2027")
+
+
+def deadline_flag(today: date, due: date | None, soon: int = 2) -> tuple[int | None, str]:
+    """(working days from today to the due date, flag): overdue once the due date has passed;
+    due-soon when at most `soon` working days are left; unknown when the calendar has no data."""
+    if due is None:
+        return None, "unknown"
+    try:
+        left: int | None = working_days_between(today, due)
+    except CalendarGap:
+        left = None
+    if today > due:
+        return left, "overdue"
+    if left is None:
+        return None, "unknown"
+    return left, "due-soon" if left <= soon else "ok"
+
+
+def _gap(fn: Any) -> str:
+    try:
+        fn()
+    except CalendarGap as e:
+        return str(calendar_gap_text(e)["en"])
+    return ""
+
+
+def deadlines(today: date | None = None, soon: int = 2) -> list[Deadline]:
+    """Open reports (no revision submitted) with their due dates, most urgent first; a date the
+    calendar cannot give is named with the reason, never guessed."""
+    today = today or clock.today()
+    with session() as s:
+        reports = list(s.scalars(select(Report).order_by(Report.number, Report.revision)))
+        by_number: dict[str, list[Report]] = {}
+        for r in reports:
+            by_number.setdefault(r.number, []).append(r)
+        rows = []
+        for number, revs in by_number.items():
+            if any(r.status == "submitted" for r in revs):
+                continue
+            r = revs[-1]
+            sample = r.content.get("sample", {}) if r.content else {}
+            due = revs[0].due  # the original report's: a revision has no deadline of its own
+            left, flag = deadline_flag(today, due, soon)
+            if due is None:
+                note = _gap(lambda r=r: due_date(r.tests_completed)) or "no due date recorded"
+            elif left is None:
+                note = _gap(lambda due=due: working_days_between(today, due))
+            else:
+                note = ""
+            rows.append(
+                Deadline(
+                    number,
+                    r.revision,
+                    r.status,
+                    f"{sample.get('name', '')} {sample.get('version', '')}".strip(),
+                    r.tests_completed,
+                    due,
+                    left,
+                    flag,
+                    note,
+                )
+            )
+    order = {"overdue": 0, "due-soon": 1, "unknown": 2, "ok": 3}
+    return sorted(rows, key=lambda d: (order[d.flag], d.due or date.max, d.number))
