@@ -63,3 +63,33 @@ def test_a_lab_error_is_a_sentence_of_the_report() -> None:
     assert by_kind["zh"].startswith("探测工具未能完成测量") and "须复测" in by_kind["zh"]
     unknown = error_text({"kinds": ["KeyError", "LookupError", "Exception"], "zh": None})
     assert "实验室原因" in unknown["zh"] and "KeyError" not in unknown["zh"] + unknown["en"]
+
+
+def test_a_figure_is_shown_inline_and_other_evidence_is_linked() -> None:
+    """Evidence of kind "figure" (a chart a check drew) is an image in the report, below its row; a
+    transcript is a relative link; a screenshot is named as kept by the lab."""
+    from benchmarks.bench_report_pdf import synthesize
+    from harness.report.render import html
+
+    content = synthesize(2)
+    row = content["items"][0]
+    row["evidence"] = [
+        {
+            "title": tx("响应时间分布", "latency histogram"),
+            "kind": "figure",
+            "path": "evidence/a/01-hist.png",
+            "sha256": "1" * 64,
+        },
+        {
+            "title": tx("HTTP 交互记录", "HTTP transcript"),
+            "kind": "transcript",
+            "path": "evidence/a/t.txt",
+            "sha256": "2" * 64,
+        },
+        {"title": tx("截图 1", "screenshot"), "kind": "screenshot", "path": "evidence/a/s.png", "sha256": "3" * 64},
+    ]
+    zh, en = html(content, "zh"), html(content, "en")
+    assert '<img src="evidence/a/01-hist.png" alt="响应时间分布">' in zh
+    assert '<img src="evidence/a/01-hist.png" alt="latency histogram">' in en
+    assert '<a href="evidence/a/t.txt">HTTP transcript</a>' in en
+    assert "s.png" not in zh and "由实验室留存" in zh

@@ -277,6 +277,7 @@ def build_content(
             if e.verdict_id is not None:
                 ev_by_verdict.setdefault(e.verdict_id, []).append(e)
         configs = configurations(run.deployments or [], spec.get("hardware") or [], run.environment or {})
+        ident = lab_identity_or_none()
         opinions: list[dict[str, Any]] = []
 
         def row(n: int, p: dict[str, Any], meta: dict[str, Any]) -> dict[str, Any]:
@@ -291,8 +292,10 @@ def build_content(
             elif rec is not None:
                 verdict = rec.verdict
                 observed = [{"on": None, "text": tx(rec.note, rec.note_en), "outcome": "recorded"}]
+                person = ident.person(rec.engineer) if ident is not None else None
                 recorded = {
                     "engineer": rec.engineer,
+                    "engineer_en": person.name_en if person is not None else None,
                     "at": clock.iso(rec.recorded),
                     "evidence": rec.evidence,
                     "reference": rec.reference,
