@@ -343,7 +343,10 @@ def build_content(
                 ]
             else:
                 verdict = _item_verdict([v.outcome for v in vs])
-                observed = [{"on": v.model, "text": _verdict_observation(v), "outcome": v.outcome} for v in vs]
+                observed = [
+                    {"on": v.model, "check": v.check_id, "text": _verdict_observation(v), "outcome": v.outcome}
+                    for v in vs
+                ]
                 for v in vs:
                     for h in v.hints or []:
                         opinions.append(
