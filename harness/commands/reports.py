@@ -162,10 +162,11 @@ def report_revise(
     reason: Annotated[str, typer.Option(help="why the approved revision is replaced")],
     run: Annotated[str | None, typer.Option(help="build from this run (default: the replaced revision's)")] = None,
     lang: Annotated[str | None, typer.Option(help="zh or en (default: the replaced revision's)")] = None,
+    reason_en: Annotated[str | None, typer.Option(help="the reason in English, for the English rendering")] = None,
 ) -> None:
     """A correction of an approved report: the same number, the next revision, naming what it replaces."""
     with handled():
-        _written(workflow.revise(number, reason, run, lang))
+        _written(workflow.revise(number, reason, run, lang, reason_en))
 
 
 @report_app.command("submit")

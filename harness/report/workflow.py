@@ -365,7 +365,9 @@ def sign(number: str, role: str, name: str, at: datetime | None = None, revision
         return report
 
 
-def revise(number: str, reason: str, run_id: str | None = None, language: str | None = None) -> WrittenReport:
+def revise(
+    number: str, reason: str, run_id: str | None = None, language: str | None = None, reason_en: str | None = None
+) -> WrittenReport:
     """A correction of an approved report: the same number, the next revision, naming what it replaces."""
     if not reason.strip():
         raise ReportError("a revision needs a reason (--reason)")
@@ -386,6 +388,8 @@ def revise(number: str, reason: str, run_id: str | None = None, language: str | 
         lang = language or last.language
         content = build_content(run_id, number, revision, lang)
         content["supersedes"] = {"number": number, "revision": last.revision, "reason": reason.strip()}
+        if reason_en and reason_en.strip():
+            content["supersedes"]["reason_en"] = reason_en.strip()
         out_dir = lab_config().reports_dir / f"{number}-r{revision}"
         report = Report(
             number=number,
