@@ -2,6 +2,11 @@
 clause marker; and the one hook that turns an outcome into a verdict and records it at once.
 
 Inactive unless ``--sample-spec`` is given, so plain pytest runs of other code are untouched.
+
+Everything it records goes through the results room (harness.results) as plain values. Around each
+check it looks whether the sample still runs: a sample that died is recorded once (exit status and
+output), and no later check on it can pass. A failure to record (a full or unwritable data disk, a
+lost database) stops the session cleanly, so the sample is torn down and the run ends as aborted.
 """
 
 from __future__ import annotations
@@ -15,15 +20,18 @@ from typing import Any
 
 import pytest
 
+from harness import results
 from harness.config import lab_config
 from harness.deploy import GUARD, DeployError, Deployment, Target, deployer_for
+from harness.deploy.base import SampleDied
+from harness.deploy.inventory import targets_for
 from harness.drivers import build_driver
+from harness.errors import HarnessError
 from harness.evidence import EvidenceRecorder
-from harness.plan import CheckRef, Plan, PlanError, build_plan, targets_for
-from harness.runs import close_run, open_run, update_run
+from harness.plan import CheckRef, Plan, PlanError, build_plan
+from harness.results import NOT_APPLICABLE_PREFIX, EvidenceRef, Outcome, RunStatus, VerdictInput
+from harness.runs import open_run
 from harness.spec import LoadedSpec, SpecError, load_spec
-from harness.store import Evidence, Verdict, session
-from harness.verdicts import NOT_APPLICABLE_PREFIX
 
 _STATE = pytest.StashKey["HarnessState"]()
 _REPORTS = pytest.StashKey[dict[str, pytest.TestReport]]()
@@ -41,6 +49,10 @@ class HarnessState:
     plan: Plan | None = None
     deployments: dict[str, dict[str, Any]] = field(default_factory=dict)
     counts: dict[str, int] = field(default_factory=dict)
+    dead: dict[str, str] = field(default_factory=dict)  # model -> why its sample is no longer running
+    broken_suites: list[str] = field(default_factory=list)  # modules that could not be collected
+    record_failure: str | None = None  # why verdicts could no longer be recorded
+    heartbeat: results.Heartbeat | None = None
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -67,6 +79,7 @@ def pytest_configure(config: pytest.Config) -> None:
         targets = targets_for(loaded, backend)
     except PlanError as e:
         raise pytest.UsageError(f"plan error:\n{e}") from None
+    results.open_lab()  # before anything is written into the data directory: a new one gets a database
     for b in {t.backend for t in targets}:
         for line in deployer_for(b).cleanup_stale():
             print(f"harness: {line}")
@@ -79,7 +92,9 @@ def pytest_configure(config: pytest.Config) -> None:
         backend=backend,
         targets=targets,
         only=[c.strip() for c in only_opt.split(",") if c.strip() and c.strip() != "-"] if only_opt else None,
+        heartbeat=results.Heartbeat(run_id).start(),
     )
+    config.pluginmanager.register(_CollectionWatch(config.stash[_STATE]), "harness-collection-watch")
 
 
 def _state(config: pytest.Config) -> HarnessState | None:
@@ -119,11 +134,11 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
         return
     refs = {check_id(i): CheckRef(check_id(i), clause_ids(i)) for i in items}
     try:
-        plan = build_plan(state.loaded, list(refs.values()), state.backend, state.only)
+        plan = build_plan(state.loaded, list(refs.values()), state.targets, state.only)
     except PlanError as e:
         raise pytest.UsageError(f"plan error:\n{e}") from None
     state.plan = plan
-    update_run(state.run_id, plan=plan.to_json())
+    results.save_plan(state.run_id, plan)
     if state.only is not None:
         wanted = set(state.only)
         keep = [i for i in items if wanted & set(clause_ids(i))]
@@ -168,8 +183,7 @@ def deployment(request: pytest.FixtureRequest, sample_spec: LoadedSpec) -> Itera
         dep = deployer.deploy(sample_spec, target, workdir)
     except DeployError as e:
         info.update(status="error", error=str(e).splitlines()[0])
-        workdir.mkdir(parents=True, exist_ok=True)
-        (workdir / "deploy-error.txt").write_text(str(e), encoding="utf-8")
+        _keep(workdir / "deploy-error.txt", str(e))
         _save_deployments(state)
         raise
     info.update(status="deployed", **dep.info)
@@ -178,24 +192,35 @@ def deployment(request: pytest.FixtureRequest, sample_spec: LoadedSpec) -> Itera
     try:
         yield dep
     finally:
+        # The sample goes first, whatever else fails after (a full disk must not orphan it).
         GUARD.revoke(dep.host)
         deployer.teardown(dep)
-        workdir.mkdir(parents=True, exist_ok=True)
-        (workdir / "sample-output.log").write_text(dep.logs() if _safe_logs(dep) else "", encoding="utf-8")
+        _keep(workdir / "sample-output.log", _logs(dep))
         info.update(dep.info, finished=datetime.now().isoformat())
         _save_deployments(state)
 
 
-def _safe_logs(dep: Deployment) -> bool:
+def _logs(dep: Deployment) -> str:
     try:
-        dep.logs()
+        return dep.logs()
     except Exception:  # noqa: BLE001 - the sample is gone; keeping what we have matters more
-        return False
-    return True
+        return ""
+
+
+def _keep(path: Path, text: str) -> None:
+    """Write a lab-side file; a full or unwritable disk is reported, never raised from a teardown."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    except OSError as e:
+        print(f"harness: could not write {path}: {e.strerror or e}")
 
 
 def _save_deployments(state: HarnessState) -> None:
-    update_run(state.run_id, deployments=list(state.deployments.values()))
+    try:
+        results.save_deployments(state.run_id, list(state.deployments.values()))
+    except (HarnessError, OSError) as e:
+        state.record_failure = state.record_failure or str(e)
 
 
 @pytest.fixture
@@ -232,6 +257,55 @@ def _allure_labels(item: pytest.Item, state: HarnessState, model: str) -> None:
     allure.dynamic.parameter("model", model)  # keeps the same check on two models apart
 
 
+# -- is the sample still there? ------------------------------------------------------------------
+def _deployment_of(item: pytest.Item) -> Deployment | None:
+    dep = getattr(item, "funcargs", {}).get("deployment")
+    return dep if isinstance(dep, Deployment) else None
+
+
+def _still_running(state: HarnessState, item: pytest.Item, when: str) -> str | None:
+    """None while the item's sample runs; otherwise why not. A death is recorded once per target,
+    with the sample's exit status and the last of its output."""
+    dep = _deployment_of(item)
+    if dep is None:
+        return None
+    model = dep.target.model
+    if model in state.dead:
+        return state.dead[model]
+    try:
+        if dep.alive():
+            return None
+    except Exception:  # noqa: BLE001 - cannot tell (the engine hiccuped): judge by the check alone
+        return None
+    status = dep.exit_status()
+    cause = f"样品已停止运行（退出状态 {'未知' if status is None else status}），在 {check_id(item)} {when}发现"
+    state.dead[model] = cause
+    output = _logs(dep)
+    tail = "\n".join(output.strip().splitlines()[-40:])
+    _keep(dep.workdir / "sample-died.txt", f"{cause}\nexit status: {status}\n--- last output ---\n{tail}\n")
+    info = state.deployments.setdefault(model, {"model": model})
+    info["died"] = {"noticed": datetime.now().isoformat(), "during": check_id(item), "exit_status": status}
+    _save_deployments(state)
+    reporter = item.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        reporter.write_line(
+            f"harness: the sample on {model} is no longer running (exit status {status}); "
+            f"every later check on it is an error. Its output: {dep.workdir / 'sample-died.txt'}"
+        )
+    return cause
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
+    state = _state(item.config)
+    if state is not None:
+        gone = _still_running(state, item, "之前")
+        if gone is not None:
+            # Not run at all: a check on a dead sample would only pile up connection errors.
+            raise SampleDied(gone)
+    return (yield)
+
+
 # -- the verdict ---------------------------------------------------------------------------------
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(
@@ -260,87 +334,109 @@ def _describe(excinfo: pytest.ExceptionInfo[BaseException]) -> str:
         return str(excinfo.value) or "assertion failed"
     if excinfo.errisinstance(DeployError):
         return f"部署失败 (deploy failed): {excinfo.value}"
+    if excinfo.errisinstance(SampleDied):
+        return str(excinfo.value)
     tb = "".join(traceback.format_exception_only(excinfo.type, excinfo.value)).strip()
     return f"{tb}\n{excinfo.getrepr(style='short')}"
 
 
-def _skipped(report: pytest.TestReport, otherwise: str) -> tuple[str, str]:
+def _skipped(report: pytest.TestReport, otherwise: str) -> tuple[Outcome, str]:
     """A skip is "not applicable" only when the plan or the check said so; any other skip means
     the check did not look at the sample, which is the lab's problem."""
     reason = str(report.longrepr[2]) if isinstance(report.longrepr, tuple) else str(report.longrepr)
     reason = reason.removeprefix("Skipped: ")
     if reason.startswith(NOT_APPLICABLE_PREFIX):
-        return "not_applicable", reason.removeprefix(NOT_APPLICABLE_PREFIX)
-    return "error", f"{otherwise}: {reason}"
+        return Outcome.NOT_APPLICABLE, reason.removeprefix(NOT_APPLICABLE_PREFIX)
+    return Outcome.ERROR, f"{otherwise}: {reason}"
 
 
-def decide(item: pytest.Item, reports: dict[str, pytest.TestReport], rec: EvidenceRecorder | None) -> tuple[str, str]:
+def decide(
+    item: pytest.Item, reports: dict[str, pytest.TestReport], rec: EvidenceRecorder | None
+) -> tuple[Outcome, str]:
     """(outcome, detail) for one check: pass | fail | error | not_applicable."""
     excs = item.stash.get(_EXC, {})
     setup = reports.get("setup")
     if setup is not None and setup.skipped:
         return _skipped(setup, "check did not run")
     if setup is not None and setup.failed:
-        return "error", excs.get("setup", (False, "setup failed"))[1]
+        return Outcome.ERROR, excs.get("setup", (False, "setup failed"))[1]
     call = reports.get("call")
     if call is not None and call.skipped:
         return _skipped(call, "check skipped itself")
     if call is not None and call.failed:
         is_product, text = excs.get("call", (False, "failed"))
-        outcome = "fail" if is_product else "error"
+        outcome = Outcome.FAIL if is_product else Outcome.ERROR
     elif call is not None and call.passed:
-        outcome, text = "pass", ""
+        outcome, text = Outcome.PASS, ""
     else:
-        return "error", "check did not run"
+        return Outcome.ERROR, "check did not run"
     teardown = reports.get("teardown")
-    if teardown is not None and teardown.failed and outcome == "pass":
-        outcome, text = "error", excs.get("teardown", (False, "teardown failed"))[1]
-    if outcome in ("pass", "fail") and (rec is None or not (rec.items or rec.observations)):
+    if teardown is not None and teardown.failed and outcome == Outcome.PASS:
+        outcome, text = Outcome.ERROR, excs.get("teardown", (False, "teardown failed"))[1]
+    if outcome in (Outcome.PASS, Outcome.FAIL) and (rec is None or not (rec.items or rec.observations)):
         # A verdict on the sample must rest on something the check looked at.
-        return "error", "the check left no evidence, so its verdict cannot stand" + (f" ({text})" if text else "")
+        return Outcome.ERROR, "the check left no evidence, so its verdict cannot stand" + (f" ({text})" if text else "")
     return outcome, text
+
+
+def on_dead_sample(outcome: Outcome, detail: str, cause: str) -> tuple[Outcome, str]:
+    """A verdict on a sample that is no longer running: nothing passes on it, and an error names the
+    death instead of whatever connection failure it caused. A product failure seen before it
+    stands, with the death noted."""
+    first = detail.strip().splitlines()[0] if detail.strip() else ""
+    if outcome == Outcome.FAIL:
+        return outcome, f"{detail}\n（{cause}）"
+    if outcome == Outcome.PASS:
+        return Outcome.ERROR, f"{cause}；检查本身未发现问题，但结论不能成立"
+    if first and first != cause:
+        return Outcome.ERROR, f"{cause}（{first}）"
+    return Outcome.ERROR, cause
 
 
 def _record(item: pytest.Item, state: HarnessState, reports: dict[str, pytest.TestReport]) -> None:
     rec = item.stash.get(_RECORDER, None)
     outcome, detail = decide(item, reports, rec)
-    if rec is not None and outcome in ("fail", "error") and detail:
-        rec.note_failure(detail)
+    setup = reports.get("setup")
+    planned_na = outcome == Outcome.NOT_APPLICABLE and setup is not None and setup.skipped
+    if not planned_na and state.record_failure is None:
+        gone = _still_running(state, item, "之后")
+        if gone is not None:
+            outcome, detail = on_dead_sample(outcome, detail, gone)
     started = datetime.fromtimestamp(reports["setup"].start) if "setup" in reports else datetime.now()
     finished = datetime.fromtimestamp(reports["teardown"].stop) if "teardown" in reports else datetime.now()
-    summary = rec.summary("zh") if rec else ""
-    summary_en = rec.summary("en") if rec else ""
-    with session() as s:
-        v = Verdict(
-            run_id=state.run_id,
-            check_id=check_id(item),
-            clause_ids=list(clause_ids(item)),
-            model=_model(item),
-            outcome=outcome,
-            summary=summary,
-            summary_en=summary_en,
-            detail=detail,
-            started=started,
-            finished=finished,
-        )
-        s.add(v)
-        s.flush()
-        for e in rec.items if rec else []:
-            s.add(
-                Evidence(
-                    run_id=state.run_id,
-                    verdict_id=v.id,
-                    check_id=v.check_id,
-                    model=v.model,
-                    kind=e.kind,
-                    title=e.title,
-                    path=e.path,
-                    sha256=e.sha256,
-                    size=e.size,
-                    created=finished,
-                )
-            )
     state.counts[outcome] = state.counts.get(outcome, 0) + 1
+    if state.record_failure is not None:
+        return  # the session is stopping; nothing more can be recorded
+    try:
+        if rec is not None and outcome in (Outcome.FAIL, Outcome.ERROR) and detail:
+            rec.note_failure(detail)
+        results.record_verdict(
+            state.run_id,
+            VerdictInput(
+                check_id=check_id(item),
+                clause_ids=clause_ids(item),
+                model=_model(item),
+                outcome=outcome,
+                detail=detail,
+                summary=rec.summary("zh") if rec else "",
+                summary_en=rec.summary("en") if rec else "",
+                started=started,
+                finished=finished,
+                evidence=tuple(EvidenceRef(e.kind, e.title, e.path, e.sha256, e.size) for e in rec.items)
+                if rec
+                else (),
+            ),
+        )
+    except (HarnessError, OSError) as e:
+        # A full or unwritable data disk, a lost database: stop after this check, so the sample is
+        # torn down and the run ends as aborted, instead of an INTERNALERROR leaving both behind.
+        why = e.strerror if isinstance(e, OSError) and e.strerror else str(e).splitlines()[0]
+        state.record_failure = f"verdicts could no longer be recorded ({check_id(item)}): {why}"
+        item.session.shouldstop = state.record_failure
+        reporter = item.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.write_line(f"harness: {state.record_failure}; stopping the run")
+        return
     _attach_to_allure(rec, state)
 
 
@@ -358,22 +454,40 @@ def _attach_to_allure(rec: EvidenceRecorder | None, state: HarnessState) -> None
             return
 
 
-# Suites that could not be collected (an import error in a check module): the lab's fault, not an
-# interruption. `harness run` reads this to exit 3 with the cause, instead of pytest's "interrupted".
-COLLECTION_ERRORS: list[str] = []
+class _CollectionWatch:
+    """A suite that could not be collected (an import error in a check module) is the lab's fault,
+    not an interruption: the run records it as why it was aborted."""
 
+    def __init__(self, state: HarnessState) -> None:
+        self.state = state
 
-def pytest_collectreport(report: pytest.CollectReport) -> None:
-    if report.failed:
-        COLLECTION_ERRORS.append(f"{report.nodeid}: {str(report.longrepr).strip().splitlines()[-1]}")
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        if report.failed:
+            self.state.broken_suites.append(f"{report.nodeid}: {str(report.longrepr).strip().splitlines()[-1]}")
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     state = _state(session.config)
     if state is None:
         return
-    interrupted = exitstatus in (pytest.ExitCode.INTERRUPTED, pytest.ExitCode.INTERNAL_ERROR)
-    close_run(state.run_id, "aborted" if interrupted else "finished")
+    if state.heartbeat is not None:
+        state.heartbeat.stop()
+    if state.broken_suites:
+        status, reason = (
+            RunStatus.ABORTED,
+            "suites that could not be loaded (lab error): " + "; ".join(state.broken_suites),
+        )
+    elif state.record_failure is not None:
+        status, reason = RunStatus.ABORTED, state.record_failure
+    elif exitstatus in (pytest.ExitCode.INTERRUPTED, pytest.ExitCode.INTERNAL_ERROR):
+        status, reason = RunStatus.ABORTED, f"interrupted (pytest exit status {int(exitstatus)})"
+    else:
+        status, reason = RunStatus.FINISHED, None
+    try:
+        results.close_run(state.run_id, status, reason)
+    except (HarnessError, OSError) as e:
+        # Left "running": its heartbeat stops, so the next harness to look aborts it.
+        print(f"harness: could not close run {state.run_id}: {e}")
 
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
@@ -382,6 +496,5 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         return
     c = state.counts
     terminalreporter.write_line(
-        f"harness run {state.run_id}: "
-        + ", ".join(f"{c.get(k, 0)} {k}" for k in ("pass", "fail", "error", "not_applicable"))
+        f"harness run {state.run_id}: " + ", ".join(f"{c.get(k, 0)} {k.value}" for k in Outcome)
     )

@@ -1,14 +1,14 @@
 """What a check may say besides pass and fail. The plugin's hook is the only place that turns an
-outcome into a verdict: an assertion is the product failing; anything else is the lab's fault."""
+outcome into a verdict: an assertion is the product failing; anything else is the lab's fault.
+The outcomes themselves (and their labels) are the results room's: harness.results.outcomes."""
 
 from __future__ import annotations
 
 import pytest
 
-NOT_APPLICABLE_PREFIX = "不适用："
+from harness.results.outcomes import NOT_APPLICABLE_PREFIX, OUTCOME_ZH, OUTCOMES, Outcome
 
-OUTCOMES = ("pass", "fail", "error", "not_applicable")
-OUTCOME_ZH = {"pass": "符合", "fail": "不符合", "error": "检测异常", "not_applicable": "不适用"}
+__all__ = ["NOT_APPLICABLE_PREFIX", "OUTCOMES", "OUTCOME_ZH", "Outcome", "not_applicable"]
 
 
 def not_applicable(reason: str) -> None:

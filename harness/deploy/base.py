@@ -9,11 +9,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
+from urllib.parse import urlsplit
 
 import requests
 import urllib3
 
 from harness.errors import LabError
+from harness.plan import Target  # the plan decides where deployments go; deployers take it from there
 from harness.spec import LoadedSpec
 from harness.templating import ports_ns, render
 
@@ -29,6 +31,10 @@ def lab_session(verify: bool = False) -> requests.Session:
     return s
 
 
+class SampleDied(LabError):
+    """The deployed sample stopped running during the run: checks on it can no longer be judged."""
+
+
 class DeployError(LabError):
     """A lab-side failure to bring the sample up: every check on that target becomes an error."""
 
@@ -42,15 +48,6 @@ class DeployError(LabError):
             tail = "\n".join(self.logs.strip().splitlines()[-30:])
             return f"{msg}\n--- sample output (last lines) ---\n{tail}"
         return str(msg)
-
-
-@dataclass(frozen=True)
-class Target:
-    """Where one deployment goes: a terminal model from the hardware list, or a backend."""
-
-    model: str  # the name verdicts and the report use
-    backend: str
-    unit: dict[str, Any] | None = None  # the inventory entry for a terminal unit
 
 
 @dataclass
@@ -78,6 +75,15 @@ class Deployment(ABC):
     @abstractmethod
     def alive(self) -> bool:
         """Whether the sample's process or container is still running."""
+
+    def exit_status(self) -> int | None:
+        """How the sample ended, once it is no longer running (None when the backend cannot tell)."""
+        return None
+
+    def answering_socket_holder(self, port: int) -> str | None:
+        """None when the sockets that accept connections on `port` of `host` are the sample's own;
+        otherwise who holds them. Backends that cannot tell (a remote unit) answer None."""
+        return None
 
 
 class Deployer(ABC):
@@ -137,9 +143,23 @@ def wait_healthy(
         try:
             r = http.get(url, timeout=min(5.0, hc.timeout_s), verify=False)
             if r.status_code == hc.expect_status:
+                require_own_listener(deployment, url, logs)
                 return time.monotonic() - start
             last = f"{url} answered {r.status_code}, expected {hc.expect_status}"
         except requests.RequestException as e:
             last = f"{url}: {type(e).__name__}"
         time.sleep(hc.interval_s)
     raise DeployError(f"health check never passed within {hc.timeout_s:g} s: {last}", logs())
+
+
+def require_own_listener(deployment: Deployment, url: str, logs: Callable[[], str]) -> None:
+    """A health check that passed proves something answered; this proves it was the sample. Another
+    service holding the port (a spec with a fixed port) would otherwise be tested in its place."""
+    port = urlsplit(url).port or (443 if url.startswith("https") else 80)
+    holder = deployment.answering_socket_holder(port)
+    if holder is not None:
+        raise DeployError(
+            f"port {port} answered the health check, but it is held by {holder}, not by the deployed sample "
+            "(is the port already in use?)",
+            logs(),
+        )
