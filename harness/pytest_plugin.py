@@ -490,6 +490,19 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         print(f"harness: could not close run {state.run_id}: {e}")
 
 
+def pytest_unconfigure(config: pytest.Config) -> None:
+    # A session that never started (a plan error is a usage error) leaves its run to be closed here.
+    state = _state(config)
+    if state is None:
+        return
+    if state.heartbeat is not None:
+        state.heartbeat.stop()
+    try:
+        results.close_run(state.run_id, RunStatus.ABORTED, "pytest ended before its checks ran")
+    except (HarnessError, OSError) as e:
+        print(f"harness: could not close run {state.run_id}: {e}")
+
+
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
     state = _state(config)
     if state is None:

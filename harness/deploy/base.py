@@ -115,10 +115,8 @@ def register(backend: str) -> Callable[[type[Deployer]], type[Deployer]]:
     return deco
 
 
-def deployer_for(backend: str) -> Deployer:
-    # Backends import their heavy libraries (docker, paramiko) lazily, on first use.
-    from harness.deploy import backends  # noqa: F401
-
+def registered(backend: str) -> Deployer:
+    """A deployer of a registered backend (harness.deploy.deployer_for loads them all first)."""
     try:
         return _REGISTRY[backend]()
     except KeyError:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import hashlib
+import os
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -30,7 +31,7 @@ from harness.errors import LabError
 HEAD = "0002"  # the newest migration; tests check it is Alembic's head
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 # Entries a data directory can hold before it has a lab database: it is still new.
-_BOOKKEEPING = {"logs", "active", "lab.db.migrate-lock"}
+_BOOKKEEPING = {"logs", "active"}
 
 
 class LabDatabaseError(LabError):
@@ -105,7 +106,10 @@ def _check_sqlite_file(path: Path, may_create: bool) -> None:
 
 def _new_engine(url: str) -> Engine:
     if _sqlite_path(url) is not None:
-        engine = create_engine(url, connect_args={"timeout": 30})
+        # How long a writer waits for another's lock before "locked" (a lab error): a report being
+        # rendered or another run writing takes well under this.
+        wait_s = float(os.environ.get("HARNESS_DB_BUSY_TIMEOUT_S", "30"))
+        engine = create_engine(url, connect_args={"timeout": wait_s})
 
         @event.listens_for(engine, "connect")
         def _pragmas(dbapi_conn: Any, _record: Any) -> None:
