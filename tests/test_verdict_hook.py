@@ -15,7 +15,7 @@ from tests.conftest import SPECS
 pytest_plugins = ["pytester"]
 
 # A backend whose sample lives in this process: checks can make it "die" (exit status 7).
-FAKE_BACKEND = '''
+FAKE_BACKEND = """
 from dataclasses import dataclass
 from harness.deploy.base import Deployer, Deployment, register
 
@@ -46,9 +46,9 @@ class FakeDeployer(Deployer):
 
     def teardown(self, deployment):
         pass
-'''
+"""
 
-OUTCOMES = '''
+OUTCOMES = """
 import pytest
 from harness.verdicts import not_applicable
 
@@ -93,9 +93,9 @@ def test_plain_skip(evidence):
 @pytest.mark.clause("5.txn.replay")
 def test_setup_failure(evidence, broken_fixture):
     evidence.observe("never")
-'''
+"""
 
-DEATH = '''
+DEATH = """
 from conftest import STATE
 
 
@@ -114,7 +114,7 @@ def test_after_one(evidence):
 
 def test_after_two(evidence):
     raise ConnectionError("connection refused")
-'''
+"""
 
 
 def _run(pytester: pytest.Pytester, checks: str) -> tuple[str, dict[str, results.VerdictRecord]]:
