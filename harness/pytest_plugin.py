@@ -11,6 +11,7 @@ lost database) stops the session cleanly, so the sample is torn down and the run
 
 from __future__ import annotations
 
+import os
 import traceback
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
@@ -407,9 +408,13 @@ def _record(item: pytest.Item, state: HarnessState, reports: dict[str, pytest.Te
     state.counts[outcome] = state.counts.get(outcome, 0) + 1
     if state.record_failure is not None:
         return  # the session is stopping; nothing more can be recorded
-    try:
-        if rec is not None and outcome in (Outcome.FAIL, Outcome.ERROR) and detail:
+    disk: OSError | None = None
+    if rec is not None and outcome in (Outcome.FAIL, Outcome.ERROR) and detail:
+        try:
             rec.note_failure(detail)
+        except OSError as e:  # the verdict still goes on record, with its detail
+            disk = e
+    try:
         results.record_verdict(
             state.run_id,
             VerdictInput(
@@ -428,16 +433,42 @@ def _record(item: pytest.Item, state: HarnessState, reports: dict[str, pytest.Te
             ),
         )
     except (HarnessError, OSError) as e:
-        # A full or unwritable data disk, a lost database: stop after this check, so the sample is
-        # torn down and the run ends as aborted, instead of an INTERNALERROR leaving both behind.
-        why = e.strerror if isinstance(e, OSError) and e.strerror else str(e).splitlines()[0]
-        state.record_failure = f"verdicts could no longer be recorded ({check_id(item)}): {why}"
-        item.session.shouldstop = state.record_failure
-        reporter = item.config.pluginmanager.get_plugin("terminalreporter")
-        if reporter is not None:
-            reporter.write_line(f"harness: {state.record_failure}; stopping the run")
+        _stop(item, state, f"verdicts could no longer be recorded ({check_id(item)})", e)
+        return
+    if disk is not None:
+        _stop(item, state, f"the lab data directory cannot be written ({check_id(item)})", disk)
         return
     _attach_to_allure(rec, state)
+
+
+def _stop(item: pytest.Item, state: HarnessState, what: str, e: BaseException) -> None:
+    """A full or unwritable data disk, a lost database: stop after this check, so the sample is torn
+    down and the run ends as aborted, instead of an INTERNALERROR leaving both behind."""
+    why = e.strerror if isinstance(e, OSError) and e.strerror else str(e).splitlines()[0]
+    state.record_failure = f"{what}: {why}"
+    item.session.shouldstop = state.record_failure
+    _drop_side_outputs(item.config)
+    reporter = item.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        reporter.write_line(f"harness: {state.record_failure}; stopping the run")
+
+
+def _drop_side_outputs(config: pytest.Config) -> None:
+    """The JUnit XML and allure results are written to the same data disk: once it is full they
+    would turn a clean stop into an INTERNALERROR, so they are given up (the lab record says why)."""
+    from _pytest.junitxml import LogXML
+
+    for plugin in config.pluginmanager.get_plugins():
+        if isinstance(plugin, LogXML):
+            plugin.logfile = os.devnull  # it unregisters itself at the end; it just writes nowhere
+    try:
+        import allure_commons
+        from allure_commons.logger import AllureFileLogger
+    except ImportError:
+        return
+    for plugin in allure_commons.plugin_manager.get_plugins():
+        if isinstance(plugin, AllureFileLogger):
+            allure_commons.plugin_manager.unregister(plugin)
 
 
 def _attach_to_allure(rec: EvidenceRecorder | None, state: HarnessState) -> None:

@@ -111,6 +111,10 @@ def run_sample(
             rc = pytest.main(args)
         except KeyboardInterrupt:  # before pytest's own handling was in place
             rc = pytest.ExitCode.INTERRUPTED
+        except OSError as e:  # a side output (JUnit XML, allure) on a full or unwritable data disk
+            why = f"the lab data directory cannot be written ({e.filename or run_dir}): {e.strerror or e}"
+            results.close_run(run.id, RunStatus.ABORTED, why)
+            raise LabError(why) from e
     if interrupts.signal is not None:
         # Aborted, whatever the teardown managed to record after the signal.
         name = signal.Signals(interrupts.signal).name

@@ -133,12 +133,12 @@ def close_run(run_id: str, status: RunStatus, reason: str | None = None, force: 
     aborted whatever its teardown recorded). Returns whether it changed."""
     with session() as s:
         run = s.get(Run, run_id)
-        if run is None or (run.status != RunStatus.RUNNING and not force) or run.status == status:
+        if run is None or (run.status != RunStatus.RUNNING and not force):
             return False
         run.status = status.value
         run.finished = run.finished or datetime.now()
         if reason:
-            run.end_reason = reason if not run.end_reason else f"{run.end_reason}; {reason}"
+            run.end_reason = reason  # forced: the cause known last (a signal) is the one that holds
         return True
 
 
