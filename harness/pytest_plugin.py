@@ -12,7 +12,6 @@ lost database) stops the session cleanly, so the sample is torn down and the run
 from __future__ import annotations
 
 import os
-import traceback
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -33,6 +32,7 @@ from harness.plan import CheckRef, Plan, PlanError, build_plan
 from harness.results import NOT_APPLICABLE_PREFIX, EvidenceRef, Outcome, RunStatus, VerdictInput
 from harness.runs import open_run
 from harness.spec import LoadedSpec, SpecError, load_spec
+from harness.verdicts import decide, describe, on_dead_sample
 
 _STATE = pytest.StashKey["HarnessState"]()
 _REPORTS = pytest.StashKey[dict[str, pytest.TestReport]]()
@@ -51,6 +51,7 @@ class HarnessState:
     deployments: dict[str, dict[str, Any]] = field(default_factory=dict)
     counts: dict[str, int] = field(default_factory=dict)
     dead: dict[str, str] = field(default_factory=dict)  # model -> why its sample is no longer running
+    stopped: set[str] = field(default_factory=set)  # models whose deployment was torn down on purpose
     broken_suites: list[str] = field(default_factory=list)  # modules that could not be collected
     record_failure: str | None = None  # why verdicts could no longer be recorded
     heartbeat: results.Heartbeat | None = None
@@ -194,6 +195,7 @@ def deployment(request: pytest.FixtureRequest, sample_spec: LoadedSpec) -> Itera
         yield dep
     finally:
         # The sample goes first, whatever else fails after (a full disk must not orphan it).
+        state.stopped.add(target.model)  # an orderly stop, not a death
         GUARD.revoke(dep.host)
         deployer.teardown(dep)
         _keep(workdir / "sample-output.log", _logs(dep))
@@ -273,6 +275,8 @@ def _still_running(state: HarnessState, item: pytest.Item, when: str) -> str | N
     model = dep.target.model
     if model in state.dead:
         return state.dead[model]
+    if model in state.stopped:
+        return None
     try:
         if dep.alive():
             return None
@@ -297,14 +301,37 @@ def _still_running(state: HarnessState, item: pytest.Item, when: str) -> str | N
 
 
 @pytest.hookimpl(wrapper=True)
+def pytest_runtest_setup(item: pytest.Item) -> Generator[None, None, None]:
+    try:
+        return (yield)
+    finally:
+        _look(item, "之前")
+
+
+@pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
     state = _state(item.config)
-    if state is not None:
-        gone = _still_running(state, item, "之前")
+    gone = item.stash.get(_GONE, None)
+    if state is not None and gone is not None:
+        # Not run at all: a check on a dead sample would only pile up connection errors.
+        raise SampleDied(gone)
+    try:
+        return (yield)
+    finally:
+        _look(item, "之后")
+
+
+def _look(item: pytest.Item, when: str) -> None:
+    """Whether the sample still runs, looked at after the check's setup and after the check itself;
+    never in teardown, where the last check of a target sees its orderly stop."""
+    state = _state(item.config)
+    if state is not None and _GONE not in item.stash:
+        gone = _still_running(state, item, when)
         if gone is not None:
-            # Not run at all: a check on a dead sample would only pile up connection errors.
-            raise SampleDied(gone)
-    return (yield)
+            item.stash[_GONE] = gone
+
+
+_GONE = pytest.StashKey[str]()
 
 
 # -- the verdict ---------------------------------------------------------------------------------
@@ -321,7 +348,7 @@ def pytest_runtest_makereport(
     if call.excinfo is not None:
         # An assertion is the sample failing a requirement; any other exception is the lab's.
         is_product = report.when == "call" and call.excinfo.errisinstance(AssertionError)
-        item.stash.setdefault(_EXC, {})[report.when] = (is_product, _describe(call.excinfo))
+        item.stash.setdefault(_EXC, {})[report.when] = (is_product, describe(call.excinfo))
     if report.when == "teardown":
         _record(item, state, reports)
     return report
@@ -330,79 +357,14 @@ def pytest_runtest_makereport(
 _EXC = pytest.StashKey[dict[str, tuple[bool, str]]]()
 
 
-def _describe(excinfo: pytest.ExceptionInfo[BaseException]) -> str:
-    if excinfo.errisinstance(AssertionError):
-        return str(excinfo.value) or "assertion failed"
-    if excinfo.errisinstance(DeployError):
-        return f"部署失败 (deploy failed): {excinfo.value}"
-    if excinfo.errisinstance(SampleDied):
-        return str(excinfo.value)
-    tb = "".join(traceback.format_exception_only(excinfo.type, excinfo.value)).strip()
-    return f"{tb}\n{excinfo.getrepr(style='short')}"
-
-
-def _skipped(report: pytest.TestReport, otherwise: str) -> tuple[Outcome, str]:
-    """A skip is "not applicable" only when the plan or the check said so; any other skip means
-    the check did not look at the sample, which is the lab's problem."""
-    reason = str(report.longrepr[2]) if isinstance(report.longrepr, tuple) else str(report.longrepr)
-    reason = reason.removeprefix("Skipped: ")
-    if reason.startswith(NOT_APPLICABLE_PREFIX):
-        return Outcome.NOT_APPLICABLE, reason.removeprefix(NOT_APPLICABLE_PREFIX)
-    return Outcome.ERROR, f"{otherwise}: {reason}"
-
-
-def decide(
-    item: pytest.Item, reports: dict[str, pytest.TestReport], rec: EvidenceRecorder | None
-) -> tuple[Outcome, str]:
-    """(outcome, detail) for one check: pass | fail | error | not_applicable."""
-    excs = item.stash.get(_EXC, {})
-    setup = reports.get("setup")
-    if setup is not None and setup.skipped:
-        return _skipped(setup, "check did not run")
-    if setup is not None and setup.failed:
-        return Outcome.ERROR, excs.get("setup", (False, "setup failed"))[1]
-    call = reports.get("call")
-    if call is not None and call.skipped:
-        return _skipped(call, "check skipped itself")
-    if call is not None and call.failed:
-        is_product, text = excs.get("call", (False, "failed"))
-        outcome = Outcome.FAIL if is_product else Outcome.ERROR
-    elif call is not None and call.passed:
-        outcome, text = Outcome.PASS, ""
-    else:
-        return Outcome.ERROR, "check did not run"
-    teardown = reports.get("teardown")
-    if teardown is not None and teardown.failed and outcome == Outcome.PASS:
-        outcome, text = Outcome.ERROR, excs.get("teardown", (False, "teardown failed"))[1]
-    if outcome in (Outcome.PASS, Outcome.FAIL) and (rec is None or not (rec.items or rec.observations)):
-        # A verdict on the sample must rest on something the check looked at.
-        return Outcome.ERROR, "the check left no evidence, so its verdict cannot stand" + (f" ({text})" if text else "")
-    return outcome, text
-
-
-def on_dead_sample(outcome: Outcome, detail: str, cause: str) -> tuple[Outcome, str]:
-    """A verdict on a sample that is no longer running: nothing passes on it, and an error names the
-    death instead of whatever connection failure it caused. A product failure seen before it
-    stands, with the death noted."""
-    first = detail.strip().splitlines()[0] if detail.strip() else ""
-    if outcome == Outcome.FAIL:
-        return outcome, f"{detail}\n（{cause}）"
-    if outcome == Outcome.PASS:
-        return Outcome.ERROR, f"{cause}；检查本身未发现问题，但结论不能成立"
-    if first and first != cause:
-        return Outcome.ERROR, f"{cause}（{first}）"
-    return Outcome.ERROR, cause
-
-
 def _record(item: pytest.Item, state: HarnessState, reports: dict[str, pytest.TestReport]) -> None:
     rec = item.stash.get(_RECORDER, None)
-    outcome, detail = decide(item, reports, rec)
+    outcome, detail = decide(reports, item.stash.get(_EXC, {}), rec)
     setup = reports.get("setup")
     planned_na = outcome == Outcome.NOT_APPLICABLE and setup is not None and setup.skipped
-    if not planned_na and state.record_failure is None:
-        gone = _still_running(state, item, "之后")
-        if gone is not None:
-            outcome, detail = on_dead_sample(outcome, detail, gone)
+    gone = item.stash.get(_GONE, None)
+    if gone is not None and not planned_na:
+        outcome, detail = on_dead_sample(outcome, detail, gone)
     started = datetime.fromtimestamp(reports["setup"].start) if "setup" in reports else datetime.now()
     finished = datetime.fromtimestamp(reports["teardown"].stop) if "teardown" in reports else datetime.now()
     state.counts[outcome] = state.counts.get(outcome, 0) + 1

@@ -45,7 +45,7 @@ class FakeDeployer(Deployer):
         return FakeDeployment(target=target, host="127.0.0.1", ports={"https": 1}, workdir=workdir)
 
     def teardown(self, deployment):
-        pass
+        STATE["alive"] = False  # an orderly stop: the sample is gone after it, as a real one is
 """
 
 OUTCOMES = """
@@ -93,6 +93,11 @@ def test_plain_skip(evidence):
 @pytest.mark.clause("5.txn.replay")
 def test_setup_failure(evidence, broken_fixture):
     evidence.observe("never")
+
+
+@pytest.mark.clause("5.txn.replay")
+def test_last_check(evidence):
+    evidence.observe("the last check of a target ends before the sample is stopped")
 """
 
 DEATH = """
@@ -144,8 +149,11 @@ def test_the_hook_turns_each_ending_into_its_verdict(pytester):
     assert v["test_plain_skip"].outcome == Outcome.ERROR and "tool missing" in v["test_plain_skip"].detail
     assert v["test_setup_failure"].outcome == Outcome.ERROR
     assert "the probe could not start" in v["test_setup_failure"].detail
+    # The last check's teardown stops the sample: that orderly stop is not a death.
+    assert v["test_last_check"].outcome == Outcome.PASS, v["test_last_check"].detail
     run = results.get_run(run_id)
     assert run is not None and run.status == results.RunStatus.FINISHED and run.plan is not None
+    assert not [d for d in run.deployments if "died" in d]
     assert results.verify_run(run_id).ok
 
 
