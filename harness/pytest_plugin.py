@@ -11,6 +11,7 @@ lost database) stops the session cleanly, so the sample is torn down and the run
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
@@ -291,13 +292,23 @@ def _still_running(state: HarnessState, item: pytest.Item, when: str) -> str | N
     info = state.deployments.setdefault(model, {"model": model})
     info["died"] = {"noticed": datetime.now().isoformat(), "during": check_id(item), "exit_status": status}
     _save_deployments(state)
-    reporter = item.config.pluginmanager.get_plugin("terminalreporter")
-    if reporter is not None:
-        reporter.write_line(
-            f"harness: the sample on {model} is no longer running (exit status {status}); "
-            f"every later check on it is an error. Its output: {dep.workdir / 'sample-died.txt'}"
-        )
+    _say(
+        item.config,
+        f"harness: the sample on {model} is no longer running (exit status {status}); "
+        f"every later check on it is an error. Its output: {dep.workdir / 'sample-died.txt'}",
+    )
     return cause
+
+
+def _say(config: pytest.Config, line: str) -> None:
+    """One line on the terminal, also from inside a check (where output is captured)."""
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    capture = config.pluginmanager.get_plugin("capturemanager")
+    if reporter is None:
+        return
+    with capture.global_and_fixture_disabled() if capture is not None else contextlib.nullcontext():
+        reporter.ensure_newline()
+        reporter.write_line(line)
 
 
 @pytest.hookimpl(wrapper=True)
@@ -345,6 +356,8 @@ def pytest_runtest_makereport(
         return report
     reports = item.stash.setdefault(_REPORTS, {})
     reports[report.when] = report
+    if call.excinfo is not None and call.excinfo.errisinstance(SampleDied):
+        report.longrepr = f"SampleDied: {call.excinfo.value}"  # the cause, not the harness's traceback
     if call.excinfo is not None:
         # An assertion is the sample failing a requirement; any other exception is the lab's.
         is_product = report.when == "call" and call.excinfo.errisinstance(AssertionError)
@@ -410,9 +423,7 @@ def _stop(item: pytest.Item, state: HarnessState, what: str, e: BaseException) -
     state.record_failure = f"{what}: {why}"
     item.session.shouldstop = state.record_failure
     _drop_side_outputs(item.config)
-    reporter = item.config.pluginmanager.get_plugin("terminalreporter")
-    if reporter is not None:
-        reporter.write_line(f"harness: {state.record_failure}; stopping the run")
+    _say(item.config, f"harness: {state.record_failure}; stopping the run")
 
 
 def _drop_side_outputs(config: pytest.Config) -> None:

@@ -364,3 +364,16 @@ def test_report_status_moves_only_along_its_transitions():
             transition(old, new)
     assert all(s.frozen for s in (ReportStatus.APPROVED, ReportStatus.SUBMITTED, ReportStatus.SUPERSEDED))
     assert not ReportStatus.REVIEWED.frozen
+
+
+def test_checks_whose_long_names_differ_only_at_the_end_keep_their_evidence_apart(tmp_path):
+    # Two examples of one scenario outline: a shared folder let one overwrite the other's evidence,
+    # which verify_run then (rightly) reported as changed after it was recorded.
+    from harness.evidence import EvidenceRecorder
+
+    base = "test_suites/functional/test_use_cases.py::test_UC_04_2[<bob.\\u8d26\\u53f7>-<\\u5355\\u7b14\\u9650\\u989d>"
+    first = EvidenceRecorder(tmp_path, base + "-1]", "process")
+    second = EvidenceRecorder(tmp_path, base + "-2]", "process")
+    assert first.dir != second.dir
+    a, b = first.attach_text("场景步骤记录", "one"), second.attach_text("场景步骤记录", "two")
+    assert (tmp_path / a.path).read_text() == "one" and (tmp_path / b.path).read_text() == "two"
