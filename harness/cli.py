@@ -17,7 +17,7 @@ from pathlib import Path
 
 from harness.commands import core
 from harness.commands.common import app, err
-from harness.errors import EXIT_INTERRUPTED, HarnessError, exit_code_of
+from harness.errors import HarnessError, exit_code_of
 
 
 def _load_commands() -> None:
@@ -72,4 +72,4 @@ def main(argv: list[str] | None = None) -> None:
     sys.exit(0)
 
 
-__all__ = ["EXIT_INTERRUPTED", "app", "core", "crash_log", "main"]
+__all__ = ["app", "core", "crash_log", "main"]
