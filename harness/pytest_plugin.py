@@ -23,7 +23,7 @@ from harness.plan import CheckRef, Plan, PlanError, build_plan, targets_for
 from harness.runs import close_run, open_run, update_run
 from harness.spec import LoadedSpec, SpecError, load_spec
 from harness.store import Evidence, Verdict, session
-from harness.verdicts import NOT_APPLICABLE_PREFIX
+from harness.verdicts import NOT_APPLICABLE_PREFIX, REVIEW_PREFIX
 
 _STATE = pytest.StashKey["HarnessState"]()
 _REPORTS = pytest.StashKey[dict[str, pytest.TestReport]]()
@@ -271,6 +271,8 @@ def _skipped(report: pytest.TestReport, otherwise: str) -> tuple[str, str]:
     reason = reason.removeprefix("Skipped: ")
     if reason.startswith(NOT_APPLICABLE_PREFIX):
         return "not_applicable", reason.removeprefix(NOT_APPLICABLE_PREFIX)
+    if reason.startswith(REVIEW_PREFIX):
+        return "review", reason.removeprefix(REVIEW_PREFIX)
     return "error", f"{otherwise}: {reason}"
 
 
@@ -284,7 +286,10 @@ def decide(item: pytest.Item, reports: dict[str, pytest.TestReport], rec: Eviden
         return "error", excs.get("setup", (False, "setup failed"))[1]
     call = reports.get("call")
     if call is not None and call.skipped:
-        return _skipped(call, "check skipped itself")
+        outcome, text = _skipped(call, "check skipped itself")
+        if outcome == "review" and (rec is None or not (rec.items or rec.observations)):
+            return "error", "the check handed the item to an engineer without recording what it observed"
+        return outcome, text
     if call is not None and call.failed:
         is_product, text = excs.get("call", (False, "failed"))
         outcome = "fail" if is_product else "error"
@@ -383,5 +388,5 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     c = state.counts
     terminalreporter.write_line(
         f"harness run {state.run_id}: "
-        + ", ".join(f"{c.get(k, 0)} {k}" for k in ("pass", "fail", "error", "not_applicable"))
+        + ", ".join(f"{c.get(k, 0)} {k}" for k in ("pass", "fail", "error", "not_applicable", "review"))
     )

@@ -36,7 +36,7 @@ class RunResult:
 
     def summary_line(self) -> str:
         c = self.counts
-        parts = [f"{c.get(k, 0)} {k}" for k in ("pass", "fail", "error", "not_applicable")]
+        parts = [f"{c.get(k, 0)} {k}" for k in ("pass", "fail", "error", "not_applicable", "review")]
         line = f"run {self.run_id}: " + ", ".join(parts)
         if self.failing:
             line += f"; failing clauses: {', '.join(self.failing)}"

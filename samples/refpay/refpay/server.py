@@ -151,16 +151,18 @@ class Handler(BaseHTTPRequestHandler):
                 self.send_header(name, value)
         super().end_headers()
 
-    def _send(self, status: int, body: bytes, content_type: str) -> None:
+    def _send(self, status: int, body: bytes, content_type: str, headers: dict[str, str] | None = None) -> None:
         self.send_response(status)
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
 
-    def _json(self, status: int, payload: dict[str, Any]) -> None:
+    def _json(self, status: int, payload: dict[str, Any], headers: dict[str, str] | None = None) -> None:
         body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
-        self._send(status, body, "application/json; charset=utf-8")
+        self._send(status, body, "application/json; charset=utf-8", headers)
 
     def _read_body(self) -> bytes:
         """Read the whole body up front so an early error never leaves unread
@@ -223,7 +225,7 @@ class Handler(BaseHTTPRequestHandler):
                 raise ApiError(405, "方法不允许")
             raise ApiError(404, "未找到")
         except ApiError as err:
-            self._json(err.status, {"error": err.message})
+            self._json(err.status, {"error": err.message}, err.headers)
         except Exception:  # noqa: BLE001 - last-resort 500 handler must catch everything
             trace = traceback.format_exc()
             log.error("event=unhandled_error method=%s path=%s\n%s", method, path, trace)
@@ -259,7 +261,7 @@ class Handler(BaseHTTPRequestHandler):
         username, password = body.get("username"), body.get("password")
         if not isinstance(username, str) or not isinstance(password, str):
             raise ApiError(400, "请求参数错误")
-        result = self.app.auth.login(username, password)
+        result = self.app.auth.login(username, password, client=self.client_address[0])
         self.app.audit_event("login", result["account_id"])
         self._json(200, result)
 
