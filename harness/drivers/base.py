@@ -14,7 +14,7 @@ from typing import Any, Protocol, runtime_checkable
 import requests
 
 from harness.errors import LabError
-from harness.spec.model import Account, OperationKind
+from harness.spec.model import Account, ObjectKind, OperationKind
 
 
 class DriverError(LabError):
@@ -169,6 +169,8 @@ class Driver(Protocol):
     def returned(self, response: requests.Response, operation: str, name: str) -> Any: ...
 
     def object_ids(self) -> set[str]: ...
+
+    def objects(self) -> dict[str, ObjectKind]: ...
 
     # signing
     def signing(self) -> SigningInfo | None: ...

@@ -38,6 +38,7 @@ from harness.spec.model import (
     AuthScheme,
     CsrfToken,
     LoginOperation,
+    ObjectKind,
     Operation,
     RestDriver,
     Signing,
@@ -185,11 +186,16 @@ class RestDriverImpl(HttpDriver):
     def signed_fields(self) -> list[str]:
         return list(self.desc.signing.fields) if self.desc.signing else []
 
+    def objects(self) -> dict[str, ObjectKind]:
+        return dict(self.desc.objects)
+
     # -- building requests -----------------------------------------------------------------------
     def _values(self, session: DriverSession | None, fields: dict[str, Any]) -> dict[str, Any]:
         values: dict[str, Any] = {}
         if session is not None:
+            values.update(session.account.known())
             values.update(session.values)
+            values["token"] = session.token
             acct = session.account
             if acct.account_id:
                 values.setdefault("account_id", acct.account_id)
