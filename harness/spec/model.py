@@ -525,6 +525,9 @@ class PythonDriver(Strict):
     kind: Literal["python"]
     entry_point: Annotated[str, StringConstraints(pattern=r"^[\w.]+:\w+$")]
     options: dict[str, object] = {}
+    # The operations the driver offers, by name, so scenarios are validated before anything runs.
+    operations: list[NonEmpty] = []
+    login: bool = True  # whether it has a login and a logout (scenario steps need to know)
     accounts: list[Account] = Field(min_length=1)
 
 
