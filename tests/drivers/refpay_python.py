@@ -98,6 +98,9 @@ class RefPayDriver(HttpDriver):
         return {}
 
     def prepare(self, operation: str, session: DriverSession | None, **fields: Any) -> Call:
+        if operation == "login":
+            body = {"username": fields.get("username"), "password": fields.get("password")}
+            return Call("login", "POST", self.base_url + "/api/login", {}, body)
         if session is None or (not session.token and not session.forged):
             raise DriverError(f"{operation} needs a logged-in session")
         own = session.account.account_id
