@@ -60,6 +60,10 @@ def pytest_configure(config: pytest.Config) -> None:
         return
     try:
         loaded = load_spec(spec_path)
+        from harness.drivers.validate import driver_problems
+
+        if driver_problems(loaded):
+            raise SpecError(driver_problems(loaded))
     except SpecError as e:
         raise pytest.UsageError(f"broken sample spec:\n{e}") from None
     backend = config.getoption("--harness-backend") or loaded.spec.deployment.backend

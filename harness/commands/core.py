@@ -46,11 +46,14 @@ app.add_typer(spec_app, name="spec")
 @spec_app.command("check")
 def spec_check(spec: Path) -> None:
     """Validate a spec and its submission without registering it."""
+    from harness.drivers.validate import driver_problems
+
     with bad_input():
         loaded = load_spec(spec)
         problems = check_intake(loaded)
-    if problems:
-        fail([f"{spec}: {p}" for p in problems])
+        driver = driver_problems(loaded)
+    if problems or driver:
+        fail([f"{spec}: {p}" for p in problems] + [str(p) for p in driver])
     out.print(f"{spec}: ok")
 
 
