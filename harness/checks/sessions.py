@@ -20,11 +20,11 @@ from harness.verdicts import not_applicable
 
 def probe_operation(driver: Any) -> str:
     ops = driver.operations()
-    if "account" in ops and ops["account"].auth and not ops["account"].unsafe:
-        return "account"
-    for name, info in ops.items():
-        if info.kind == "read" and info.auth and not info.unsafe:
-            return str(name)
+    usable = {n: i for n, i in ops.items() if i.kind == "read" and i.auth and not i.unsafe}
+    # The session's own credential must decide the answer: prefer reads authenticated by it.
+    ranked = sorted(usable, key=lambda n: (not usable[n].by_session, n != "account"))
+    if ranked:
+        return str(ranked[0])
     not_applicable("样品驱动未声明需认证的查询操作，无法检验会话是否有效")
     raise AssertionError("unreachable")
 

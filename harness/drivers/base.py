@@ -109,9 +109,12 @@ class OperationInfo:
     unsafe: str | None = None
     method: str | None = None  # the HTTP method, when the sample speaks HTTP
     inputs: tuple[str, ...] = ()  # the call fields it takes
-    path_inputs: tuple[str, ...] = ()  # those that address something in the request line
+    path_inputs: tuple[str, ...] = ()  # those in the path, query or body: what can address an object
     body_fields: tuple[str, ...] = ()  # the names of the body it sends (mass assignment adds others)
     returns: tuple[str, ...] = ()  # dotted paths of the answer declared as read (returns, captures, token)
+    # Authenticated by the session's own credential (the login's token or cookie), not by credentials
+    # of its own: what session checks (forgery, logout, expiry) probe with.
+    by_session: bool = False
 
     def changes_state(self) -> bool:
         return self.kind != "read"

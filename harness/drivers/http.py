@@ -27,7 +27,9 @@ ResponseHook = Callable[[requests.Response, str], None]
 def dig(obj: Any, path: str) -> Any:
     """Follow a dotted path ("data.token", "items.0.id") into a JSON answer; KeyError if absent."""
     cur = obj
-    for part in path.split("."):
+    if path in ("$", ""):
+        return cur  # the whole answer (a create that answers with a bare ID)
+    for part in path.removeprefix("$.").split("."):
         if isinstance(cur, list) and part.lstrip("-").isdigit():
             try:
                 cur = cur[int(part)]

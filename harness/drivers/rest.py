@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import re
+import string
 import time
 import uuid
 from decimal import Decimal, InvalidOperation
@@ -140,7 +141,8 @@ class RestDriverImpl(HttpDriver):
             return OperationInfo(
                 name=name,
                 kind=last.effective_kind(),
-                auth=any(op.auth for op in steps),
+                auth=any(bool(op.auth) or bool(op.credentials) for op in steps),
+                by_session=last.auth is True,
                 signed=any(op.signed for op in steps),
                 unsafe=next((op.unsafe for op in steps if op.unsafe), None),
                 method=last.method,
@@ -150,13 +152,14 @@ class RestDriverImpl(HttpDriver):
                 returns=tuple([*last.returns.values(), *last.capture.values()]),
             )
         op = self.operation(name)
-        read = [*op.returns.values(), *op.capture.values()]
+        read = [p for p in [*op.returns.values(), *op.capture.values()] if p not in ("$", "")]
         if isinstance(op, LoginOperation):
             read += [p for p in (op.token_from, op.sign_key_from) if p]
         return OperationInfo(
             name=name,
             kind=op.effective_kind(),
-            auth=op.auth,
+            auth=bool(op.auth) or bool(op.credentials),
+            by_session=op.auth is True,
             signed=op.signed,
             unsafe=op.unsafe,
             method=op.method,
@@ -174,7 +177,9 @@ class RestDriverImpl(HttpDriver):
         and every value the accounts hold under different values (their account numbers, user IDs)."""
         ids = {o.id for o in self.desc.objects.values()}
         accts = self.accounts()
-        names = {n for a in accts for n in a.known()} - {"password", "username", "balance", "sign_secret"}
+        names = (
+            {n for a in accts for n in a.known()} - {"password", "balance", "sign_secret"} - self._credential_names()
+        )
         for n in names:
             vals = [a.known().get(n) for a in accts]
             if len(accts) > 1 and all(vals) and len(set(vals)) == len(vals):
@@ -182,6 +187,17 @@ class RestDriverImpl(HttpDriver):
         if any(a.account_id for a in accts):
             ids |= {"account_id", "from_account"}
         return ids
+
+    def _credential_names(self) -> set[str]:
+        """Values that are credentials (named by an auth scheme or the signing key), not identifiers."""
+        schemes = [*self.desc.auth_schemes()]
+        for op in self.desc.operations.values():
+            schemes += op.credentials + (list(op.auth) if isinstance(op.auth, list) else [])
+        texts = [t for s in schemes for t in (s.value, s.username, s.password) if t]
+        if self.desc.signing is not None and self.desc.signing.key_value:
+            texts.append(self.desc.signing.key_value)
+        names = {f.split(".")[0] for t in texts for _, f, _, _ in string.Formatter().parse(t) if f}
+        return (names - {"username"}) | {"token"}
 
     def signed_fields(self) -> list[str]:
         return list(self.desc.signing.fields) if self.desc.signing else []
@@ -228,11 +244,12 @@ class RestDriverImpl(HttpDriver):
         if op.auth:
             if session is None:
                 raise DriverError(f"{what} needs a logged-in session")
-            self._authenticate(call, self.desc.auth_schemes(), session, what)
+            schemes = self.desc.auth_schemes() if op.auth is True else list(op.auth)
+            self._authenticate(call, schemes, session, what, own=op.auth is not True)
         if op.credentials:
             if session is None:
                 raise DriverError(f"{what} needs the session's credentials")
-            self._authenticate(call, op.credentials, session, what)
+            self._authenticate(call, op.credentials, session, what, own=True)
         csrf = op.csrf or (self.desc.csrf if op.changes_state() and op.auth else None)
         if csrf is not None:
             self._add_csrf(call, csrf, self.http_for(session), session)
@@ -273,11 +290,16 @@ class RestDriverImpl(HttpDriver):
                 ) from None
         return out
 
-    def _authenticate(self, call: Call, schemes: list[AuthScheme], session: DriverSession, what: str) -> None:
+    def _authenticate(
+        self, call: Call, schemes: list[AuthScheme], session: DriverSession, what: str, own: bool = False
+    ) -> None:
+        """Add the credentials of ``schemes``. ``own``: credentials of the operation itself (Basic on an
+        API beside a cookie-session web face), rendered from the account's values; a forged session
+        keeps them, a session stripped of every credential does not."""
         if session.forged and not session.token:
             return  # a negative control: no credential at all
         values = self._values(session, {})
-        if session.forged and self.desc.login is None and schemes is not None:
+        if session.forged and self.desc.login is None and not own:
             # A login-less credential (an API key, Basic credentials) forged as a whole: send the
             # forged text where the first scheme puts its credential, and nothing else.
             self._forged_credential(call, self.desc.auth_schemes()[0], session.token)

@@ -196,7 +196,7 @@ class ConformanceRun:
     # -- shaping a generated case ----------------------------------------------------------------
     def _needs_auth(self, operation: Any, bound: _Bound) -> bool:
         if bound.op is not None:
-            return bound.op.auth
+            return bool(bound.op.auth)
         raw = self.doc.get("paths", {}).get(operation.path, {}).get(operation.method.lower(), {})
         security = raw.get("security", self.doc.get("security", []))
         return bool(security) and all(bool(s) for s in security)

@@ -289,9 +289,11 @@ class Operation(Strict):
     query: dict[str, str] = {}
     headers: dict[str, str] = {}
     signed: bool = False
-    auth: bool = True
+    # True: the session's credentials (the driver's auth schemes); False: none; a list: these schemes
+    # instead (a product whose web pages ride on a login cookie while its API takes HTTP Basic).
+    auth: bool | list[AuthScheme] = True
     expect_status: int = 200
-    # Answer fields the suites read, as dotted paths into the JSON answer.
+    # Answer fields the suites read, as dotted paths into the JSON answer ("$": the whole answer).
     returns: dict[str, str] = {}
     # What the operation does; by default read for GET, delete for DELETE, update for PUT/PATCH,
     # create for POST. Say "action" for a state-changing GET (CSRF checks treat it as such).
@@ -316,8 +318,9 @@ class Operation(Strict):
         return list(dict.fromkeys(names))
 
     def path_inputs(self) -> list[str]:
-        """The placeholders of the path and query: what addresses an object in the request line."""
-        texts = [self.path, *self.query.values()]
+        """The placeholders of the path, query and body: what can address an object (headers carry
+        credentials, not addresses)."""
+        texts = [self.path, *self.query.values(), *_strings(self.body)]
         names = [field.split(".")[0] for t in texts for _, field, _, _ in string.Formatter().parse(t) if field]
         return list(dict.fromkeys(names))
 
@@ -334,7 +337,7 @@ class Operation(Strict):
 
 
 class LoginOperation(Operation):
-    auth: bool = False
+    auth: bool | list[AuthScheme] = False
     # Dotted path of the session token in the JSON answer. With cookie auth and no token in the
     # answer, the session is the cookie the login set (and ``token`` is that cookie's value).
     token_from: str | None = "token"

@@ -31,7 +31,7 @@ def _reads(driver, a, b, sa, sb, ids, rows, breaches, notes, owns):
     for name, info in driver.operations().items():
         if info.kind != "read" or not info.auth or info.unsafe:
             continue
-        addressed = [f for f in info.inputs if f in ids]
+        addressed = [f for f in info.path_inputs if f in ids]
         own_a = driver.call(name, sa)
         if not driver.succeeded(name, own_a):
             notes.append(f"{name}：{a.name} 读取本人数据未成功（{own_a.status_code}），无法判定")
@@ -49,11 +49,19 @@ def _reads(driver, a, b, sa, sb, ids, rows, breaches, notes, owns):
             notes.append(f"{name}：{b.name} 读取本人数据未成功（{own_b.status_code}），无法判定")
             continue
         their = markers(own_b, [own_a], b.known())
-        cross = driver.send(driver.prepare(name, sa, **fields), sa, note=f"{a.name} 以本人会话请求 {b.name} 的 {name}")
-        r = judge_read(cross, driver.succeeded(name, cross), own_b, their, [str(v) for v in fields.values()])
-        rows.append({"操作": name, "指向": fields, "应答": brief(cross), "判定": r.why_zh()})
-        if r.breach:
-            breaches.append((f"{a.name} 读取 {b.name} 的 {name}（{r.why_zh()}）", f"{a.name} read {b.name}'s {name}"))
+        # All of B's identifiers at once, and each alone with A's own others: a product that checks
+        # the account named in the URL but not the object under it is caught by the second kind.
+        variants = [fields] + ([{f: v} for f, v in fields.items()] if len(fields) > 1 else [])
+        for variant in variants:
+            cross = driver.send(
+                driver.prepare(name, sa, **variant), sa, note=f"{a.name} 以本人会话请求 {b.name} 的 {name}"
+            )
+            r = judge_read(cross, driver.succeeded(name, cross), own_b, their, [str(v) for v in variant.values()])
+            rows.append({"操作": name, "指向": variant, "应答": brief(cross), "判定": r.why_zh()})
+            if r.breach:
+                breaches.append(
+                    (f"{a.name} 读取 {b.name} 的 {name}（{r.why_zh()}）", f"{a.name} read {b.name}'s {name}")
+                )
 
 
 def _anonymous(driver, a, sa, rows, breaches, owns):
