@@ -264,12 +264,15 @@ class RestDriverImpl:
 
     def session(self, account: Account) -> DriverSession:
         resp = self.login(account)
-        if resp.status_code != self.desc.login.expect_status:
-            raise DriverError(
-                f"cannot log in as declared test account {account.name!r}: {resp.status_code} {resp.text[:200]}"
-            )
+        return self.session_from(account, resp.status_code, resp.text)
+
+    def session_from(self, account: Account, status: int, text: str) -> DriverSession:
+        """The session a login answer (status and body) opens; a load generator that sends the login
+        with its own HTTP client reads the answer here too."""
+        if status != self.desc.login.expect_status:
+            raise DriverError(f"cannot log in as declared test account {account.name!r}: {status} {text[:200]}")
         try:
-            data = resp.json()
+            data = json.loads(text)
             token = str(dig(data, self.desc.login.token_from))
             key = self.desc.login.sign_key_from
             sign_key = str(dig(data, key)) if key else None
