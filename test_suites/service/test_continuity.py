@@ -23,8 +23,8 @@ from harness.checks.service import (
     LAB,
     acknowledged,
     concurrency,
-    drill_window_s,
     dr_levels,
+    drill_window_s,
     failed,
     leaf_values,
     loss_window_s,
@@ -63,16 +63,18 @@ class Drill:
         return None if self.served_at is None else self.served_at - self.kill_at
 
     def timeline(self) -> dict[str, Any]:
-        rel = round
+        def rel(x: float | None) -> float | None:
+            return None if x is None else round(x, 3)
+
         return {
             "seed": self.seed,
             "acknowledged_transfers_wanted_before_kill": self.target_acks,
             "wait_window_s": self.window_s,
-            "kill_at_s": rel(self.kill_at - self.t0, 3),
+            "kill_at_s": rel(self.kill_at - self.t0),
             "operations_before_kill": sum(s.end <= self.kill_at for s in self.samples),
             "acknowledged_transfers_before_kill": len(self.acks),
-            "health_check_passed_after_restart_s": None if self.healthy_after_s is None else rel(self.healthy_after_s, 3),
-            "served_again_s_after_kill": None if self.rto_s is None else rel(self.rto_s, 3),
+            "health_check_passed_after_restart_s": rel(self.healthy_after_s),
+            "served_again_s_after_kill": rel(self.rto_s),
             "marker_transfer": self.marker,
             "not_serving": self.not_serving,
             "lost": [_ack(s, self.kill_at) for s in self.lost],
@@ -168,7 +170,9 @@ def _level_note(lang: str) -> str:
 def test_service_returns_within_the_declared_rto(crash_drill, params, evidence):
     d = crash_drill
     _attach(evidence, d)
-    kill_zh = f"负载下（终止前已确认转账 {len(d.acks)} 笔）于第 {d.kill_at - d.t0:.2f} 秒强制终止样品，按声明的启动步骤重启"
+    kill_zh = (
+        f"负载下（终止前已确认转账 {len(d.acks)} 笔）于第 {d.kill_at - d.t0:.2f} 秒强制终止样品，按声明的启动步骤重启"
+    )
     kill_en = (
         f"killed the sample under load at {d.kill_at - d.t0:.2f} s ({len(d.acks)} transfers acknowledged before), "
         "restarted it by its declared start step"
@@ -186,8 +190,8 @@ def test_service_returns_within_the_declared_rto(crash_drill, params, evidence):
         f"{kill_zh}，健康检查于重启后 {d.healthy_after_s:.2f} 秒通过，终止后 {d.rto_s:.2f} 秒再次受理登录和转账："
         + "，".join(f.describe("zh") for f in figures)
         + f"（等级指标依据：{_level_note('zh')}）",
-        en=f"{kill_en}; its health check passed {d.healthy_after_s:.2f} s after the restart and it accepted a login and "
-        f"a transfer again {d.rto_s:.2f} s after the kill: "
+        en=f"{kill_en}; its health check passed {d.healthy_after_s:.2f} s after the restart and it accepted a "
+        f"login and a transfer again {d.rto_s:.2f} s after the kill: "
         + ", ".join(f.describe("en") for f in figures)
         + f" (level bounds from {_level_note('en')})",
     )
