@@ -150,6 +150,8 @@ def percentile(values: list[float], q: float) -> float:
     xs = sorted(values)
     pos = (len(xs) - 1) * q / 100
     lo, hi = math.floor(pos), math.ceil(pos)
+    if lo == hi:
+        return xs[lo]
     return xs[lo] + (xs[hi] - xs[lo]) * (pos - lo)
 
 
