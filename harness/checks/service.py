@@ -127,6 +127,8 @@ class Figure:
 def _num(x: float) -> str:
     if math.isinf(x):
         return "∞"
+    if 0 < abs(x) < 0.1:  # a tiny declared bound keeps its digits (0.01 ms, not 0.0)
+        return f"{x:.2g}"
     return f"{x:.1f}" if abs(x) < 1000 else f"{x:.0f}"
 
 
