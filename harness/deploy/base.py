@@ -44,6 +44,11 @@ class DeployError(LabError):
         return str(msg)
 
 
+class NotServing(DeployError):
+    """The sample did not pass its health check in time, or exited first. At deploy time a lab
+    error like any other; after a restart the continuity checks judge it as the sample's."""
+
+
 @dataclass(frozen=True)
 class Target:
     """Where one deployment goes: a terminal model from the hardware list, or a backend."""
@@ -60,6 +65,7 @@ class Deployment(ABC):
     ports: dict[str, int]  # declared port name -> reachable port
     workdir: Path  # the lab-side directory of this deployment (logs, collected files)
     info: dict[str, Any] = field(default_factory=dict)  # for the report: image ID, unit, ...
+    loaded: LoadedSpec | None = field(default=None, repr=False)  # what it was deployed from (restart)
 
     def url_values(self) -> dict[str, Any]:
         return {"host": self.host, "ports": ports_ns(self.ports)}
@@ -78,6 +84,18 @@ class Deployment(ABC):
     @abstractmethod
     def alive(self) -> bool:
         """Whether the sample's process or container is still running."""
+
+    # Continuity (chapter 7): a crash and the sample's own recovery, on the data it kept.
+    def kill(self) -> None:
+        """Stop the sample at once, as a crash would: SIGKILL to its process group, ``docker kill``.
+        Nothing it has not yet written where it keeps its data survives."""
+        raise LabError(f"the {self.target.backend} backend cannot kill a sample")
+
+    def restart(self, timeout_s: float) -> float:
+        """Start the killed sample again by its declared start step, on the data it kept, at the same
+        address and ports; wait until its health check passes (``NotServing`` past ``timeout_s``)
+        and return the seconds that took."""
+        raise LabError(f"the {self.target.backend} backend cannot restart a sample")
 
 
 class Deployer(ABC):
@@ -124,16 +142,20 @@ def wait_healthy(
     deployment: Deployment,
     still_running: Callable[[], bool],
     logs: Callable[[], str],
+    timeout_s: float | None = None,
 ) -> float:
-    """Poll the spec's health check until it answers as declared; return seconds taken."""
+    """Poll the spec's health check until it answers as declared; return seconds taken. The wait is
+    the spec's health timeout unless the caller gives its own (a restart waits as long as the RTO
+    check allows)."""
     hc = loaded.spec.deployment.health
+    limit = hc.timeout_s if timeout_s is None else timeout_s
     url = deployment.url(hc.url)
     http = lab_session()
     start = time.monotonic()
     last = "no answer yet"
-    while time.monotonic() - start < hc.timeout_s:
+    while time.monotonic() - start < limit:
         if not still_running():
-            raise DeployError(f"the sample exited before it became healthy ({last})", logs())
+            raise NotServing(f"the sample exited before it became healthy ({last})", logs())
         try:
             r = http.get(url, timeout=min(5.0, hc.timeout_s), verify=False)
             if r.status_code == hc.expect_status:
@@ -142,4 +164,4 @@ def wait_healthy(
         except requests.RequestException as e:
             last = f"{url}: {type(e).__name__}"
         time.sleep(hc.interval_s)
-    raise DeployError(f"health check never passed within {hc.timeout_s:g} s: {last}", logs())
+    raise NotServing(f"health check never passed within {limit:g} s: {last}", logs())

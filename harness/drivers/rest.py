@@ -548,8 +548,17 @@ class RestDriverImpl(HttpDriver):
             return resp, None
         return resp, self._session_from(account, http, resp, values)
 
+    def session_from(self, account: Account, answer: Any) -> DriverSession:
+        """The session a login answer opens, when another client (the load generator's) sent the
+        login the driver prepared. A cookie session cannot be carried over to another client."""
+        if any(s.kind == "cookie" for s in self.desc.auth_schemes()):
+            raise DriverError("a cookie session cannot be handed to another HTTP client (load generation)")
+        if not self.succeeded("login", answer):
+            raise DriverError(f"cannot log in as declared test account {account.name!r}: {answer.status_code}")
+        return self._session_from(account, self.new_http(), answer, dict(account.known()))
+
     def _session_from(
-        self, account: Account, http: requests.Session, resp: requests.Response, values: dict[str, Any]
+        self, account: Account, http: requests.Session, resp: Any, values: dict[str, Any]
     ) -> DriverSession:
         op = self._login_op()
         data = answer_json(resp)

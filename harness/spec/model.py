@@ -547,6 +547,17 @@ class DisasterRecovery(Strict):
     rpo_s: float = Field(ge=0)
 
 
+class ServiceLevel(Strict):
+    """The service level the sample declares beyond its P95 (``latency_p95_ms``). Every figure is
+    optional: ``None`` means "not declared", and the load check then judges by the lab's stated
+    default (and says so) or only reports what it measured."""
+
+    concurrency: int | None = Field(default=None, ge=1, le=64)  # concurrent users the figures hold at
+    p99_ms: float | None = Field(default=None, gt=0)
+    throughput_rps: float | None = Field(default=None, gt=0)  # operations per second, at least
+    error_rate: float | None = Field(default=None, ge=0, le=1)  # share of operations that may fail
+
+
 class Parameters(Strict):
     """What the sample declares; suites compare what they observe against these. "Not declared" is a
     value: a check then judges against the lab's stated default (harness/policy.py) or the
@@ -558,6 +569,7 @@ class Parameters(Strict):
     limits: Limits | None = None
     dr: DisasterRecovery | None = None
     latency_p95_ms: float | None = Field(default=None, gt=0)
+    service_level: ServiceLevel = ServiceLevel()
     tls_min_version: Literal["1.2", "1.3"] = "1.2"
     national_crypto: bool = False  # SM2/SM3/SM4 declared
     masking: dict[str, tuple[int, int]] = {"card_number": (6, 4), "id_number": (6, 4), "phone": (3, 4)}

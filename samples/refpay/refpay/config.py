@@ -34,3 +34,7 @@ class Config:
     @property
     def log_path(self) -> Path:
         return self.data_dir / "refpay.log"
+
+    @property
+    def running_marker(self) -> Path:
+        return self.data_dir / "refpay.running"
