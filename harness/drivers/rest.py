@@ -112,7 +112,7 @@ class RestDriverImpl:
         self.deployment = deployment
         self.guard = guard
         self.base_url = deployment.url(desc.base_url).rstrip("/")
-        self.http = lab_session(desc.tls_verify)
+        self.http = lab_session(desc.tls_verify, guard)
         self.on_response = on_response
 
     # -- requests ------------------------------------------------------------------------------
