@@ -307,10 +307,11 @@ def decide(item: pytest.Item, reports: dict[str, pytest.TestReport], rec: Eviden
 def _record(item: pytest.Item, state: HarnessState, reports: dict[str, pytest.TestReport]) -> None:
     rec = item.stash.get(_RECORDER, None)
     outcome, detail = decide(item, reports, rec)
+    refused = record_refusals(rec, GUARD, item.stash[_GUARD_MARK]) if rec is not None else ""
+    if refused and outcome in ("pass", "fail"):
+        outcome, detail = "error", refused + (f" (it would have been {outcome}: {detail})" if detail else "")
     if rec is not None and outcome in ("fail", "error") and detail:
         rec.note_failure(detail)
-    if rec is not None and _GUARD_MARK in item.stash:
-        record_refusals(rec, GUARD, item.stash[_GUARD_MARK])
     started = datetime.fromtimestamp(reports["setup"].start) if "setup" in reports else datetime.now()
     finished = datetime.fromtimestamp(reports["teardown"].stop) if "teardown" in reports else datetime.now()
     summary = rec.summary("zh") if rec else ""

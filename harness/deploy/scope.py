@@ -41,9 +41,10 @@ class Refusal:
     via: str  # who tried: http, browser, sslyze, SM probe, port scan, redirect, ...
     target: str  # host:port or URL as asked
     reason: str
+    kind: str = "connection"  # connection (refused) | redirect (not followed)
 
     def as_dict(self) -> dict[str, str]:
-        return {"time": self.at, "via": self.via, "target": self.target, "reason": self.reason}
+        return {"time": self.at, "kind": self.kind, "via": self.via, "target": self.target, "reason": self.reason}
 
 
 @dataclass(frozen=True)
@@ -228,14 +229,13 @@ class ScopeGuard:
             )
 
     # -- the record -------------------------------------------------------------------------------
-    def record(self, via: str, target: str, reason: str) -> None:
-        """Note something kept inside the scope without an error (a redirect not followed)."""
+    def record(self, via: str, target: str, reason: str, kind: str = "connection") -> None:
+        """Note a refused connection, or (kind "redirect") a redirect out of the scope not followed."""
         with self._lock:
             self._count += 1
             if len(self._refusals) < _KEPT_REFUSALS:
-                self._refusals.append(
-                    Refusal(self._count, datetime.now().isoformat(timespec="milliseconds"), via, target, reason)
-                )
+                at = datetime.now().isoformat(timespec="milliseconds")
+                self._refusals.append(Refusal(self._count, at, via, target, reason, kind))
 
     def _refuse(self, via: str, target: str, reason: str) -> OutOfScope:
         self.record(via, target, reason)
@@ -294,16 +294,26 @@ def _url_endpoint(url: str) -> tuple[str | None, int | None, str]:
     return std_host, std_port or DEFAULT_PORTS[scheme], ""
 
 
-def record_refusals(evidence: Any, guard: ScopeGuard, mark: int) -> int:
-    """Attach to a check's evidence what the guard refused since `mark` (connections and redirects
-    kept inside the scope); return how many. A lab record, never a finding on the sample."""
+def record_refusals(evidence: Any, guard: ScopeGuard, mark: int) -> str:
+    """Attach to a check's evidence what the guard refused since `mark`. Returns "" when no
+    connection was refused, else one line saying so: then what the check saw is not the whole
+    sample (a page missing what it could not load), so its verdict cannot stand."""
     kept, total = guard.refusals_since(mark)
-    if total:
-        evidence.attach_json(
-            "范围守卫拒绝记录 (scope guard refusals)",
-            {"refused": total, "kept": len(kept), "refusals": [r.as_dict() for r in kept]},
-        )
-    return total
+    if not total:
+        return ""
+    evidence.attach_json(
+        "范围守卫拒绝记录 (scope guard refusals)",
+        {"recorded": total, "kept": len(kept), "refusals": [r.as_dict() for r in kept]},
+    )
+    refused = [r for r in kept if r.kind == "connection"]
+    if not refused and len(kept) == total:
+        return ""
+    first = refused[0] if refused else None
+    return (
+        "the scope guard refused connections during this check"
+        + (f" ({len(refused)} kept; first: {first.via} to {first.target})" if first else "")
+        + "; what the check saw is not the whole sample, so its verdict cannot stand"
+    )
 
 
 # One guard per process: every probe (driver, scanner, browser proxy, sniffer) asks it.
