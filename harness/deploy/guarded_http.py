@@ -130,8 +130,9 @@ class LabSession(requests.Session):
             url = urljoin(resp.url, target)
             if not self.guard.url_in_scope(url):
                 self.guard.record(
-                    "redirect",
+                    "http",
                     url,
                     f"{resp.status_code} from {resp.url} to {url} not followed: outside this run's scope",
+                    kind="redirect",
                 )
         return None
