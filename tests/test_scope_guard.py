@@ -104,6 +104,8 @@ def _handler(sample: Sample, far: Listener, undeclared: Listener) -> type[http.s
             sample.seen.append((self.path, dict(self.headers)))
             if self.path == "/ok":
                 self._answer(200, b"<html><body><p id='t'>in scope</p></body></html>")
+            elif self.path == "/form":
+                self._answer(200, LOGIN_FORM)
             elif self.path == "/page":
                 script = f"""
                   const out = document.getElementById('t');
@@ -455,6 +457,25 @@ def test_a_login_page_redirecting_elsewhere_never_loads(browser, browser_guard, 
     assert f"http://127.0.0.2:{far.port}/login" in refused
     assert [r.target for r in kept] == [f"127.0.0.2:{far.port}"] and kept[0].via == "browser"
     _untouched(far, undeclared)
+
+
+LOGIN_FORM = (
+    b"<html><body><form method='post' action='/login'><label>user <input name='username'></label>"
+    b"<label>password <input type='password' name='password'></label><button>login</button></form></body></html>"
+)
+
+
+def test_an_ordinary_login_form_leaves_nothing_refused(browser, browser_guard, sample):
+    """Chromium's own look-ups (autofill, account, update checks) must not count against a page: a
+    refusal voids a check's verdict, so a quiet page must leave none."""
+    from harness.probes.browser import fill_login_form
+
+    mark = browser_guard.mark()
+    with browser.page() as (page, log):
+        fill_login_form(page, sample.url("/form", tls_=True), "alice", "secret")
+        page.wait_for_timeout(2000)  # autofill asks its server once the form is seen and typed into
+        assert log.requested == [sample.url("/form", tls_=True)]
+    assert browser_guard.refusals_since(mark) == ([], 0) and log.refused == []
 
 
 def test_page_script_cannot_reach_other_addresses_or_ports(browser, browser_guard, sample, far, undeclared):

@@ -49,8 +49,29 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
     "--force-webrtc-ip-handling-policy=disable_non_proxied_udp",
-    # No --disable-features here: chromium keeps only the last one, and Playwright's own list (no
-    # HTTPS upgrades, no optimization hints, no network-time queries) must stand.
+    # Chromium keeps only the last --disable-features, so Playwright's own list (as of 1.65: no
+    # HTTPS upgrades, optimization hints, network-time queries, search preconnects, ...) is repeated
+    # here with ours: AutofillServerCommunication, whose form look-ups would otherwise leave from
+    # the page's own context (the scope proxy refuses them, which voids the check's verdict).
+    "--disable-features="
+    + ",".join(
+        [
+            "AvoidUnnecessaryBeforeUnloadCheckSync",
+            "DestroyProfileOnBrowserClose",
+            "HttpsUpgrades",
+            "HttpsFirstBalancedModeAutoEnable",
+            "LensOverlay",
+            "MediaRouter",
+            "PaintHolding",
+            "ThirdPartyStoragePartitioning",
+            "AvoidCorsURLLoaderRestartOnRedirect",
+            "OptimizationHints",
+            "NetworkTimeServiceQuerying",
+            "AimEnabled",
+            "PreconnectToSearch",
+            "AutofillServerCommunication",
+        ]
+    ),
 ]
 LOCAL_SCHEMES = ("data", "blob", "about")
 SCREENSHOT_ATTEMPTS = 3
