@@ -24,6 +24,7 @@ from typing import Any
 
 import pytest
 import requests
+import yaml
 
 from harness.deploy.base import DeployError, Deployment, Target, lab_session, wait_healthy
 from harness.deploy.scope import OutOfScope, ScopeGuard, record_refusals, scope_of
@@ -35,6 +36,8 @@ from harness.probes import ports, sm, tls
 from harness.spec import load_spec
 from harness.spec.model import HealthCheck
 from tests.conftest import SPECS
+
+pytest_plugins = ["pytester"]  # the verdict test runs a small suite in-process
 
 
 # -- the listeners that must never be reached -------------------------------------------------------
@@ -556,3 +559,46 @@ def test_a_screenshot_is_retried_and_a_failed_one_is_said_not_an_error(tmp_path,
     text = (tmp_path / note.path).read_text(encoding="utf-8")
     assert "Unable to capture screenshot" in text and "not the verdict" in text
     assert not list(rec.dir.glob("*.png"))[1:]  # only the one picture that was taken
+
+
+# -- the verdict: a refused connection during a check voids it -----------------------------------------
+SWALLOWING_SUITE = """
+import pytest
+from harness.deploy import GUARD, OutOfScope
+from harness.probes import sm
+
+@pytest.mark.clause("11.tls.protocol")
+def test_swallows_a_refusal(deployment, evidence):
+    try:
+        sm.probe("127.0.0.2", deployment.ports["https"], GUARD)
+    except OutOfScope:
+        pass  # a check that hides the refusal must not pass on what it saw
+    evidence.observe("看了样品", en="looked at the sample")
+
+@pytest.mark.clause("11.tls.protocol")
+def test_quiet(deployment, evidence):
+    evidence.observe("看了样品", en="looked at the sample")
+"""
+
+
+def test_a_check_during_which_a_connection_was_refused_is_an_error(pytester, tmp_path):
+    from harness.media import tree_sha256
+    from harness.store import Evidence, Verdict, session
+
+    base = yaml.safe_load((SPECS / "refpay.yaml").read_text(encoding="utf-8"))
+    media = [{**m, "path": str((SPECS / m["path"]).resolve())} for m in base["media"]]
+    media = [{**m, "sha256": tree_sha256(Path(m["path"]))} for m in media]
+    spec = tmp_path / "refpay.yaml"
+    spec.write_text(yaml.safe_dump({"extends": str(SPECS / "refpay.yaml"), "media": media}, allow_unicode=True))
+    pytester.makepyfile(test_rogue=SWALLOWING_SUITE)
+    result = pytester.runpytest_inprocess("-p", "no:cacheprovider", "--sample-spec", str(spec), "test_rogue.py")
+    run_id = next(w for w in str(result.stdout).split() if w.startswith("R-")).rstrip(":")
+    with session() as s:
+        verdicts = {v.check_id.split("::")[-1]: v for v in s.query(Verdict).filter(Verdict.run_id == run_id)}
+        kinds = {
+            e.check_id.split("::")[-1] + ":" + e.title for e in s.query(Evidence).filter(Evidence.run_id == run_id)
+        }
+    assert verdicts["test_quiet"].outcome == "pass"
+    rogue = verdicts["test_swallows_a_refusal"]
+    assert rogue.outcome == "error" and "127.0.0.2" in rogue.detail and "cannot stand" in rogue.detail
+    assert "test_swallows_a_refusal:范围守卫拒绝记录 (scope guard refusals)" in kinds
