@@ -17,6 +17,7 @@ import pytest
 
 from harness.config import lab_config
 from harness.deploy import GUARD, DeployError, Deployment, Target, deployer_for
+from harness.deploy.scope import record_refusals
 from harness.drivers import build_driver
 from harness.evidence import EvidenceRecorder
 from harness.plan import CheckRef, Plan, PlanError, build_plan, targets_for
@@ -28,6 +29,7 @@ from harness.verdicts import NOT_APPLICABLE_PREFIX, REVIEW_PREFIX
 _STATE = pytest.StashKey["HarnessState"]()
 _REPORTS = pytest.StashKey[dict[str, pytest.TestReport]]()
 _RECORDER = pytest.StashKey[EvidenceRecorder]()
+_GUARD_MARK = pytest.StashKey[int]()
 
 
 @dataclass
@@ -178,11 +180,11 @@ def deployment(request: pytest.FixtureRequest, sample_spec: LoadedSpec) -> Itera
         raise
     info.update(status="deployed", **dep.info)
     _save_deployments(state)
-    GUARD.allow(dep.host)
+    GUARD.allow_deployment(dep)
     try:
         yield dep
     finally:
-        GUARD.revoke(dep.host)
+        GUARD.revoke_deployment(dep)
         deployer.teardown(dep)
         workdir.mkdir(parents=True, exist_ok=True)
         (workdir / "sample-output.log").write_text(dep.logs() if _safe_logs(dep) else "", encoding="utf-8")
@@ -208,6 +210,7 @@ def evidence(request: pytest.FixtureRequest, deployment: Deployment) -> Evidence
     assert state is not None
     rec = EvidenceRecorder(run_dir=state.run_dir, check_id=check_id(request.node), model=deployment.target.model)
     request.node.stash[_RECORDER] = rec
+    request.node.stash[_GUARD_MARK] = GUARD.mark()
     _allure_labels(request.node, state, deployment.target.model)
     return rec
 
@@ -313,6 +316,9 @@ def decide(item: pytest.Item, reports: dict[str, pytest.TestReport], rec: Eviden
 def _record(item: pytest.Item, state: HarnessState, reports: dict[str, pytest.TestReport]) -> None:
     rec = item.stash.get(_RECORDER, None)
     outcome, detail = decide(item, reports, rec)
+    refused = record_refusals(rec, GUARD, item.stash[_GUARD_MARK]) if rec is not None else ""
+    if refused and outcome in ("pass", "fail"):
+        outcome, detail = "error", refused + (f" (it would have been {outcome}: {detail})" if detail else "")
     if rec is not None and outcome in ("fail", "error") and detail:
         rec.note_failure(detail)
     started = datetime.fromtimestamp(reports["setup"].start) if "setup" in reports else datetime.now()

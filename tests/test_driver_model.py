@@ -185,7 +185,7 @@ def shop() -> Iterator[tuple[Shop, int]]:
 
 def driver_for(port: int, desc: dict[str, Any]) -> RestDriverImpl:
     guard = ScopeGuard()
-    guard.allow("127.0.0.1")
+    guard.allow("127.0.0.1", [port])
     dep = _Dep(Target("m", "process"), "127.0.0.1", {"http": port}, Path("/tmp"))
     return RestDriverImpl(RestDriver.model_validate({"base_url": "http://{host}:{ports.http}", **desc}), dep, guard)
 

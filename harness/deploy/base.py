@@ -13,6 +13,8 @@ from typing import Any, ClassVar
 import requests
 import urllib3
 
+from harness.deploy.guarded_http import LabSession
+from harness.deploy.scope import GUARD, OutOfScope, ScopeGuard
 from harness.errors import LabError
 from harness.spec import LoadedSpec
 from harness.templating import ports_ns, render
@@ -20,13 +22,11 @@ from harness.templating import ports_ns, render
 urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
 
 
-def lab_session(verify: bool = False) -> requests.Session:
-    """A requests session that ignores the environment: no proxy variables (test traffic must go
-    only where the scope guard allows) and no CA-bundle variable overriding `verify`."""
-    s = requests.Session()
-    s.trust_env = False
-    s.verify = verify
-    return s
+def lab_session(verify: bool = False, guard: ScopeGuard | None = None) -> requests.Session:
+    """The requests session for test traffic: every connection passes the scope guard (the run's,
+    unless another is given) at the address actually dialled, redirects are never followed, and
+    nothing comes from the environment (proxy variables, a CA bundle overriding `verify`)."""
+    return LabSession(GUARD if guard is None else guard, verify)
 
 
 class DeployError(LabError):
@@ -146,11 +146,14 @@ def wait_healthy(
 ) -> float:
     """Poll the spec's health check until it answers as declared; return seconds taken. The wait is
     the spec's health timeout unless the caller gives its own (a restart waits as long as the RTO
-    check allows)."""
+    check allows).
+
+    It runs before the run's guard knows the deployment, so it is guarded by one holding this
+    deployment's scope alone, and like all test traffic it never follows a redirect."""
     hc = loaded.spec.deployment.health
     limit = hc.timeout_s if timeout_s is None else timeout_s
     url = deployment.url(hc.url)
-    http = lab_session()
+    http = lab_session(guard=ScopeGuard.for_deployment(deployment))
     start = time.monotonic()
     last = "no answer yet"
     while time.monotonic() - start < limit:
@@ -161,6 +164,10 @@ def wait_healthy(
             if r.status_code == hc.expect_status:
                 return time.monotonic() - start
             last = f"{url} answered {r.status_code}, expected {hc.expect_status}"
+            if r.is_redirect:
+                last += f" (a redirect to {r.headers.get('Location', '?')}, not followed)"
+        except OutOfScope as e:
+            raise DeployError(f"the health check was refused: {e}", logs()) from None
         except requests.RequestException as e:
             last = f"{url}: {type(e).__name__}"
         time.sleep(hc.interval_s)

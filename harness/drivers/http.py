@@ -192,7 +192,7 @@ class HttpDriver:
 
     # -- sending ---------------------------------------------------------------------------------
     def new_http(self) -> requests.Session:
-        return lab_session(self.tls_verify)
+        return lab_session(self.tls_verify, self.guard)
 
     def http_for(self, session: DriverSession | None) -> requests.Session:
         """The account's own HTTP session; a fresh one (no cookies) for an anonymous request, and

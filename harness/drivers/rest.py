@@ -114,7 +114,7 @@ class RestDriverImpl(HttpDriver):
         super().__init__(deployment, guard, on_response, list(desc.accounts), desc.tls_verify, desc.timeout_s)
         self.desc = desc
         self.base_url = deployment.url(desc.base_url).rstrip("/")
-        self.http = lab_session(desc.tls_verify)  # an anonymous session (the conformance check's transport)
+        self.http = lab_session(desc.tls_verify, guard)  # anonymous requests (the conformance check's transport)
 
     # -- operations ------------------------------------------------------------------------------
     def has(self, operation: str) -> bool:

@@ -28,11 +28,13 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import jsonschema
 import requests
 import yaml
 
+from harness.deploy.scope import OutOfScope
 from harness.drivers import DriverSession
 from harness.drivers.rest import dig, to_wire_amount
 from harness.spec.model import Account, Operation, RestDriver, SampleSpec
@@ -456,6 +458,15 @@ class ConformanceRun:
                 self._found[f.key()] = f
 
     def run(self, accounts: list[Account]) -> Outcome:
+        outside = outside_references(self.doc, self.openapi_path.parent)
+        if outside:
+            # Schemathesis would fetch these itself (plain requests, redirects followed, no guard).
+            raise OutOfScope(
+                "refused: the interface document refers outside itself and its folder, which the lab "
+                f"does not fetch: {', '.join(outside[:5])}"
+                + (f" (+{len(outside) - 5} more)" if len(outside) > 5 else ""),
+                zh="接口文档引用了文档及其目录以外的资源，实验室不获取：" + "、".join(outside[:5]),
+            )
         self._start = time.monotonic()
         operations = list(self._each_operation())
         self.outcome.operations = [f"{o.method.upper()} {o.path}" for o in operations]
@@ -513,6 +524,35 @@ class ConformanceRun:
         case = operation.Case(body=body, media_type="application/json")
         with contextlib.suppress(AssertionError, BaseExceptionGroup):  # kept in self._found
             self._send(case, bound, state, "login")
+
+
+def outside_references(doc: Any, folder: Path) -> list[str]:
+    """``$ref`` and ``externalValue`` targets outside the document and its folder: a URL (any
+    scheme), an absolute path, or a relative path leaving the folder."""
+    found: list[str] = []
+    root = folder.resolve()
+
+    def outside(ref: str) -> bool:
+        if ref.startswith("#"):
+            return False
+        target = ref.split("#", 1)[0]
+        if urlsplit(target).scheme or target.startswith(("//", "/", "\\")):
+            return True
+        return not (root / target).resolve().is_relative_to(root)
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key in ("$ref", "externalValue") and isinstance(value, str) and outside(value):
+                    found.append(value)
+                else:
+                    walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(doc)
+    return list(dict.fromkeys(found))
 
 
 def _positive(case: Any) -> bool:

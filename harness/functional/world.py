@@ -152,14 +152,11 @@ class World:
     def screenshot(self, title: str) -> None:
         if self._page is None:
             return
-        name = f"截图 {self.screenshots + 1}：{title}"
-        path = self.evidence.new_path(name, ".png")
-        try:
-            self._page.screenshot(path=str(path), full_page=True)
-        except Exception:  # noqa: BLE001 - a page that cannot be drawn leaves the transcript as evidence
-            return
-        self.screenshots += 1
-        self.evidence.attach_file(path, name, kind="screenshot")
+        from harness.probes.browser import attach_screenshot
+
+        # Evidence, not the verdict: retried, and a picture that cannot be taken is said so.
+        if attach_screenshot(self._page, self.evidence, f"截图 {self.screenshots + 1}：{title}", full_page=True):
+            self.screenshots += 1
 
     def close(self) -> None:
         if self._context is not None:

@@ -24,6 +24,7 @@ from harness.deploy import GUARD
 from harness.probes.browser import (
     ScopedBrowser,
     ScopeLog,
+    attach_screenshot,
     browser_storage,
     fill_login_form,
     rendered_text,
@@ -53,9 +54,7 @@ def _login_url(driver) -> str:
 
 
 def _screenshot(page, evidence, title: str, full: bool = False) -> None:
-    path = evidence.new_path(title, ".png")
-    page.screenshot(path=str(path), full_page=full)
-    evidence.attach_file(path, title, kind="screenshot")
+    attach_screenshot(page, evidence, title, full_page=full)  # evidence, not the verdict: retried, never an error
 
 
 def _scope_record(log: ScopeLog, evidence) -> None:
