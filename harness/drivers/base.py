@@ -14,7 +14,7 @@ from typing import Any, Protocol, runtime_checkable
 import requests
 
 from harness.errors import LabError
-from harness.spec.model import Account, ObjectKind, OperationKind
+from harness.spec.model import Account, ObjectKind, OperationKind, Success
 
 
 class DriverError(LabError):
@@ -192,6 +192,8 @@ class Driver(Protocol):
     def web_base_url(self) -> str | None: ...
 
     def web_login_path(self) -> str | None: ...
+
+    def web_login_success(self) -> Success | None: ...
 
     def get_url(self, path: str, note: str = "", session: DriverSession | None = None) -> requests.Response: ...
 

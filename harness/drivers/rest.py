@@ -43,6 +43,7 @@ from harness.spec.model import (
     Operation,
     RestDriver,
     Signing,
+    Success,
 )
 from harness.templating import TemplateError, render, render_obj
 
@@ -363,9 +364,7 @@ class RestDriverImpl(HttpDriver):
         else:
             call.params[name] = token
 
-    def csrf_token(
-        self, rule: CsrfToken, http: requests.Session, session: DriverSession | None = None
-    ) -> str | None:
+    def csrf_token(self, rule: CsrfToken, http: requests.Session, session: DriverSession | None = None) -> str | None:
         """The anti-CSRF token as the product hands it out (a page's hidden input, a cookie, a
         header or a JSON field), fetched on the account's own HTTP session."""
         resp = None
@@ -682,6 +681,9 @@ class RestDriverImpl(HttpDriver):
 
     def web_login_path(self) -> str | None:
         return self.desc.web_login_path
+
+    def web_login_success(self) -> Success | None:
+        return self.desc.web_login_success
 
     def describe_auth(self) -> str:
         kinds = {
