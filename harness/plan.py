@@ -158,9 +158,10 @@ def build_plan(
         for key in rules.unknown_keys
     ]
 
-    functional_ids = [uc.id for uc in spec.documentation.use_cases]
-    if spec.documentation.openapi:
-        functional_ids.append(API_CONFORMANCE)
+    functional_ids = [*(uc.id for uc in spec.documentation.use_cases), API_CONFORMANCE]
+    if not spec.documentation.openapi:
+        # No interface document: conformance has nothing to compare with (never a plan error).
+        not_applicable.setdefault(API_CONFORMANCE, "样品文档未包含接口描述（OpenAPI），接口一致性检查不适用")
     known = cat.ids() | set(functional_ids)
 
     by_item: dict[str, list[str]] = {}

@@ -26,6 +26,7 @@ from harness.config import lab_config
 from harness.deploy import GUARD, DeployError, Deployment, Target, deployer_for
 from harness.deploy.base import SampleDied
 from harness.deploy.inventory import targets_for
+from harness.deploy.scope import record_refusals
 from harness.drivers import build_driver
 from harness.errors import HarnessError
 from harness.evidence import EvidenceRecorder
@@ -38,6 +39,7 @@ from harness.verdicts import decide, describe, on_dead_sample
 _STATE = pytest.StashKey["HarnessState"]()
 _REPORTS = pytest.StashKey[dict[str, pytest.TestReport]]()
 _RECORDER = pytest.StashKey[EvidenceRecorder]()
+_GUARD_MARK = pytest.StashKey[int]()
 
 
 @dataclass
@@ -75,6 +77,10 @@ def pytest_configure(config: pytest.Config) -> None:
         return
     try:
         loaded = load_spec(spec_path)
+        from harness.drivers.validate import driver_problems
+
+        if driver_problems(loaded):
+            raise SpecError(driver_problems(loaded))
     except SpecError as e:
         raise pytest.UsageError(f"broken sample spec:\n{e}") from None
     backend = config.getoption("--harness-backend") or loaded.spec.deployment.backend
@@ -191,13 +197,13 @@ def deployment(request: pytest.FixtureRequest, sample_spec: LoadedSpec) -> Itera
         raise
     info.update(status="deployed", **dep.info)
     _save_deployments(state)
-    GUARD.allow(dep.host)
+    GUARD.allow_deployment(dep)
     try:
         yield dep
     finally:
         # The sample goes first, whatever else fails after (a full disk must not orphan it).
         state.stopped.add(target.model)  # an orderly stop, not a death
-        GUARD.revoke(dep.host)
+        GUARD.revoke_deployment(dep)
         deployer.teardown(dep)
         _keep(workdir / "sample-output.log", _logs(dep))
         info.update(dep.info, finished=datetime.now().isoformat())
@@ -233,6 +239,7 @@ def evidence(request: pytest.FixtureRequest, deployment: Deployment) -> Evidence
     assert state is not None
     rec = EvidenceRecorder(run_dir=state.run_dir, check_id=check_id(request.node), model=deployment.target.model)
     request.node.stash[_RECORDER] = rec
+    request.node.stash[_GUARD_MARK] = GUARD.mark()
     _allure_labels(request.node, state, deployment.target.model)
     return rec
 
@@ -373,6 +380,10 @@ _EXC = pytest.StashKey[dict[str, tuple[bool, str]]]()
 def _record(item: pytest.Item, state: HarnessState, reports: dict[str, pytest.TestReport]) -> None:
     rec = item.stash.get(_RECORDER, None)
     outcome, detail = decide(reports, item.stash.get(_EXC, {}), rec)
+    refused = record_refusals(rec, GUARD, item.stash[_GUARD_MARK]) if rec is not None else ""
+    if refused and outcome in (Outcome.PASS, Outcome.FAIL):
+        # A refused connection voids the verdict: the check may have judged something out of scope.
+        outcome, detail = Outcome.ERROR, refused + (f" (it would have been {outcome}: {detail})" if detail else "")
     setup = reports.get("setup")
     planned_na = outcome == Outcome.NOT_APPLICABLE and setup is not None and setup.skipped
     gone = item.stash.get(_GONE, None)

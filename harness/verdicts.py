@@ -11,15 +11,17 @@ import pytest
 
 from harness.deploy import DeployError, SampleDied
 from harness.evidence import EvidenceRecorder
-from harness.results.outcomes import NOT_APPLICABLE_PREFIX, OUTCOME_ZH, OUTCOMES, Outcome
+from harness.results.outcomes import NOT_APPLICABLE_PREFIX, OUTCOME_ZH, OUTCOMES, REVIEW_PREFIX, Outcome
 
 __all__ = [
     "NOT_APPLICABLE_PREFIX",
     "OUTCOMES",
     "OUTCOME_ZH",
+    "REVIEW_PREFIX",
     "Outcome",
     "decide",
     "describe",
+    "needs_review",
     "not_applicable",
     "on_dead_sample",
 ]
@@ -28,6 +30,13 @@ __all__ = [
 def not_applicable(reason: str) -> None:
     """End a check as not applicable to this sample (for instance, nothing declared to compare)."""
     pytest.skip(NOT_APPLICABLE_PREFIX + reason)
+
+
+def needs_review(reason: str) -> None:
+    """End a check that observed the sample but has nothing to judge it against (the sample declared
+    no value and the lab states no default): the item goes to an engineer with what was observed.
+    The check's observations and evidence are kept; the reason says what the engineer must decide."""
+    pytest.skip(REVIEW_PREFIX + reason)
 
 
 def describe(excinfo: pytest.ExceptionInfo[BaseException]) -> str:
@@ -48,13 +57,15 @@ def skipped(report: pytest.TestReport, otherwise: str) -> tuple[Outcome, str]:
     reason = reason.removeprefix("Skipped: ")
     if reason.startswith(NOT_APPLICABLE_PREFIX):
         return Outcome.NOT_APPLICABLE, reason.removeprefix(NOT_APPLICABLE_PREFIX)
+    if reason.startswith(REVIEW_PREFIX):
+        return Outcome.REVIEW, reason.removeprefix(REVIEW_PREFIX)
     return Outcome.ERROR, f"{otherwise}: {reason}"
 
 
 def decide(
     reports: dict[str, pytest.TestReport], excs: dict[str, tuple[bool, str]], rec: EvidenceRecorder | None
 ) -> tuple[Outcome, str]:
-    """(outcome, detail) for one check: pass | fail | error | not_applicable. `reports`: pytest's
+    """(outcome, detail) for one check: pass | fail | error | not_applicable | review. `reports`: pytest's
     report per phase; `excs`: per phase, (was it an assertion in the call, its description)."""
     setup = reports.get("setup")
     if setup is not None and setup.skipped:
@@ -63,7 +74,10 @@ def decide(
         return Outcome.ERROR, excs.get("setup", (False, "setup failed"))[1]
     call = reports.get("call")
     if call is not None and call.skipped:
-        return skipped(call, "check skipped itself")
+        outcome, text = skipped(call, "check skipped itself")
+        if outcome == Outcome.REVIEW and (rec is None or not (rec.items or rec.observations)):
+            return Outcome.ERROR, "the check handed the item to an engineer without recording what it observed"
+        return outcome, text
     if call is not None and call.failed:
         is_product, text = excs.get("call", (False, "failed"))
         outcome = Outcome.FAIL if is_product else Outcome.ERROR

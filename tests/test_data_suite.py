@@ -134,7 +134,7 @@ def test_browser_stays_in_scope_and_finds_an_unmasked_password_field(local_site)
     from harness.probes.browser import ScopedBrowser, fill_login_form
 
     guard = ScopeGuard()
-    guard.allow("127.0.0.1")
+    guard.allow("127.0.0.1", [int(local_site.rsplit(":", 1)[1])])
     b = ScopedBrowser(guard)
     try:
         with b.page() as (page, log):

@@ -20,15 +20,8 @@ from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
 from harness.catalogue import load_catalogue
-from harness.checks.transaction import (
-    decoy,
-    encode_jwt,
-    fingerprint,
-    flip_char,
-    order_late,
-    parse_jwt,
-    swap_identity,
-)
+from harness.checks.tokens import encode_jwt, flip_char, parse_jwt, swap_identity
+from harness.checks.transaction import decoy, fingerprint, order_late
 from harness.spec.model import Account
 from harness.store import Evidence, Verdict
 from tests.conftest import SPECS, harness_cli
@@ -40,7 +33,8 @@ T = "test_suites/transaction/"
 MAPPING: dict[str, set[str]] = {
     "no-lockout": {T + "test_auth.py::test_login_locks_at_declared_threshold"},
     "user-enumeration": {T + "test_auth.py::test_login_errors_do_not_reveal_unknown_users"},
-    "idor": {T + "test_transfers.py::test_other_users_account_is_off_limits"},
+    "no-rate-limit": {T + "test_auth.py::test_login_attempts_are_rate_limited"},
+    "idor": {T + "test_authorization.py::test_other_accounts_things_are_off_limits"},
     "negative-amount": {T + "test_transfers.py::test_invalid_amounts_are_refused"},
     "no-limit": {T + "test_limits.py::test_daily_limit_is_enforced"},
     "race": {T + "test_transfers.py::test_parallel_transfers_never_overdraw"},

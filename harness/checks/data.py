@@ -57,7 +57,7 @@ def known_values(accounts: Iterable[Account]) -> list[KnownValue]:
 
 def typed_passwords(accounts: Iterable[Account], extra: Mapping[str, str] | None = None) -> dict[str, str]:
     """label -> password: every password of a declared test account (what the suite types)."""
-    out = {f"{a.name} 的口令": a.password for a in accounts}
+    out = {f"{a.name} 的口令": a.password for a in accounts if a.password}
     out.update(extra or {})
     return out
 

@@ -53,9 +53,13 @@ app.add_typer(spec_app, name="spec")
 @spec_app.command("check")
 def spec_check(spec: Path) -> None:
     """Validate a spec and its submission without registering it."""
-    problems = check_intake(load_spec(spec))
-    if problems:
-        fail([f"{spec}: {p}" for p in problems])
+    from harness.drivers.validate import driver_problems
+
+    loaded = load_spec(spec)
+    problems = check_intake(loaded)
+    driver = driver_problems(loaded)
+    if problems or driver:
+        fail([f"{spec}: {p}" for p in problems] + [str(p) for p in driver])
     out.print(f"{spec}: ok")
 
 

@@ -14,6 +14,8 @@ from urllib.parse import urlsplit
 import requests
 import urllib3
 
+from harness.deploy.guarded_http import LabSession
+from harness.deploy.scope import GUARD, OutOfScope, ScopeGuard
 from harness.errors import LabError
 from harness.plan import Target  # the plan decides where deployments go; deployers take it from there
 from harness.spec import LoadedSpec
@@ -22,13 +24,11 @@ from harness.templating import ports_ns, render
 urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
 
 
-def lab_session(verify: bool = False) -> requests.Session:
-    """A requests session that ignores the environment: no proxy variables (test traffic must go
-    only where the scope guard allows) and no CA-bundle variable overriding `verify`."""
-    s = requests.Session()
-    s.trust_env = False
-    s.verify = verify
-    return s
+def lab_session(verify: bool = False, guard: ScopeGuard | None = None) -> requests.Session:
+    """The requests session for test traffic: every connection passes the scope guard (the run's,
+    unless another is given) at the address actually dialled, redirects are never followed, and
+    nothing comes from the environment (proxy variables, a CA bundle overriding `verify`)."""
+    return LabSession(GUARD if guard is None else guard, verify)
 
 
 class SampleDied(LabError):
@@ -50,6 +50,11 @@ class DeployError(LabError):
         return str(msg)
 
 
+class NotServing(DeployError):
+    """The sample did not pass its health check in time, or exited first. At deploy time a lab
+    error like any other; after a restart the continuity checks judge it as the sample's."""
+
+
 @dataclass
 class Deployment(ABC):
     target: Target
@@ -57,6 +62,7 @@ class Deployment(ABC):
     ports: dict[str, int]  # declared port name -> reachable port
     workdir: Path  # the lab-side directory of this deployment (logs, collected files)
     info: dict[str, Any] = field(default_factory=dict)  # for the report: image ID, unit, ...
+    loaded: LoadedSpec | None = field(default=None, repr=False)  # what it was deployed from (restart)
 
     def url_values(self) -> dict[str, Any]:
         return {"host": self.host, "ports": ports_ns(self.ports)}
@@ -84,6 +90,18 @@ class Deployment(ABC):
         """None when the sockets that accept connections on `port` of `host` are the sample's own;
         otherwise who holds them. Backends that cannot tell (a remote unit) answer None."""
         return None
+
+    # Continuity (chapter 7): a crash and the sample's own recovery, on the data it kept.
+    def kill(self) -> None:
+        """Stop the sample at once, as a crash would: SIGKILL to its process group, ``docker kill``.
+        Nothing it has not yet written where it keeps its data survives."""
+        raise LabError(f"the {self.target.backend} backend cannot kill a sample")
+
+    def restart(self, timeout_s: float) -> float:
+        """Start the killed sample again by its declared start step, on the data it kept, at the same
+        address and ports; wait until its health check passes (``NotServing`` past ``timeout_s``)
+        and return the seconds that took."""
+        raise LabError(f"the {self.target.backend} backend cannot restart a sample")
 
 
 class Deployer(ABC):
@@ -128,26 +146,37 @@ def wait_healthy(
     deployment: Deployment,
     still_running: Callable[[], bool],
     logs: Callable[[], str],
+    timeout_s: float | None = None,
 ) -> float:
-    """Poll the spec's health check until it answers as declared; return seconds taken."""
+    """Poll the spec's health check until it answers as declared; return seconds taken. The wait is
+    the spec's health timeout unless the caller gives its own (a restart waits as long as the RTO
+    check allows).
+
+    It runs before the run's guard knows the deployment, so it is guarded by one holding this
+    deployment's scope alone, and like all test traffic it never follows a redirect."""
     hc = loaded.spec.deployment.health
+    limit = hc.timeout_s if timeout_s is None else timeout_s
     url = deployment.url(hc.url)
-    http = lab_session()
+    http = lab_session(guard=ScopeGuard.for_deployment(deployment))
     start = time.monotonic()
     last = "no answer yet"
-    while time.monotonic() - start < hc.timeout_s:
+    while time.monotonic() - start < limit:
         if not still_running():
-            raise DeployError(f"the sample exited before it became healthy ({last})", logs())
+            raise NotServing(f"the sample exited before it became healthy ({last})", logs())
         try:
             r = http.get(url, timeout=min(5.0, hc.timeout_s), verify=False)
             if r.status_code == hc.expect_status:
                 require_own_listener(deployment, url, logs)
                 return time.monotonic() - start
             last = f"{url} answered {r.status_code}, expected {hc.expect_status}"
+            if r.is_redirect:
+                last += f" (a redirect to {r.headers.get('Location', '?')}, not followed)"
+        except OutOfScope as e:
+            raise DeployError(f"the health check was refused: {e}", logs()) from None
         except requests.RequestException as e:
             last = f"{url}: {type(e).__name__}"
         time.sleep(hc.interval_s)
-    raise DeployError(f"health check never passed within {hc.timeout_s:g} s: {last}", logs())
+    raise NotServing(f"health check never passed within {limit:g} s: {last}", logs())
 
 
 def require_own_listener(deployment: Deployment, url: str, logs: Callable[[], str]) -> None:

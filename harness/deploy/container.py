@@ -59,7 +59,7 @@ CACHE_VERSION = "1"
 # file-owning installers (pip, useradd, chown) need.
 INSTALL_CAPS = ["CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "SETUID", "SETGID"]
 
-# The edge's forwarder: python3 -c FORWARDER <sample-ip> <listen:target> ...
+# The edge's forwarder: python3 -c FORWARDER <sample-name> <listen:target> ...
 FORWARDER = r"""
 import asyncio, sys
 async def pipe(r, w):
@@ -250,6 +250,35 @@ class ContainerDeployment(Deployment):
     # answering_socket_holder: the base's None holds here. The host port is one the engine allocated
     # and published on the edge, which forwards only into the sample's own container.
 
+    def kill(self) -> None:
+        from docker.errors import DockerException
+
+        c = self._container()
+        if c is None:
+            raise DeployError("the sample container is gone: nothing to kill")
+        try:
+            c.kill()  # SIGKILL to the container's init and with it every process in it
+            c.wait(timeout=30)
+        except DockerException as e:
+            raise DeployError(f"docker kill of the sample failed: {e}") from None
+
+    def restart(self, timeout_s: float) -> float:
+        """The same container started again: the engine runs its start step on the files it kept."""
+        from docker.errors import DockerException
+
+        assert self.loaded is not None, "deployed without its spec"
+        c = self._container()
+        if c is None:
+            raise DeployError("the sample container is gone: nothing to start again")
+        try:
+            c.start()
+            c.reload()
+        except DockerException as e:
+            raise DeployError(f"docker start of the sample failed: {e}") from None
+        networks = c.attrs["NetworkSettings"]["Networks"]
+        self.info["sample_ip"] = next((n.get("IPAddress") for n in networks.values()), None)
+        return wait_healthy(self.loaded, self, self.alive, self.logs, timeout_s)
+
 
 @register("container")
 class ContainerDeployer(Deployer):
@@ -299,6 +328,7 @@ class ContainerDeployer(Deployer):
                 "cpus": d.resources.cpus,
                 "memory_mb": d.resources.memory_mb,
             },
+            loaded=loaded,
             client=client,
             sample_dir=sample_dir,
             log_files=list(d.log_files),
@@ -593,10 +623,12 @@ class ContainerDeployer(Deployer):
             ip = c.attrs["NetworkSettings"]["Networks"][net.name]["IPAddress"]
             dep.info.update(container_id=c.id, network=net.name, sample_ip=ip)
             # The edge runs lab code on the lab image (it needs python3, the sample's image may not).
+            # It finds the sample by name (the engine's DNS on the internal network), not by this IP:
+            # a sample the continuity checks kill and start again comes back at another address.
             edge = client.containers.create(
                 self._base_image(client, BASE_IMAGE).id,
                 name=f"harness-lab-{run_id}-edge",
-                command=["python3", "-c", FORWARDER, ip, *(f"{p.port}:{p.port}" for p in d.ports)],
+                command=["python3", "-c", FORWARDER, c.name, *(f"{p.port}:{p.port}" for p in d.ports)],
                 ports={f"{p.port}/tcp": ("127.0.0.1", None) for p in d.ports},
                 network="bridge",
                 cap_drop=["ALL"],

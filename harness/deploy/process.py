@@ -59,6 +59,8 @@ class ProcessDeployment(Deployment):
     proc: subprocess.Popen[bytes] | None = None
     log_files: list[str] = field(default_factory=list)
     ledger_key: str = ""
+    start_cmd: str = ""  # rendered, so a restart runs exactly what the first start ran
+    env: dict[str, str] = field(default_factory=dict, repr=False)
 
     @property
     def sample_dir(self) -> Path:
@@ -99,6 +101,42 @@ class ProcessDeployment(Deployment):
         foreign = [s for s in listeners if s.inode not in own]
         return sockets.holder_of(foreign[0].inode) if foreign else None
 
+    def launch(self) -> None:
+        """Run the start step in the sample's directory, in a process group of its own (so a
+        teardown or a kill reaches the whole tree), and record the group in the ledger."""
+        with (self.workdir / "output.log").open("ab") as out:
+            out.write(f"$ {self.start_cmd}\n".encode())
+            out.flush()
+            self.proc = subprocess.Popen(
+                self.start_cmd,
+                shell=True,
+                cwd=self.sample_dir,
+                env=self.env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+        if self.ledger_key:
+            leftovers.forget(self.ledger_key)
+        self.ledger_key = leftovers.record("process", {"pgid": self.proc.pid, "workdir": str(self.workdir)})
+        self.info["pid"] = self.proc.pid
+
+    def kill(self) -> None:
+        if self.proc is None:
+            return
+        # The whole group at once; waiting on the leader reaps it (a zombie would still count).
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(timeout=10)
+
+    def restart(self, timeout_s: float) -> float:
+        assert self.loaded is not None, "deployed without its spec"
+        if self.alive():
+            raise DeployError("restart asked for while the sample still runs")
+        self.launch()
+        return wait_healthy(self.loaded, self, self.alive, self.logs, timeout_s)
+
 
 def run_step(cmd: str, cwd: Path, env: dict[str, str], timeout_s: float, log: Path) -> None:
     with log.open("ab") as out:
@@ -137,30 +175,18 @@ class ProcessDeployer(Deployer):
             ports=listen,
             workdir=workdir,
             info={"backend": "process", "host": "127.0.0.1"},
+            loaded=loaded,
             log_files=list(d.log_files),
+            env=env,
         )
         try:
             env.update({k: render(v, values) for k, v in d.env.items()})
             for step in d.install:
                 run_step(render(step.run, values), sample_dir, env, step.timeout_s, log)
-            start_cmd = render(d.start.run, values)
+            dep.start_cmd = render(d.start.run, values)
         except TemplateError as e:
             raise DeployError(f"spec template: {e}") from None
-        with log.open("ab") as out:
-            out.write(f"$ {start_cmd}\n".encode())
-            out.flush()
-            dep.proc = subprocess.Popen(
-                start_cmd,
-                shell=True,
-                cwd=sample_dir,
-                env=env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                start_new_session=True,  # its own process group: teardown kills the whole tree
-            )
-        dep.ledger_key = leftovers.record("process", {"pgid": dep.proc.pid, "workdir": str(workdir)})
-        dep.info["pid"] = dep.proc.pid
+        dep.launch()
         try:
             dep.info["healthy_after_s"] = round(wait_healthy(loaded, dep, dep.alive, dep.logs), 3)
         except BaseException:

@@ -278,6 +278,8 @@ class TerminalDeployment(Deployment):
     stop_signal: str = "TERM"
     ledger_key: str = ""
     torn_down: bool = False
+    start_cmd: str = ""  # rendered: a restart runs exactly what the first start ran
+    exports: str = field(default="", repr=False)  # the declared env, as shell exports before it
 
     @property
     def remote_sample_dir(self) -> str:
@@ -337,6 +339,40 @@ class TerminalDeployment(Deployment):
             timeout_s=CONNECT_TIMEOUT_S,
         )
         return rc == 0
+
+    def launch(self) -> None:
+        """Run the start step on the unit. setsid from a non-interactive shell's background job:
+        no fork, so $! is the new process group's ID and a stop or kill reaches the whole tree."""
+        remote = self._remote_live()
+        if remote is None:
+            raise DeployError("the terminal deployment is torn down: nothing to start")
+        log = posixpath.join(self.remote_dir, "output.log")
+        _, out = remote.run(
+            f"cd {_q(self.remote_sample_dir)} && printf '$ %s\\n' {_q(self.start_cmd)} >> {_q(log)} && "
+            f"{{ setsid sh -c {_q(self.exports + self.start_cmd)} >> {_q(log)} 2>&1 < /dev/null & "
+            f"echo $! > {_q(posixpath.join(self.remote_dir, 'harness.pid'))}; echo $!; }}",
+            check=True,
+        )
+        try:
+            self.pid = int(out.strip().splitlines()[-1])
+        except (ValueError, IndexError):
+            raise DeployError(
+                f"on {remote.unit.label}: the start step gave no PID ({out.strip()!r})", self.logs()
+            ) from None
+        self.info["pid"] = self.pid
+
+    def kill(self) -> None:
+        remote = self._remote_live()
+        if remote is None or self.pid is None:
+            raise DeployError("the terminal deployment has no running sample to kill")
+        remote.run(_group_stop_script(str(self.pid), "KILL", 0.5), timeout_s=CONNECT_TIMEOUT_S)
+
+    def restart(self, timeout_s: float) -> float:
+        assert self.loaded is not None, "deployed without its spec"
+        if self.alive():
+            raise DeployError("restart asked for while the sample still runs")
+        self.launch()
+        return wait_healthy(self.loaded, self, self.alive, self.logs, timeout_s)
 
 
 def _ports_free(unit: Unit, loaded: LoadedSpec) -> None:
@@ -404,6 +440,7 @@ class TerminalDeployer(Deployer):
                 "standin": unit.standin,
                 "host_key": remote.host_key,
             },
+            loaded=loaded,
             remote=remote,
             log_files=list(d.log_files),
             data_files=list(d.data_files),
@@ -478,19 +515,8 @@ class TerminalDeployer(Deployer):
             self._install_step(remote, dep, sample, log, exports, cmd, timeout_s)
         timings["install_s"] = time.monotonic() - t
 
-        # setsid from a non-interactive shell's background job: no fork, so $! is the new
-        # process group's ID and teardown can stop the whole tree with kill -SIG -PGID.
-        _, out = remote.run(
-            f"cd {_q(sample)} && printf '$ %s\\n' {_q(start_cmd)} >> {_q(log)} && "
-            f"{{ setsid sh -c {_q(exports + start_cmd)} >> {_q(log)} 2>&1 < /dev/null & "
-            f"echo $! > {_q(posixpath.join(dep.remote_dir, 'harness.pid'))}; echo $!; }}",
-            check=True,
-        )
-        try:
-            dep.pid = int(out.strip().splitlines()[-1])
-        except (ValueError, IndexError):
-            raise DeployError(f"on {unit.label}: the start step gave no PID ({out.strip()!r})", dep.logs()) from None
-        dep.info["pid"] = dep.pid
+        dep.start_cmd, dep.exports = start_cmd, exports
+        dep.launch()
 
     @staticmethod
     def _install_step(

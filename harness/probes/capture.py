@@ -119,7 +119,7 @@ def _where(deployment: Any) -> tuple[str, str]:
 @contextmanager
 def capture(deployment: Any, guard: ScopeGuard, settle_s: float = 0.3) -> Iterator[CaptureResult]:
     """Capture while the body runs; the result is filled when the block ends."""
-    guard.check(deployment.host)
+    guard.check_address(deployment.host, via="capture")  # listens only: no connection to check
     from scapy.sendrecv import AsyncSniffer
 
     iface, bpf = _where(deployment)

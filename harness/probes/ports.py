@@ -50,11 +50,16 @@ def tcp_connect_scan(
     host: str, ports: Iterable[int], guard: ScopeGuard, timeout: float = 0.5, concurrency: int = 512
 ) -> list[int]:
     """Open TCP ports of `host` among `ports` (a full connect, then close)."""
-    guard.check(host)
+    ports = list(ports)
+    # Every (address, port) is asked before any connection; the scan dials the allowed address.
+    address = guard.addresses(host, ports[0], via="port scan")[0] if ports else host
+    for p in ports:
+        if not guard.in_scope(address, p):
+            guard.check(address, p, via="port scan")  # raises OutOfScope, recorded
 
     async def run() -> list[int]:
         sem = asyncio.Semaphore(concurrency)
-        found = await asyncio.gather(*(_probe(host, p, timeout, sem) for p in ports))
+        found = await asyncio.gather(*(_probe(address, p, timeout, sem) for p in ports))
         return sorted(p for p in found if p is not None)
 
     try:
@@ -96,7 +101,7 @@ def exposure(deployment: Any, declared: dict[str, int], guard: ScopeGuard, scan_
     `deployment.ports` gives each declared port as reachable from the lab; inside a container the
     sample listens on the spec's own port numbers, so those are what a namespace view compares to.
     """
-    guard.check(deployment.host)
+    guard.check_address(deployment.host, via="exposure")
     proc_obj = getattr(deployment, "proc", None)
     if proc_obj is not None and getattr(proc_obj, "pid", None):
         pids = process_tree(proc_obj.pid)

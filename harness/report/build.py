@@ -44,6 +44,8 @@ def _item_verdict(outcomes: list[str]) -> str:
         return NONCONFORM
     if "error" in outcomes:
         return LAB_ERROR
+    if "review" in outcomes:
+        return PENDING  # a check observed but had nothing to judge against: the engineer decides
     if all(o == "not_applicable" for o in outcomes):
         return NOT_APPLICABLE
     return CONFORM

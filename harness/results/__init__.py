@@ -12,7 +12,7 @@ the lab database. Everything here takes and gives plain records (harness.results
 from harness.results.chain import RunVerification, record_verdict, verdicts_of, verify_run
 from harness.results.db import LabDatabaseError, open_lab, session
 from harness.results.numbers import allocate_report_number, next_sample_id
-from harness.results.outcomes import NOT_APPLICABLE_PREFIX, OUTCOME_ZH, OUTCOMES, Outcome, RunStatus
+from harness.results.outcomes import NOT_APPLICABLE_PREFIX, OUTCOME_ZH, OUTCOMES, REVIEW_PREFIX, Outcome, RunStatus
 from harness.results.records import (
     EvidenceRef,
     NewSample,
@@ -41,6 +41,7 @@ __all__ = [
     "NOT_APPLICABLE_PREFIX",
     "OUTCOMES",
     "OUTCOME_ZH",
+    "REVIEW_PREFIX",
     "SIGNING_ORDER",
     "EvidenceRef",
     "Heartbeat",

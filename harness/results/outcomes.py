@@ -14,6 +14,7 @@ class Outcome(StrEnum):
     FAIL = "fail"
     ERROR = "error"
     NOT_APPLICABLE = "not_applicable"
+    REVIEW = "review"  # observed, but nothing to judge it against: an engineer decides (待判定)
 
     @property
     def zh(self) -> str:
@@ -21,11 +22,12 @@ class Outcome(StrEnum):
 
 
 OUTCOMES = tuple(o.value for o in Outcome)
-OUTCOME_ZH = {"pass": "符合", "fail": "不符合", "error": "检测异常", "not_applicable": "不适用"}
+OUTCOME_ZH = {"pass": "符合", "fail": "不符合", "error": "检测异常", "not_applicable": "不适用", "review": "待判定"}
 
 # The reason a check (or the plan) gives when it ends as not applicable starts with this; any other
 # skip means the check did not look at the sample, which is an error.
 NOT_APPLICABLE_PREFIX = "不适用："
+REVIEW_PREFIX = "待判定："  # a check that observed the sample and hands the judgement to an engineer
 
 
 class RunStatus(StrEnum):

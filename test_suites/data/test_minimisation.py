@@ -17,13 +17,12 @@ from harness.verdicts import not_applicable
 
 @pytest.mark.clause("10.minimisation")
 def test_answers_carry_only_what_the_use_case_needs(spec, driver, evidence):
-    operations = getattr(spec.driver, "operations", {})
-    reads = {name: op for name, op in operations.items() if op.method == "GET"}
-    accts = usable_accounts(spec)
+    ops = driver.operations()
+    reads = {name: op for name, op in ops.items() if op.kind == "read" and op.auth and not op.unsafe}
+    accts = usable_accounts(driver)
     if not reads or not accts:
         not_applicable("样品驱动未声明查询类（GET）操作或普通测试账户，无法检查应答数据最小化")
-    login = spec.driver.login
-    login_declared = [login.token_from, *([login.sign_key_from] if login.sign_key_from else [])]
+    login_declared = list(driver.info("login").returns) if driver.can_login() else []
     examined: list[str] = []
     skipped: list[str] = []
     findings: list[dict[str, str]] = []
@@ -32,21 +31,21 @@ def test_answers_carry_only_what_the_use_case_needs(spec, driver, evidence):
         answers = [("login", s.login_answer, login_declared)]
         for name, op in reads.items():
             try:
-                resp = driver.call(name, s, account_id=acct.account_id)
+                resp = driver.call(name, s)
             except DriverError as e:
                 skipped.append(f"{name}（{e}）")
                 continue
-            if resp.status_code != op.expect_status:
+            if not driver.succeeded(name, resp):
                 skipped.append(f"{name}（{acct.name}：应答 {resp.status_code}）")
                 continue
             try:
                 body = resp.json()
             except ValueError:
                 body = resp.text
-            answers.append((name, body, list(op.returns.values())))
+            answers.append((name, body, list(op.returns)))
         for name, body, declared in answers:
             examined.append(f"{acct.name}/{name}")
-            for x in excess_in_answer(body, acct, spec.driver.accounts, declared):
+            for x in excess_in_answer(body, acct, driver.accounts(), declared):
                 findings.append({"账户": acct.name, "操作": name, **x.as_dict()})
     if not examined:
         raise DriverError("no answer could be examined: " + "; ".join(skipped))

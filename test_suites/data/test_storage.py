@@ -28,7 +28,7 @@ def test_no_c3_at_rest_and_passwords_are_salted_slow_hashes(spec, deployment, dr
     if not files:
         not_applicable("样品未声明其存储的数据文件（deployment.data_files），无法检查存储中的 C3 信息与口令存储强度")
     # Let the sample see every typed password first: a store that keeps it on login must show it.
-    for acct in usable_accounts(spec):
+    for acct in usable_accounts(driver):
         driver.session(acct)
     values, read, unreadable = [], [], []
     for rel in files:
@@ -44,7 +44,7 @@ def test_no_c3_at_rest_and_passwords_are_salted_slow_hashes(spec, deployment, dr
         values += found
     if not read:
         raise DriverError(f"声明的数据文件均无法读取：{'、'.join(unreadable)}")
-    accounts = spec.driver.accounts
+    accounts = driver.accounts()
     leaks = stored_c3(values, accounts)
     records = assess_password_storage(values, accounts)
     weak = [r for r in records if not r.assessment.strong]

@@ -12,7 +12,6 @@ import pytest
 
 from harness.checks import network as judge
 from harness.drivers import DriverError
-from harness.drivers.rest import dig
 from harness.suite_support import usable_accounts
 from harness.verdicts import not_applicable
 
@@ -20,16 +19,11 @@ _SESSION_FIELDS = ("account_id", "from_account", "username")
 
 
 def _logged_in(driver, resp):
-    if resp.status_code != driver.operation("login").expect_status:
-        return None
-    try:
-        return str(dig(resp.json(), driver.operation("login").token_from))
-    except (ValueError, KeyError, IndexError):
-        return None
+    return driver.succeeded("login", resp)
 
 
 def _login_findings(driver, spec, evidence):
-    user = usable_accounts(spec)[0]
+    user = usable_accounts(driver)[0]
     wrong = f"Wrong-{uuid.uuid4().hex[:10]}"
     tried, found = 0, []
     for tpl in judge.LOGIN_SQL_PAYLOADS:
@@ -78,13 +72,15 @@ def _timed(driver, name, session, fields, note):
 
 
 def _operation_findings(driver, spec, evidence):
-    accts = usable_accounts(spec)
-    own, others = accts[0], [a for a in spec.driver.accounts if a.name != accts[0].name]
+    accts = usable_accounts(driver)
+    own, others = accts[0], [a for a in driver.accounts() if a.name != accts[0].name]
     session = driver.session(own)
     markers = _others_markers(others)
     found, tried = [], 0
-    for name, op in spec.driver.operations.items():
-        fields = op.inputs()
+    for name, op in driver.operations().items():
+        if op.unsafe:
+            continue
+        fields = list(op.inputs)
         if not fields:
             continue
         base_fields = {f: v for f, v in _defaults(own, others).items() if f in fields}
@@ -99,7 +95,7 @@ def _operation_findings(driver, spec, evidence):
                 values = {**base_fields, field: payload}
                 resp, took = _timed(driver, name, session, values, f"{name}：{field}={payload}")
                 tried += 1
-                if resp.status_code == op.expect_status:
+                if driver.succeeded(name, resp):
                     leaked = {who for m, who in markers.items() if m in resp.text and m not in baseline.text}
                     if leaked:
                         found.append(
@@ -113,7 +109,7 @@ def _operation_findings(driver, spec, evidence):
                         )
                         timed_out = True
     evidence.observe(
-        f"业务接口：对 {len(spec.driver.operations)} 个操作的各输入发送 {tried} 个注入载荷，"
+        f"业务接口：对 {len(driver.operations())} 个操作的各输入发送 {tried} 个注入载荷，"
         + (f"发现 {len(found)} 处注入迹象" if found else "未见越权数据返回或注入导致的延迟")
     )
     return found
@@ -121,9 +117,9 @@ def _operation_findings(driver, spec, evidence):
 
 @pytest.mark.clause("11.injection")
 def test_inputs_resist_sql_and_command_injection(driver, spec, evidence):
-    if not getattr(spec.driver, "login", None):
+    if not driver.can_login():
         not_applicable("样品驱动未声明登录操作")
-    if not usable_accounts(spec):
+    if not usable_accounts(driver):
         not_applicable("样品未声明可用的普通测试账户")
     found = _login_findings(driver, spec, evidence)
     try:

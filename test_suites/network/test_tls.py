@@ -12,11 +12,21 @@ from harness.verdicts import not_applicable
 _ORDER = list(tls.PROTOCOLS)
 
 
-def _tls_ports(spec):
+def _tls_ports(spec, evidence):
+    """The declared TLS ports. The standard requires protection in transit: a sample that serves
+    only plain TCP fails the TLS items ("no TLS offered"); they are not "not applicable"."""
     ports = [p for p in spec.deployment.ports if p.tls]
-    if not ports:
-        not_applicable("样品未声明 TLS 端口")
-    return ports
+    if ports:
+        return ports
+    plain = [p for p in spec.deployment.ports if p.protocol == "tcp"]
+    if not plain:
+        not_applicable("样品不提供 TCP 服务端口，不涉及传输层加密")
+    names = "、".join(f"{p.name}（{p.port}）" for p in plain)
+    evidence.observe(
+        f"样品声明的服务端口 {names} 均不提供 TLS：数据以明文传输",
+        en=f"None of the declared ports ({names}) offers TLS",
+    )
+    raise AssertionError(f"no TLS offered on any declared port ({names})")
 
 
 @pytest.mark.clause("11.tls.protocol")
@@ -24,7 +34,7 @@ def test_no_protocol_below_the_minimum_is_offered(deployment, spec, params, evid
     minimum = f"TLS {params.tls_min_version}"
     too_old = _ORDER[: _ORDER.index(minimum)]
     problems = []
-    for decl in _tls_ports(spec):
+    for decl in _tls_ports(spec, evidence):
         result = tls_scan(deployment.ports[decl.name])
         evidence.attach_text(f"sslyze 扫描结果 {decl.name}", result.raw_json, kind="json", ext=".json")
         offered = result.offered_protocols()
@@ -38,7 +48,7 @@ def test_no_protocol_below_the_minimum_is_offered(deployment, spec, params, evid
 @pytest.mark.clause("11.tls.ciphers")
 def test_no_weak_cipher_suite_is_offered(deployment, spec, evidence, tls_scan):
     problems = []
-    for decl in _tls_ports(spec):
+    for decl in _tls_ports(spec, evidence):
         result = tls_scan(deployment.ports[decl.name])
         evidence.attach_text(f"sslyze 扫描结果 {decl.name}", result.raw_json, kind="json", ext=".json")
         table = []
@@ -66,7 +76,7 @@ def test_no_weak_cipher_suite_is_offered(deployment, spec, evidence, tls_scan):
 def test_server_certificate_is_valid_for_the_declared_host(deployment, spec, evidence, tls_scan):
     name = judge.client_host_name(spec, deployment)
     problems = []
-    for decl in _tls_ports(spec):
+    for decl in _tls_ports(spec, evidence):
         result = tls_scan(deployment.ports[decl.name])
         evidence.attach_text(
             f"证书链 {decl.name}", "".join(result.certificate_chain_pem), kind="certificate", ext=".pem"
@@ -86,22 +96,22 @@ def _header_samples(driver, spec):
     """Answers to look at: the base URL, the web login page if declared, and one authenticated API
     answer (account view) when the driver can log in."""
     answers = [("GET /", driver.get_url("/", note="安全响应头：根路径"))]
-    web = getattr(spec.driver, "web_login_path", None)
+    web = driver.web_login_path()
     if web:
         answers.append((f"GET {web}", driver.get_url(web, note="安全响应头：网页登录")))
-    accts = usable_accounts(spec)
+    accts = usable_accounts(driver)
     if accts and driver.has("account"):
         try:
             s = driver.session(accts[0])
         except DriverError:
             return answers
-        answers.append(("account", driver.call("account", s, account_id=accts[0].account_id)))
+        answers.append(("account", driver.call("account", s)))
     return answers
 
 
 @pytest.mark.clause("11.tls.hsts")
 def test_hsts_and_security_headers(driver, spec, evidence):
-    base = getattr(spec.driver, "base_url", "")
+    base = driver.web_base_url() or ""
     if not base:
         not_applicable("样品不是以 HTTP 接口驱动，无应答头可查")
     over_tls = base.lower().startswith("https://")

@@ -30,7 +30,11 @@ DEFECTS: dict[str, str] = {
     "weak-ciphers": "TLS 1.2 also offers RSA key exchange suites (no forward secrecy)",
     "debug-port": "an undeclared plain-HTTP debug server listens beside the API",
     "cleartext-audit": "login/transfer audit records with full card and ID numbers sent as plain UDP syslog",
+    "no-rate-limit": "failed logins from one client are never throttled",
     "overexposure": "account API answer also carries the password hash and internal flags (failed_logins, locked)",
+    "ack-before-write": "transfers commit to an in-memory copy and are answered; the copy reaches disk every 60 s",
+    "slow-path": "account reads fall back to a 3 s degraded path while more than 2 API requests are in progress",
+    "slow-restart": "after an unclean stop the service scans its data for 40 s before it opens its port",
 }
 
 

@@ -10,8 +10,10 @@ import socket
 import socketserver
 import ssl
 import threading
+import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
@@ -29,6 +31,10 @@ from refpay.validators import mask_card, mask_id_number, mask_phone
 
 log = logging.getLogger("refpay")
 MAX_BODY = 64 * 1024
+WRITE_BEHIND_S = 60.0  # 'ack-before-write': how often the in-memory copy reaches disk
+SLOW_PATH_BUSY = 2  # 'slow-path': more API requests than this in progress ...
+SLOW_PATH_S = 3.0  # ... and an account read takes this long
+SLOW_RECOVERY_S = 40.0  # 'slow-restart': the data scan after an unclean stop
 SECURITY_HEADERS = {
     "Strict-Transport-Security": "max-age=31536000",
     "X-Content-Type-Options": "nosniff",
@@ -47,8 +53,11 @@ class App:
 
     def __init__(self, cfg: Config) -> None:
         self.cfg = cfg
-        self.store = Store(cfg.db_path)
+        self.store = Store(cfg.db_path, WRITE_BEHIND_S if cfg.has("ack-before-write") else None)
         self.store.sync_password_scheme(SEED_USERS, MD5 if cfg.has("weak-password-hash") else PBKDF2)
+        self.store.flush()
+        self.busy = 0  # API requests in progress ('slow-path' defect)
+        self._busy_lock = threading.Lock()
         self.auth = AuthService(cfg, self.store)
         self.transfers = TransferService(cfg, self.store)
         self.audit = AuditForwarder(cfg.host) if cfg.has("cleartext-audit") else None
@@ -70,7 +79,20 @@ class App:
             **extra,
         )
 
+    @contextmanager
+    def in_progress(self) -> Iterator[None]:
+        with self._busy_lock:
+            self.busy += 1
+        try:
+            yield
+        finally:
+            with self._busy_lock:
+                self.busy -= 1
+
     def account_view(self, who: Principal, account_id: str) -> dict[str, Any]:
+        if self.cfg.has("slow-path") and self.busy > SLOW_PATH_BUSY:
+            # Planted: under concurrent use the view is rebuilt the slow way.
+            time.sleep(SLOW_PATH_S)
         user = self._owned(who, account_id)
         account = self.store.account(account_id)
         card = user["card_number"]
@@ -151,16 +173,18 @@ class Handler(BaseHTTPRequestHandler):
                 self.send_header(name, value)
         super().end_headers()
 
-    def _send(self, status: int, body: bytes, content_type: str) -> None:
+    def _send(self, status: int, body: bytes, content_type: str, headers: dict[str, str] | None = None) -> None:
         self.send_response(status)
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
 
-    def _json(self, status: int, payload: dict[str, Any]) -> None:
+    def _json(self, status: int, payload: dict[str, Any], headers: dict[str, str] | None = None) -> None:
         body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
-        self._send(status, body, "application/json; charset=utf-8")
+        self._send(status, body, "application/json; charset=utf-8", headers)
 
     def _read_body(self) -> bytes:
         """Read the whole body up front so an early error never leaves unread
@@ -217,13 +241,17 @@ class Handler(BaseHTTPRequestHandler):
             for route_method, pattern, func in ROUTES:
                 match = pattern.fullmatch(path)
                 if match and route_method == method:
-                    func(self, *match.groups())
+                    if path.startswith("/api/"):
+                        with self.app.in_progress():
+                            func(self, *match.groups())
+                    else:
+                        func(self, *match.groups())
                     return
             if allowed:
                 raise ApiError(405, "方法不允许")
             raise ApiError(404, "未找到")
         except ApiError as err:
-            self._json(err.status, {"error": err.message})
+            self._json(err.status, {"error": err.message}, err.headers)
         except Exception:  # noqa: BLE001 - last-resort 500 handler must catch everything
             trace = traceback.format_exc()
             log.error("event=unhandled_error method=%s path=%s\n%s", method, path, trace)
@@ -259,7 +287,7 @@ class Handler(BaseHTTPRequestHandler):
         username, password = body.get("username"), body.get("password")
         if not isinstance(username, str) or not isinstance(password, str):
             raise ApiError(400, "请求参数错误")
-        result = self.app.auth.login(username, password)
+        result = self.app.auth.login(username, password, client=self.client_address[0])
         self.app.audit_event("login", result["account_id"])
         self._json(200, result)
 
@@ -388,7 +416,19 @@ class DebugServer(ThreadingHTTPServer):
         self.server_name, self.server_port = str(self.server_address[0]), self.server_address[1]
 
 
+def _recover(cfg: Config) -> None:
+    """A marker file lives while the service runs; found at start, the last stop was a crash.
+    SQLite has already recovered its journal by then, so the compliant build only says so."""
+    if cfg.running_marker.exists():
+        log.warning("event=unclean_shutdown_detected")
+        if cfg.has("slow-restart"):
+            log.info("event=recovery_scan seconds=%s", SLOW_RECOVERY_S)
+            time.sleep(SLOW_RECOVERY_S)
+    cfg.running_marker.write_text("running\n")
+
+
 def serve(cfg: Config) -> int:
+    _recover(cfg)
     app = App(cfg)
     server = RefpayServer(cfg, app)
     debug = DebugServer(cfg, app) if cfg.has("debug-port") else None
@@ -415,6 +455,8 @@ def serve(cfg: Config) -> int:
         server.serve_forever(poll_interval=0.2)
     finally:
         server.server_close()
+        app.store.flush()
+        cfg.running_marker.unlink(missing_ok=True)
         if debug is not None:
             debug.shutdown()
             debug.server_close()

@@ -3,7 +3,9 @@ deliberately models the 'sqli' defect."""
 
 from __future__ import annotations
 
+import logging
 import sqlite3
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from decimal import Decimal
@@ -46,12 +48,49 @@ CREATE INDEX transfers_to ON transfers(to_account, created_at);
 USER_COLUMNS = "username, password_hash, account_id, card_number, id_number, phone, failed_logins, locked"
 
 
+log = logging.getLogger("refpay")
+
+
 class Store:
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, write_behind_s: float | None = None) -> None:
         self.path = path
+        # 'ack-before-write' defect: everything runs on an in-memory copy of the database (one
+        # connection, serialised), written back to disk every write_behind_s and at a clean stop.
+        self._mem: sqlite3.Connection | None = None
+        self._mem_lock = threading.RLock()
+        if write_behind_s:
+            self._mem = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+            self._mem.row_factory = sqlite3.Row
+            disk = sqlite3.connect(self.path)
+            try:
+                disk.backup(self._mem)
+            finally:
+                disk.close()
+            threading.Thread(target=self._write_behind, args=(write_behind_s,), daemon=True).start()
+
+    def _write_behind(self, every_s: float) -> None:
+        while True:
+            threading.Event().wait(every_s)
+            self.flush()
+
+    def flush(self) -> None:
+        """Write the in-memory copy to disk (no-op for the ordinary, always-on-disk store)."""
+        if self._mem is None:
+            return
+        with self._mem_lock:
+            disk = sqlite3.connect(self.path, timeout=30)
+            try:
+                self._mem.backup(disk)
+            finally:
+                disk.close()
+        log.info("event=store_flushed")
 
     @contextmanager
     def connect(self) -> Iterator[sqlite3.Connection]:
+        if self._mem is not None:
+            with self._mem_lock:
+                yield self._mem
+            return
         # Autocommit mode: transactions are opened explicitly with BEGIN IMMEDIATE.
         conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
         conn.row_factory = sqlite3.Row
