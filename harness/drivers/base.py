@@ -198,3 +198,11 @@ class Driver(Protocol):
     def get_url(self, path: str, note: str = "", session: DriverSession | None = None) -> requests.Response: ...
 
     def describe_auth(self) -> str: ...
+
+
+def payee_fields(to: Account) -> dict[str, Any]:
+    """How a transfer names its payee: ``{to_account}`` is the payee's account number, and every
+    other value of the payee is there as ``{to_<name>}`` (``{to_wallet_id}``, ``{to_user_id}``)."""
+    fields: dict[str, Any] = {f"to_{k}": v for k, v in to.known().items() if k not in ("password", "sign_secret")}
+    fields["to_account"] = to.account_id if to.account_id else to.known().get("username")
+    return fields

@@ -12,7 +12,7 @@ import uuid
 
 import pytest
 
-from harness.checks.transaction import brief, fingerprint
+from harness.checks.answers import brief, fingerprint
 from harness.drivers import DriverError
 from harness.policy import setting
 from harness.spec.model import Account
