@@ -24,6 +24,7 @@ DEFECTS: dict[str, str] = {
     "no-security-headers": "HSTS and other security headers missing",
     "stack-trace": "500 responses include the Python traceback",
     "sqli": "login query built by string formatting (SQL injection)",
+    "sqli-lookup": "account lookup by the URL's account number built by string formatting (SQL injection)",
     "tamper": "transfer signature covers only nonce and timestamp",
     "history-missing": "newest completed transfer missing from history",
     "server-error": "over-precision amount (0.001) answers 500 instead of 400",
