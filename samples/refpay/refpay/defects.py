@@ -31,6 +31,7 @@ DEFECTS: dict[str, str] = {
     "weak-ciphers": "TLS 1.2 also offers RSA key exchange suites (no forward secrecy)",
     "debug-port": "an undeclared plain-HTTP debug server listens beside the API",
     "cleartext-audit": "login/transfer audit records with full card and ID numbers sent as plain UDP syslog",
+    "redos": "payee account number checked with a nested-quantifier regex (catastrophic backtracking)",
     "no-rate-limit": "failed logins from one client are never throttled",
     "overexposure": "account API answer also carries the password hash and internal flags (failed_logins, locked)",
 }
