@@ -12,6 +12,7 @@ DEFECTS: dict[str, str] = {
     "weak-tls": "TLS 1.0/1.1 accepted with SECLEVEL=0 ciphers",
     "no-lockout": "login lockout never triggers",
     "user-enumeration": "unknown user gets 404 instead of the generic 401",
+    "timing-enumeration": "unknown user names skip the password hash: the login answers them much faster",
     "idor": "any logged-in user can read any account and its transactions",
     "negative-amount": "amounts <= 0 accepted",
     "no-limit": "per-transaction and daily limits not enforced",
