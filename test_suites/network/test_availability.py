@@ -180,6 +180,9 @@ class Run:
         if crafted.wait(quick):
             if isinstance(crafted.error, Throttled):
                 raise crafted.error
+            if crafted.error is not None and not isinstance(crafted.error, SampleTimeout | requests.ConnectionError):
+                self.sent -= 1
+                raise NotSent(crafted.error)  # the lab could not write it (an encoder's limit): nothing was sent
             return av.Episode(where, label, crafted.took, crafted.answer is not None)
         control_s = self.control.answered_within(self.control.deadline)
         crafted.wait(_timeout(self.driver) + 15)
@@ -227,7 +230,9 @@ def _input(run: Run, where: str, make: Maker, slot: Slot, usual_s: float, renew:
                 run.uncovered.append(where)
                 return
             value = fam.value(n)
-            ep = run.attempt(where, f"{fam.name} {len(value)} 字符", make(placed(slot, value)), usual_s)
+            ep = _try(run, where, f"{fam.name} {len(value)} 字符", lambda v=value: make(placed(slot, v)), usual_s)
+            if ep is None:
+                break
             run.episodes.append(ep)
             if ep.stalled:
                 _confirm(run, ep, lambda v=value: make(placed(slot, v)), usual_s, renew)
@@ -242,12 +247,28 @@ def _input(run: Run, where: str, make: Maker, slot: Slot, usual_s: float, renew:
         if not fits(slot, c.value):
             continue
         with _deep_enough(c.deep):
-            ep = run.attempt(where, c.name, make(placed(slot, c.value)), usual_s)
+            ep = _try(run, where, c.name, lambda v=c.value: make(placed(slot, v)), usual_s)
+        if ep is None:
+            continue
         run.episodes.append(ep)
         if ep.stalled:
             with _deep_enough(c.deep):
                 _confirm(run, ep, lambda v=c.value: make(placed(slot, v)), usual_s, renew)
             return
+
+
+def _try(run: Run, where: str, label: str, build: Callable[[], Any], usual_s: float) -> av.Episode | None:
+    """One crafted request, or None (noted) when the lab cannot build or encode it."""
+    try:
+        send = build()
+    except (DriverError, TypeError, ValueError) as e:
+        run.notes.append(f"{where} {label}：无法构造该请求，未发送（{e}）"[:300])
+        return None
+    try:
+        return run.attempt(where, label, send, usual_s)
+    except NotSent as e:
+        run.notes.append(f"{where} {label}：实验室无法编码该请求，未发送（{e}）"[:300])
+        return None
 
 
 def _confirm(
@@ -356,6 +377,10 @@ def _login_time(driver: Any, acct: Account, nobody: str, wrong: str) -> float:
     t0 = time.monotonic()
     _unthrottled(driver.login(Account(name="crafted", username=nobody, password=wrong, values=acct.values)))
     return time.monotonic() - t0
+
+
+class NotSent(Exception):
+    """The lab's own encoding refused the crafted value: it never reached the product."""
 
 
 class Throttled(Exception):
