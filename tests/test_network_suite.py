@@ -324,13 +324,16 @@ def test_crafted_input_ladder_and_judgement() -> None:
         n = av.next_length(n, 0.0)
     assert len(lengths) <= 7  # a product that answers at once costs a handful of requests per family
     assert av.nested(3) == [[[1]]] and av.nested(2, obj=True) == {"a": {"a": 1}}
-    quick = av.Episode("transfer.to_account", "数字串 19 字符", 0.1, True)
-    slow_ok = av.Episode("transfer.to_account", "数字串 25 字符", 2.5, True, True, 1.5)
-    stall = av.Episode("transfer.to_account", "数字串 27 字符", 4.0, True, True, None)
-    lone_timeout = av.Episode("x.q", "超长字符串", 10.0, False, True, 0.2)
+    to, digits = "transfer.to_account", "数字串"
+    quick = av.Episode(to, "数字串 19 字符", digits, 0.1, True)
+    slow_ok = av.Episode(to, "数字串 25 字符", digits, 2.5, True, True, 1.5)
+    stall = av.Episode(to, "数字串 27 字符", digits, 4.0, True, True, None)
+    lone_timeout = av.Episode("x.q", "超长字符串", "超长字符串", 10.0, False, True, 0.2)
     failures, slow = av.judge([quick, slow_ok, stall, lone_timeout])
     assert failures == [] and slow == [slow_ok, lone_timeout]  # one stall is not yet a failure
-    again = av.Episode("transfer.to_account", "数字串 27 字符", 4.2, True, True, None)
+    again = av.Episode(to, "数字串 28 字符", digits, 4.2, True, True, None)  # reproduced one character longer
     failures, _ = av.judge([quick, slow_ok, stall, again])
     assert failures == [again]
+    other = av.Episode(to, "字母串 28 字符", "字母串", 4.2, True, True, None)  # another family: not a reproduction
+    assert av.judge([stall, other])[0] == []
     assert again.row()["对照请求"] == "未在时限内应答"

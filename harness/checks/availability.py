@@ -103,6 +103,7 @@ class Episode:
 
     input: str  # "operation.input"
     crafted: str  # what was sent (its name and length)
+    family: str  # the kind of crafted value (a growing string's family, or the one-shot's name)
     crafted_s: float  # how long the crafted request took (or was waited for)
     answered: bool  # the crafted request got an answer
     control_sent: bool = False  # a control was sent while it was in flight
@@ -122,6 +123,7 @@ class Episode:
         return {
             "输入": self.input,
             "构造输入": self.crafted,
+            "类别": self.family,
             "构造请求用时（秒）": round(self.crafted_s, 2),
             "构造请求得到应答": self.answered,
             "对照请求": (
@@ -134,12 +136,13 @@ class Episode:
 
 
 def judge(episodes: list[Episode]) -> tuple[list[Episode], list[Episode]]:
-    """(failures, observations): an input whose crafted request stalled the control and did so again
-    when repeated is a failure; a crafted request that was in flight past the quick time or got no
-    answer while the control kept answering is an observation."""
+    """(failures, observations): an input whose crafted value of one kind stalled the control and did
+    so again when repeated (the same value, or a longer string of the same family) is a failure; a
+    crafted request that was in flight past the quick time or got no answer while the control kept
+    answering is an observation."""
     by_key: dict[tuple[str, str], list[Episode]] = {}
     for e in episodes:
-        by_key.setdefault((e.input, e.crafted), []).append(e)
+        by_key.setdefault((e.input, e.family), []).append(e)
     failures = [eps[-1] for eps in by_key.values() if sum(e.stalled for e in eps) >= 2]
     slow = [e for e in episodes if (e.in_flight or not e.answered) and not e.stalled]
     return failures, slow

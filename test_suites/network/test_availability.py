@@ -172,7 +172,9 @@ class Run:
     def out_of_time(self) -> bool:
         return time.monotonic() > self.deadline
 
-    def attempt(self, where: str, label: str, send: Callable[[], requests.Response], usual_s: float) -> av.Episode:
+    def attempt(
+        self, where: str, label: str, family: str, send: Callable[[], requests.Response], usual_s: float
+    ) -> av.Episode:
         """Send one crafted request; while it is in flight past the quick time, the control."""
         self.sent += 1
         quick = max(av.QUICK_S, 4 * usual_s)
@@ -183,14 +185,14 @@ class Run:
             if crafted.error is not None and not isinstance(crafted.error, SampleTimeout | requests.ConnectionError):
                 self.sent -= 1
                 raise NotSent(crafted.error)  # the lab could not write it (an encoder's limit): nothing was sent
-            return av.Episode(where, label, crafted.took, crafted.answer is not None)
+            return av.Episode(where, label, family, crafted.took, crafted.answer is not None)
         control_s = self.control.answered_within(self.control.deadline)
         crafted.wait(_timeout(self.driver) + 15)
         if isinstance(crafted.error, Throttled):
             raise crafted.error
         if isinstance(crafted.error, requests.ConnectionError):
             self.notes.append(f"{where} {label}：构造请求的连接被断开（{crafted.error}）")
-        return av.Episode(where, label, crafted.took, crafted.answer is not None, True, control_s)
+        return av.Episode(where, label, family, crafted.took, crafted.answer is not None, True, control_s)
 
     def recover(self, episode: av.Episode) -> None:
         """After a stall: wait until the control answers again; an error when it never does."""
@@ -224,19 +226,26 @@ def _input(run: Run, where: str, make: Maker, slot: Slot, usual_s: float, renew:
     session (after a stall the old one may have expired, and an expired session answers before
     any validation is reached)."""
     for fam in av.FAMILIES:
-        n = av.LADDER_START
+        n, stalls = av.LADDER_START, 0
         while n <= av.LADDER_MAX:
             if run.out_of_time():
                 run.uncovered.append(where)
                 return
             value = fam.value(n)
-            ep = _try(run, where, f"{fam.name} {len(value)} 字符", lambda v=value: make(placed(slot, v)), usual_s)
+            build = lambda v=value: make(placed(slot, v))  # noqa: E731 - one crafted request, built when sent
+            ep = _try(run, where, f"{fam.name} {len(value)} 字符", fam.name, build, usual_s)
             if ep is None:
                 break
             run.episodes.append(ep)
             if ep.stalled:
-                _confirm(run, ep, lambda v=value: make(placed(slot, v)), usual_s, renew)
-                return
+                # Wait for the product, then the same length again (and longer ones, if the machine
+                # was quicker this time): a second stall of this family is the reproduction.
+                run.recover(ep)
+                renew()
+                stalls += 1
+                if stalls >= 2:
+                    return
+                continue
             if not ep.answered:
                 break  # slow alone, the service kept answering: an observation; longer strings add nothing
             n = av.next_length(n, ep.crafted_s - usual_s)
@@ -246,18 +255,23 @@ def _input(run: Run, where: str, make: Maker, slot: Slot, usual_s: float, renew:
             return
         if not fits(slot, c.value):
             continue
-        with _deep_enough(c.deep):
-            ep = _try(run, where, c.name, lambda v=c.value: make(placed(slot, v)), usual_s)
-        if ep is None:
-            continue
-        run.episodes.append(ep)
-        if ep.stalled:
+        stalls = 0
+        for _ in range(2):  # once, and once more after a stall
             with _deep_enough(c.deep):
-                _confirm(run, ep, lambda v=c.value: make(placed(slot, v)), usual_s, renew)
+                ep = _try(run, where, c.name, c.name, lambda v=c.value: make(placed(slot, v)), usual_s)
+            if ep is None:
+                break
+            run.episodes.append(ep)
+            if not ep.stalled:
+                break
+            stalls += 1
+            run.recover(ep)
+            renew()
+        if stalls >= 2:
             return
 
 
-def _try(run: Run, where: str, label: str, build: Callable[[], Any], usual_s: float) -> av.Episode | None:
+def _try(run: Run, where: str, label: str, family: str, build: Callable[[], Any], usual_s: float) -> av.Episode | None:
     """One crafted request, or None (noted) when the lab cannot build or encode it."""
     try:
         send = build()
@@ -265,23 +279,10 @@ def _try(run: Run, where: str, label: str, build: Callable[[], Any], usual_s: fl
         run.notes.append(f"{where} {label}：无法构造该请求，未发送（{e}）"[:300])
         return None
     try:
-        return run.attempt(where, label, send, usual_s)
+        return run.attempt(where, label, family, send, usual_s)
     except NotSent as e:
         run.notes.append(f"{where} {label}：实验室无法编码该请求，未发送（{e}）"[:300])
         return None
-
-
-def _confirm(
-    run: Run, ep: av.Episode, remake: Callable[[], Callable[[], requests.Response]], usual_s: float, renew: Any
-) -> None:
-    """A stall counts once it happens again: wait for the product to recover, then repeat it on a
-    fresh session."""
-    run.recover(ep)
-    renew()
-    again = run.attempt(ep.input, ep.crafted, remake(), usual_s)
-    run.episodes.append(again)
-    if again.stalled:
-        run.recover(again)
 
 
 def _operations(run: Run, accts: list[Account], payee: Account | None, amount: Any) -> int:
