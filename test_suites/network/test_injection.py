@@ -37,6 +37,9 @@ from harness.suite_support import usable_accounts
 from harness.verdicts import not_applicable
 
 BUDGET_S = 420.0  # payloads stop being sent after this; uncovered inputs make the check an error
+# Login payloads stop once the product's throttling of failed logins has kept the lab waiting this long
+# (its rate limit at work: further payloads would only wait; noted, not judged).
+LOGIN_WAIT_S = 60.0
 
 
 @dataclass
@@ -51,6 +54,10 @@ class Probe:
     uncovered: list[str] = field(default_factory=list)
     rnd: random.Random = field(default_factory=random.Random)
     deadline: float = field(default_factory=lambda: time.monotonic() + BUDGET_S)
+    waited_s: float = 0.0  # time the product's throttling of logins kept the lab waiting
+
+    def login_throttled(self) -> bool:
+        return self.waited_s > LOGIN_WAIT_S
 
     def out_of_time(self) -> bool:
         return time.monotonic() > self.deadline
@@ -108,7 +115,9 @@ def _login_as(probe: Probe, like: Account, username: Any, password: Any) -> tupl
     except (DriverError, TypeError, ValueError):
         probe.sent -= 1
         return False, 0.0
-    return bool(driver.succeeded("login", resp)), resp.elapsed.total_seconds()
+    took = resp.elapsed.total_seconds()
+    probe.waited_s += max(time.monotonic() - t0 - took - 1.0, 0.0)  # beyond the answer itself (and a page fetch)
+    return bool(driver.succeeded("login", resp)), took
 
 
 def _login(probe: Probe, acct: Account) -> None:
@@ -140,6 +149,9 @@ def _login(probe: Probe, acct: Account) -> None:
             continue  # one proven bypass per place is enough
         if probe.out_of_time():
             probe.uncovered.append("登录（部分载荷）")
+            break
+        if probe.login_throttled():
+            probe.notes.append(f"登录：样品对失败登录限速，已等待 {probe.waited_s:.0f} 秒，其余登录载荷未发送")
             break
         u, pw = _login_values(where, pair.true, nobody, wrong)
         tried += 1
@@ -189,6 +201,9 @@ def _login_times(probe: Probe, acct: Account, user: str, wrong: str, ref: float)
     for tp in inj.time_pairs(user):
         if probe.out_of_time():
             probe.uncovered.append("登录（时间载荷）")
+            break
+        if probe.login_throttled():
+            probe.notes.append(f"登录：样品对失败登录限速，已等待 {probe.waited_s:.0f} 秒，其余登录时间载荷未发送")
             break
         s1 = _login_as(probe, acct, tp.slow, wrong)[1]
         tried += 1
