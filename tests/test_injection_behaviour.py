@@ -114,6 +114,20 @@ def _handler(board: Board) -> type[BaseHTTPRequestHandler]:
                 return self._out(500, {"error": "internal error"})
             self._out(404, {"error": "not found"})
 
+        def do_DELETE(self) -> None:
+            user = self._user()
+            if user is None:
+                return self._out(401, {"error": "unauthorized"})
+            nid = unquote(urlsplit(self.path).path.rsplit("/", 1)[1])
+            try:
+                if board.vulnerable:
+                    board.sql(f"DELETE FROM notes WHERE owner = '{user}' AND id = '{nid}'")
+                else:
+                    board.sql("DELETE FROM notes WHERE owner = ? AND id = ?", (user, nid))
+            except sqlite3.Error:
+                return self._out(500, {"error": "internal error"})
+            return self._out(200, {"ok": True})
+
         def do_POST(self) -> None:
             body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
             url = urlsplit(self.path)
@@ -169,6 +183,7 @@ SPEC = {
         "note": {"method": "GET", "path": "/api/notes/{note_id}"},
         "search": {"method": "POST", "path": "/api/search", "kind": "read", "body": {"q": "{q}"}},
         "audit": {"method": "POST", "path": "/api/audit", "body": {"tag": "{tag}"}},
+        "drop": {"method": "DELETE", "path": "/api/notes/{note_id}"},
     },
     "accounts": [
         {"name": "alice", "username": "alice", "password": "a-Pass#1", "values": {"note_id": "n-a1"}},
@@ -180,6 +195,7 @@ SPEC = {
 @pytest.fixture
 def board(request: pytest.FixtureRequest) -> Iterator[RestDriverImpl]:
     state = Board(vulnerable=request.param)
+    request.node.board_state = state
     server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(state))
     threading.Thread(target=server.serve_forever, daemon=True).start()
     guard = ScopeGuard()
@@ -203,6 +219,10 @@ class _Evidence:
         self.attached[title] = obj
 
 
+def _alice_notes(request: pytest.FixtureRequest) -> list[tuple[Any, ...]]:
+    return request.node.board_state.sql("SELECT id FROM notes WHERE owner = 'alice'")
+
+
 @pytest.fixture
 def quick_sleep(monkeypatch: pytest.MonkeyPatch) -> None:
     # One-second sleeps keep the test short; the judgement is the same.
@@ -211,7 +231,9 @@ def quick_sleep(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.mark.parametrize("board", [True], indirect=True, ids=["vulnerable"])
-def test_vulnerable_build_is_caught_on_every_input(board: RestDriverImpl, quick_sleep: None) -> None:
+def test_vulnerable_build_is_caught_on_every_input(
+    board: RestDriverImpl, quick_sleep: None, request: pytest.FixtureRequest
+) -> None:
     check = _check_module()
     ev = _Evidence()
     with pytest.raises(AssertionError) as failed:
@@ -222,11 +244,14 @@ def test_vulnerable_build_is_caught_on_every_input(board: RestDriverImpl, quick_
     assert "search.q (body)" in message  # a query operator object
     assert "login: both" in message  # a query operator object logs in without the password
     findings = ev.attached["注入判定"]["发现"]
-    assert len(findings) == 4, findings
+    assert len(findings) >= 4, findings
+    assert ("n-a1",) in _alice_notes(request)  # a delete is probed on invalid values only: nothing was deleted
 
 
 @pytest.mark.parametrize("board", [False], indirect=True, ids=["safe"])
-def test_safe_build_passes_with_payloads_sent(board: RestDriverImpl, quick_sleep: None) -> None:
+def test_safe_build_passes_with_payloads_sent(
+    board: RestDriverImpl, quick_sleep: None, request: pytest.FixtureRequest
+) -> None:
     check = _check_module()
     ev = _Evidence()
     check.test_inputs_resist_sql_and_command_injection(board, SimpleNamespace(limits=None), ev)
@@ -234,3 +259,4 @@ def test_safe_build_passes_with_payloads_sent(board: RestDriverImpl, quick_sleep
     assert judged["发现"] == [] and judged["超出时间预算未覆盖"] == []
     assert {(r["操作"], r["输入"]) for r in judged["逐项"]} >= {("note", "note_id"), ("search", "q"), ("audit", "tag")}
     assert "no sign of injection" in ev.observed[-1]
+    assert ("n-a1",) in _alice_notes(request)

@@ -240,16 +240,23 @@ def _operation(probe: Probe, name: str, info: Any, session: DriverSession | None
     own = session_values(sess)
     ids = probe.driver.object_ids()  # identifiers of accounts' things: lookups, never stored data
     fields = ordinary_values(info.inputs, sess, payee, amount)
-    base_resp, base_t = probe.send(name, sess, fields, f"{name}：正常请求（基线）")
-    if base_resp is None:
-        probe.notes.append(f"{name}：正常请求未得到应答或无法构造，未判定")
-        return
+    deleting = info.kind == "delete"
+    base_resp: requests.Response | None = None
+    base_t = 0.0
+    if not deleting:  # a genuine delete would remove the account's object: no baseline for it
+        base_resp, base_t = probe.send(name, sess, fields, f"{name}：正常请求（基线）")
+        if base_resp is None:
+            probe.notes.append(f"{name}：正常请求未得到应答或无法构造，未判定")
+            return
     for name_in in info.inputs:
         if probe.out_of_time():
             probe.uncovered.append(f"{name}.{name_in}")
             continue
         if info.changes_state() and name_in in own and name_in not in info.path_inputs and name_in not in ids:
             probe.notes.append(f"{name}.{name_in}：为账户本身的数据（写操作），保持真实值，不注入")
+            continue
+        if deleting and name_in not in ids and name_in not in info.path_inputs:
+            probe.notes.append(f"{name}.{name_in}：删除操作只向其对象标识注入（其余输入被接受即会删除对象）")
             continue
         genuine = str(fields.get(name_in, own.get(name_in, "1")))
         try:
@@ -272,11 +279,12 @@ def _field(
     name_in: str,
     genuine: str,
     slot: Slot,
-    base_resp: requests.Response,
+    base_resp: requests.Response | None,
     base_t: float,
 ) -> None:
     rnd = probe.rnd
-    destructive = info.kind == "delete"  # a true condition would delete the genuine object: time payloads only
+    # A delete's true condition would delete the genuine object: time payloads only, on an invalid value.
+    destructive = base_resp is None
     junk = inj.junk_value(genuine, rnd)
     junk_resp, junk_t = probe.send(name, sess, {**fields, name_in: placed(slot, junk)}, f"{name}：{name_in} 无效值")
     sent_before = probe.sent
@@ -341,7 +349,7 @@ def _field(
             "输入": name_in,
             "位置": slot.zh() + ("（JSON 保留类型）" if slot.typed else ""),
             "载荷数": probe.sent - sent_before + 1,
-            "基线": brief(base_resp),
+            "基线": brief(base_resp) if base_resp is not None else "未发送（删除操作）",
             "无效值": brief(junk_resp) if junk_resp is not None else "无应答",
             "判定": "；".join(verdicts) or "未见注入迹象",
         }
@@ -358,7 +366,7 @@ def _pair(
     pair: inj.Pair,
     genuine: str,
     junk: str,
-    base_resp: requests.Response,
+    base_resp: requests.Response | None,
     junk_resp: requests.Response,
     again: str = "",
 ) -> str | None:
