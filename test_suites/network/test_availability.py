@@ -411,26 +411,28 @@ def test_crafted_input_does_not_stop_the_service(driver, deployment, params, evi
     control = _control(driver, accts)
     run = Run(driver, control, deployment)
     payee = next((a for a in driver.accounts() if accts and a.name != accts[0].name), accts[0] if accts else None)
-    with _serialised(driver):
-        covered = _operations(run, accts, payee, unit(decimals_of(params)))
-        if driver.can_login() and accts:
-            try:
-                covered += _login(run, accts[0])
-            except Throttled:
-                run.notes.append("登录：样品对本实验室的登录失败限速（429），登录输入未发送构造输入")
-    failures, slow = av.judge(run.episodes)
-    evidence.attach_json(
-        "构造输入与对照请求",
-        {
-            "对照请求": {"操作": control.operation, "常规用时（秒）": round(control.usual_s, 3)},
-            "对照时限（秒）": control.deadline,
-            "不可用": [e.row() for e in failures],
-            "慢但服务仍应答": [e.row() for e in slow],
-            "全部尝试": [e.row() for e in run.episodes],
-            "说明": run.notes,
-            "超出时间预算未覆盖": run.uncovered,
-        },
-    )
+    try:
+        with _serialised(driver):
+            covered = _operations(run, accts, payee, unit(decimals_of(params)))
+            if driver.can_login() and accts:
+                try:
+                    covered += _login(run, accts[0])
+                except Throttled:
+                    run.notes.append("登录：样品对本实验室的登录失败限速（429），登录输入未发送构造输入")
+    finally:  # also when the sample stopped answering for good: what led there is the evidence
+        failures, slow = av.judge(run.episodes)
+        evidence.attach_json(
+            "构造输入与对照请求",
+            {
+                "对照请求": {"操作": control.operation, "常规用时（秒）": round(control.usual_s, 3)},
+                "对照时限（秒）": control.deadline,
+                "不可用": [e.row() for e in failures],
+                "慢但服务仍应答": [e.row() for e in slow],
+                "全部尝试": [e.row() for e in run.episodes],
+                "说明": run.notes,
+                "超出时间预算未覆盖": run.uncovered,
+            },
+        )
     evidence.observe(
         f"向 {covered} 处输入发送 {run.sent} 个构造输入（病态正则串、超长、深层嵌套、超大数、慢查询模式），"
         f"期间以 {control.operation} 为对照（常规 {control.usual_s:.2f} 秒，时限 {control.deadline:g} 秒）："

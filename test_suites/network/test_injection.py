@@ -398,25 +398,27 @@ def test_inputs_resist_sql_and_command_injection(driver, params, evidence):
     if not driver.can_login() and not ops:
         not_applicable("样品驱动未声明登录及任何带输入的操作")
     probe = Probe(driver)
-    if driver.can_login():
-        if not accts:
-            not_applicable("样品未声明可用的普通测试账户，无法对照登录")
-        _login(probe, accts[0])
-    session = driver.session(accts[0]) if accts else None
-    payee = next((a for a in driver.accounts() if accts and a.name != accts[0].name), accts[0] if accts else None)
-    amount = unit(decimals_of(params))
-    for name, info in ops.items():
-        _operation(probe, name, info, session, payee, amount)
-    evidence.attach_json(
-        "注入判定",
-        {
-            "逐项": probe.rows,
-            "发现": [z for z, _ in probe.findings],
-            "未判定或未注入": probe.notes,
-            "超出时间预算未覆盖": probe.uncovered,
-            "未调用的不安全操作": unsafe,
-        },
-    )
+    if driver.can_login() and not accts:
+        not_applicable("样品未声明可用的普通测试账户，无法对照登录")
+    try:
+        if driver.can_login():
+            _login(probe, accts[0])
+        session = driver.session(accts[0]) if accts else None
+        payee = next((a for a in driver.accounts() if accts and a.name != accts[0].name), accts[0] if accts else None)
+        amount = unit(decimals_of(params))
+        for name, info in ops.items():
+            _operation(probe, name, info, session, payee, amount)
+    finally:  # what was sent and seen is the evidence, also when the check could not finish
+        evidence.attach_json(
+            "注入判定",
+            {
+                "逐项": probe.rows,
+                "发现": [z for z, _ in probe.findings],
+                "未判定或未注入": probe.notes,
+                "超出时间预算未覆盖": probe.uncovered,
+                "未调用的不安全操作": unsafe,
+            },
+        )
     inputs = len(probe.rows)
     evidence.observe(
         f"对登录及 {len(ops)} 个操作的 {inputs} 处输入发送 {probe.sent} 个注入载荷（真/假条件对、时间载荷及对照），"
