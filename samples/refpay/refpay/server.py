@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from refpay import __version__, pages
 from refpay.audit import AuditForwarder
@@ -94,6 +94,7 @@ class App:
             # Planted: under concurrent use the view is rebuilt the slow way.
             time.sleep(SLOW_PATH_S)
         user = self._owned(who, account_id)
+        account_id = user["account_id"]
         account = self.store.account(account_id)
         card = user["card_number"]
         if not self.cfg.has("unmasked-card"):
@@ -120,7 +121,7 @@ class App:
         return view
 
     def transactions(self, who: Principal, account_id: str) -> dict[str, Any]:
-        self._owned(who, account_id)
+        account_id = self._owned(who, account_id)["account_id"]
         rows = self.store.transactions(account_id, skip_newest=self.cfg.has("history-missing"))
         return {
             "transactions": [
@@ -136,7 +137,7 @@ class App:
         }
 
     def _owned(self, who: Principal, account_id: str) -> Any:
-        user = self.store.user_by_account(account_id)
+        user = self.store.user_by_account(account_id, injectable=self.cfg.has("sqli-lookup"))
         if user is None:
             raise ApiError(404, "账户不存在")
         if user["account_id"] != who.account_id and not self.cfg.has("idor"):
@@ -241,11 +242,12 @@ class Handler(BaseHTTPRequestHandler):
             for route_method, pattern, func in ROUTES:
                 match = pattern.fullmatch(path)
                 if match and route_method == method:
+                    args = tuple(unquote(g) for g in match.groups())
                     if path.startswith("/api/"):
                         with self.app.in_progress():
-                            func(self, *match.groups())
+                            func(self, *args)
                     else:
-                        func(self, *match.groups())
+                        func(self, *args)
                     return
             if allowed:
                 raise ApiError(405, "方法不允许")

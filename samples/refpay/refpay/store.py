@@ -162,8 +162,11 @@ class Store:
             )
             return conn.execute(query).fetchone()
 
-    def user_by_account(self, account_id: str) -> sqlite3.Row | None:
+    def user_by_account(self, account_id: str, *, injectable: bool = False) -> sqlite3.Row | None:
         with self.connect() as conn:
+            if injectable:
+                # 'sqli-lookup' defect: the account number from the URL pasted into SQL.
+                return conn.execute(f"SELECT {USER_COLUMNS} FROM users WHERE account_id = '{account_id}'").fetchone()
             return conn.execute(f"SELECT {USER_COLUMNS} FROM users WHERE account_id = ?", (account_id,)).fetchone()
 
     def record_failure(self, username: str, threshold: int, now: int) -> int:
