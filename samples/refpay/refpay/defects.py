@@ -32,6 +32,9 @@ DEFECTS: dict[str, str] = {
     "cleartext-audit": "login/transfer audit records with full card and ID numbers sent as plain UDP syslog",
     "no-rate-limit": "failed logins from one client are never throttled",
     "overexposure": "account API answer also carries the password hash and internal flags (failed_logins, locked)",
+    "csrf": "cookie-authenticated state-changing requests are accepted without the X-CSRF-Token header",
+    "mass-assignment": "profile update also copies a body-supplied balance onto the account",
+    "password-change-no-proof": "password change does not verify the current password",
 }
 
 

@@ -24,7 +24,8 @@ CREATE TABLE users (
     id_number     TEXT NOT NULL,
     phone         TEXT NOT NULL,
     failed_logins INTEGER NOT NULL DEFAULT 0,
-    locked        INTEGER NOT NULL DEFAULT 0  -- unix time the lock started, 0 = unlocked
+    locked        INTEGER NOT NULL DEFAULT 0,  -- unix time the lock started, 0 = unlocked
+    nickname      TEXT NOT NULL DEFAULT ''     -- the user's display name (profile)
 );
 CREATE TABLE accounts (
     account_id TEXT PRIMARY KEY,
@@ -145,6 +146,26 @@ class Store:
                 "UPDATE users SET failed_logins = 0, locked = 0 WHERE username = ?",
                 (username,),
             )
+
+    def set_password_hash(self, username: str, password_hash: str) -> None:
+        with self.connect() as conn:
+            conn.execute("UPDATE users SET password_hash = ? WHERE username = ?", (password_hash, username))
+
+    # --- profile -----------------------------------------------------------
+    def profile(self, username: str) -> sqlite3.Row | None:
+        with self.connect() as conn:
+            return conn.execute(
+                "SELECT u.username, u.account_id, u.nickname FROM users u WHERE u.username = ?", (username,)
+            ).fetchone()
+
+    def set_nickname(self, username: str, nickname: str) -> None:
+        with self.connect() as conn:
+            conn.execute("UPDATE users SET nickname = ? WHERE username = ?", (nickname, username))
+
+    def set_balance(self, account_id: str, balance: str) -> None:
+        """Only the 'mass-assignment' defect writes a balance outside a transfer."""
+        with self.connect() as conn:
+            conn.execute("UPDATE accounts SET balance = ? WHERE account_id = ?", (balance, account_id))
 
     # --- accounts & transfers ---------------------------------------------
     def account(self, account_id: str) -> sqlite3.Row | None:
