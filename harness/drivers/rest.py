@@ -573,7 +573,9 @@ class RestDriverImpl(HttpDriver):
         credential_cookie = None
         if cookie_scheme is not None:
             if token is not None and cookie_scheme.cookie:
-                http.cookies.set(cookie_scheme.cookie, token, domain=self.deployment.host)
+                # Keep the product's own cookie (with its attributes) when it already carries the token.
+                if not any(c.name == cookie_scheme.cookie and c.value == token for c in http.cookies):
+                    http.cookies.set(cookie_scheme.cookie, token, domain=self.deployment.host)
                 credential_cookie = cookie_scheme.cookie
             else:
                 credential_cookie = self._session_cookie(http, resp, cookie_scheme.cookie)
