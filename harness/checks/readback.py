@@ -105,6 +105,12 @@ def reads_for(driver: Any, operation: str, session: DriverSession, object_id: An
         out = [r for r in out if _preparable(driver, r, session)]
         if out:
             return out
+    return account_reads(driver, session)
+
+
+def account_reads(driver: Any, session: DriverSession) -> list[Read]:
+    """Every authenticated, safe read the session's own values fill (the account's own answers)."""
+    out = []
     for name, info in driver.operations().items():
         if info.kind == "read" and info.auth and not info.unsafe:
             r = Read(name)
