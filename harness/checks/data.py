@@ -183,7 +183,7 @@ def _sqlite_values(name: str, blob: bytes, wal: bytes | None) -> Iterator[Stored
             conn.close()
 
 
-def _tokens(name: str) -> list[str]:
+def name_words(name: str) -> list[str]:
     """Field name -> lower-case words: passwordHash, password_hash, PASSWORD-HASH -> [password, hash]."""
     name = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name)
     return [t for t in re.split(r"[^A-Za-z0-9]+", name.lower()) if t]
@@ -195,7 +195,7 @@ def password_named(name: str | None) -> bool:
     low = name.lower()
     if any(w in low for w in ("password", "passwd", "passcode", "passphrase", "口令", "密码")):
         return True
-    return any(t in ("pwd", "pw", "pass", "pwhash", "pword") for t in _tokens(name))
+    return any(t in ("pwd", "pw", "pass", "pwhash", "pword") for t in name_words(name))
 
 
 _C3_WORDS = frozenset({"cvv", "cvv2", "cvn", "cvn2", "cvc", "cvc2", "pin", "pinblock", "track", "track1", "track2"})
@@ -203,7 +203,7 @@ _C3_WORDS = frozenset({"cvv", "cvv2", "cvn", "cvn2", "cvc", "cvc2", "pin", "pinb
 
 def c3_named(name: str | None) -> bool:
     """Column or field names that hold card verification/PIN/track data (C3 in JR/T 0171)."""
-    return bool(name) and bool(_C3_WORDS & set(_tokens(name or "")))
+    return bool(name) and bool(_C3_WORDS & set(name_words(name or "")))
 
 
 # -- password storage strength ---------------------------------------------------------------------
@@ -530,7 +530,7 @@ def excess_in_answer(
     out: list[Excess] = []
     for path, key, value in walk(body):
         gpath = _generic_path(path)
-        words = set(_tokens(key))
+        words = set(name_words(key))
         sval = value if isinstance(value, str) else None
         if sval:
             fmt = hash_format(sval)

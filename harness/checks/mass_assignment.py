@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from harness.checks.data import password_named, walk
+from harness.checks.data import name_words, password_named, walk
 
 HUGE = Decimal("88888888")
 # Numbers a client would rather set low (what it pays) than high.
@@ -27,11 +27,6 @@ _SECRET_WORDS = frozenset({"key", "secret", "token", "pin", "otp", "salt", "hash
 _NUMBER = re.compile(r"-?\d+(\.\d+)?")
 # Common privileged names, tried even when no answer shows them (name -> value kind).
 GENERIC = (("role", "admin"), ("is_admin", True), ("admin", True), ("balance", "huge"), ("owner", "other:username"))
-
-
-def _words(name: str) -> set[str]:
-    name = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name)
-    return {t for t in re.split(r"[^A-Za-z0-9]+", name.lower()) if t}
 
 
 @dataclass(frozen=True)
@@ -52,7 +47,7 @@ def identifier_names(names: Iterable[str]) -> set[str]:
     a user ID), not a credential (an API key) and not personal data (a card number)."""
     out = set()
     for n in names:
-        words = _words(n)
+        words = set(name_words(n))
         if password_named(n) or words & _SECRET_WORDS or n in ("card_number", "id_number", "phone", "balance"):
             continue
         out.add(n)
@@ -89,7 +84,7 @@ def _numeric(value: Any) -> bool:
 
 
 def _date_like(key: str, value: Any) -> bool:
-    words = _words(key)
+    words = set(name_words(key))
     if words & {"time", "date", "at", "ts", "timestamp", "created", "updated", "expires", "expiry", "version"}:
         return True
     text = str(value)
@@ -145,7 +140,7 @@ def _candidate(
             typed: Any = int(theirs) if isinstance(value, int) and str(theirs).isdigit() else theirs
             return Candidate(key, typed, read, path, value, f"归属标识（他人的 {name}）")
         return None
-    words = _words(key)
+    words = set(name_words(key))
     if _numeric(value) and not _date_like(key, value):
         if words & _COST_WORDS:
             return Candidate(key, zero_like(value), read, path, value, "费用类数值字段")
