@@ -11,15 +11,10 @@ import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
-from harness.checks.data import name_words, walk
+from harness.checks.data import code_named, walk
 from harness.drivers import Call, DriverError, DriverSession
 from harness.spec.model import Account
 
-# Field names that hold a reset or verification code when they appear in an answer.
-_CODE_WORDS = frozenset({"code", "token", "otp", "pin", "captcha"})
-_CODE_CONTEXT = frozenset(
-    {"reset", "verify", "verification", "sms", "otp", "activation", "confirm", "confirmation", "recovery", "mail"}
-)
 _BORING = frozenset({"true", "false", "null", "none", "ok", "success", "sent", "pending", "accepted"})
 
 
@@ -56,15 +51,6 @@ def strip_values(call: Call, values: set[str]) -> tuple[Call, list[str]]:
         new.form = prune(new.form, "")
     new.params = prune(new.params, "?")
     return new, removed
-
-
-def code_named(key: str) -> bool:
-    """A field name that says it holds a reset or verification code (``reset_token``, ``smsCode``,
-    ``otp``); a bare ``code`` or ``token`` is not enough (error codes, session tokens)."""
-    words = set(name_words(key))
-    if words & {"otp", "totp"}:
-        return True
-    return bool(words & _CODE_WORDS and words & _CODE_CONTEXT)
 
 
 def named_codes(answer: Any) -> list[str]:
