@@ -24,6 +24,8 @@ HUGE = Decimal("88888888")
 _COST_WORDS = frozenset({"fee", "fees", "price", "cost", "charge", "charges", "commission", "tax"})
 _ROLE_WORDS = frozenset({"role", "roles", "group", "groups", "permission", "permissions", "scope", "scopes", "tier"})
 _SECRET_WORDS = frozenset({"key", "secret", "token", "pin", "otp", "salt", "hash"})
+# An answer's envelope and paging, not the thing's own data.
+_ENVELOPE = frozenset({"code", "errcode", "error_code", "ret", "count", "total", "page", "size", "limit", "offset"})
 _NUMBER = re.compile(r"-?\d+(\.\d+)?")
 # Common privileged names, tried even when no answer shows them (name -> value kind).
 GENERIC = (("role", "admin"), ("is_admin", True), ("admin", True), ("balance", "huge"), ("owner", "other:username"))
@@ -141,7 +143,7 @@ def _candidate(
             return Candidate(key, typed, read, path, value, f"归属标识（他人的 {name}）")
         return None
     words = set(name_words(key))
-    if _numeric(value) and not _date_like(key, value):
+    if _numeric(value) and not _date_like(key, value) and key.lower() not in _ENVELOPE:
         if words & _COST_WORDS:
             return Candidate(key, zero_like(value), read, path, value, "费用类数值字段")
         return Candidate(key, huge_like(value), read, path, value, "数值字段（余额、额度等）")
