@@ -171,7 +171,7 @@ class Run:
             self.row(f"以编造的验证码重置 {victim} 的口令", r, changed)
             if changed:
                 self.breach("以编造的验证码即可重置口令", f"{reset} reset a password with an invented code")
-        self.notes.append("真实的重置验证码经短信或邮件发送，实验室无法取得，重置流程无正向对照")
+        self.notes.append("真实的重置验证码经短信或邮件等带外渠道发送，实验室无法取得，重置流程无正向对照")
 
     def breach(self, zh: str, en: str) -> None:
         self.breaches.append((zh, en))
@@ -220,12 +220,12 @@ def test_password_change_and_reset_require_the_owner(driver, params, evidence):
             run.reset(roles.get("password-reset-request"), roles.get("password-reset"), names[-1])
     finally:
         unrestored = [] if fresh else run.restore(change)
-    how = "经样品接口新开立的测试账户" if fresh else "普通测试账户（结束后恢复原口令）"
-    evidence.attach_json(
-        "口令修改与重置尝试", {"账户": f"{how}：{'、'.join(names)}", "尝试": run.rows, "说明": run.notes}
-    )
+    how = f"经样品接口新开立的测试账户 {'、'.join(names)}"
+    if not fresh:
+        how = f"普通测试账户 {'、'.join(names)}（结束后恢复原口令）"
+    evidence.attach_json("口令修改与重置尝试", {"账户": how, "尝试": run.rows, "说明": run.notes})
     evidence.observe(
-        f"以{how}{'、'.join(names)}尝试 {len(run.rows)} 次口令修改或重置（对照：本人携带原口令修改生效），"
+        f"以{how}尝试 {len(run.rows)} 次口令修改或重置（对照：本人携带原口令修改生效），"
         "以登录判定口令是否改变："
         + ("；".join(z for z, _ in run.breaches) if run.breaches else "未经本人验证的修改与重置均未生效")
         + (f"；{'；'.join(run.notes)}" if run.notes else ""),

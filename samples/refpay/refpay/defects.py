@@ -35,6 +35,7 @@ DEFECTS: dict[str, str] = {
     "csrf": "cookie-authenticated state-changing requests are accepted without the X-CSRF-Token header",
     "mass-assignment": "profile update also copies a body-supplied balance onto the account",
     "password-change-no-proof": "password change does not verify the current password",
+    "reset-code-in-answer": "the password-reset request's answer carries the SMS code",
 }
 
 
