@@ -231,7 +231,12 @@ def test_password_change_and_reset_require_the_owner(driver, params, evidence):
         + (f"；{'；'.join(run.notes)}" if run.notes else ""),
         en=f"{len(run.rows)} password changes or resets tried on {', '.join(names)} (control: the owner's change "
         f"with the current password worked), judged by logging in: "
-        + ("; ".join(e for _, e in run.breaches) if run.breaches else "none without the owner's proof took effect"),
+        + ("; ".join(e for _, e in run.breaches) if run.breaches else "none without the owner's proof took effect")
+        + (
+            "; the genuine reset code goes out of band, so the reset flow has no positive control"
+            if "password-reset" in roles or "password-reset-request" in roles
+            else ""
+        ),
     )
     if unrestored:
         evidence.observe(
