@@ -188,7 +188,7 @@ def test_decoys_and_fingerprints() -> None:
 
 
 def test_mass_assignment_candidates_and_adoption() -> None:
-    account = {"account_id": "6001", "owner": "alice", "card_number": "622202*********0128", "balance": "10000.00"}
+    account = {"account_id": "6001", "owner": "alice", "card_number": "6222021234567890128", "balance": "10000.00"}
     wallet = {"data": {"walletNo": "W1", "balanceFen": 1000000, "frozen": False, "tier": "basic"}, "code": 0}
     history = {"transactions": [{"amount": "1.00", "to_account": "6002"}]}
     own = {"username": "alice", "account_id": "6001", "card_number": "6222021234567890128"}
@@ -201,7 +201,7 @@ def test_mass_assignment_candidates_and_adoption() -> None:
     assert got["account_id"] == "6002" and got["owner"] == "bob"
     assert got["balance"] == "88888888.00" and got["balanceFen"] == 88888888
     assert got["frozen"] is True and got["tier"] == "admin"
-    # Masked card numbers, list entries, envelopes and what the request already sends are left alone.
+    # Card numbers (full or masked), list entries, envelopes and what the request sends are left alone.
     assert not {"card_number", "amount", "to_account", "code", "nickname"} & set(got)
     assert {"role", "is_admin", "admin"} <= set(got)
     balance = next(c for c in found if c.field == "balance")

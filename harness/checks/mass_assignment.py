@@ -18,6 +18,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from harness.checks.data import name_words, password_named, walk
+from harness.checks.pii import id_number_valid, mobile_valid, plausible_card
 
 HUGE = Decimal("88888888")
 # Numbers a client would rather set low (what it pays) than high.
@@ -85,6 +86,11 @@ def _numeric(value: Any) -> bool:
     return isinstance(value, str) and bool(_NUMBER.fullmatch(value.strip()))
 
 
+def _personal(value: Any) -> bool:
+    text = str(value).strip()
+    return plausible_card(text) or id_number_valid(text) or mobile_valid(text)
+
+
 def _date_like(key: str, value: Any) -> bool:
     words = set(name_words(key))
     if words & {"time", "date", "at", "ts", "timestamp", "created", "updated", "expires", "expiry", "version"}:
@@ -143,6 +149,8 @@ def _candidate(
             return Candidate(key, typed, read, path, value, f"归属标识（他人的 {name}）")
         return None
     words = set(name_words(key))
+    if _personal(value):
+        return None  # a card, ID or phone number is no amount to inflate (and stays out of the evidence)
     if _numeric(value) and not _date_like(key, value) and key.lower() not in _ENVELOPE:
         if words & _COST_WORDS:
             return Candidate(key, zero_like(value), read, path, value, "费用类数值字段")
