@@ -356,6 +356,8 @@ class RestDriverImpl(HttpDriver):
         if token is None:
             if session is not None and session.forged:
                 return  # a forged or revoked credential: the request goes without, as an attacker's would
+            if session is not None and not (session.jar or (session.http is not None and len(session.http.cookies))):
+                return  # no cookie at all: nothing a forged page could ride on, nothing for the token to guard
             raise DriverError(f"no anti-CSRF token {rule.name!r} ({rule.source}) for {call.operation!r}")
         name = rule.send_name or rule.name
         if rule.send_as == "header":
