@@ -197,6 +197,24 @@ def _effect(after: Snapshot, before: Snapshot, marks: list[str], noisy: list[str
     return bool(after.changed_from(before, noisy))
 
 
+def _targets(driver: Any) -> tuple[list[tuple[str, Any]], list[str]]:
+    """The state-changing operations a foreign page could make a browser send, and why the others
+    are not sent."""
+    targets, notes = [], []
+    for name, info in driver.operations().items():
+        if not info.changes_state() or not info.auth:
+            continue
+        if info.role:
+            notes.append(f"{name}：口令操作，由 5.auth.credential-change 判定")
+        elif info.unsafe:
+            notes.append(f"{name}：规格标为不安全操作，未发送（{info.unsafe}）")
+        elif info.signed:
+            notes.append(f"{name}：请求以会话密钥签名，第三方页面无法生成签名，不构成跨站请求伪造")
+        else:
+            targets.append((name, info))
+    return targets, notes
+
+
 @pytest.mark.clause("5.txn.csrf")
 def test_cookie_sessions_refuse_cross_site_state_changes(driver, evidence):
     accts = usable_accounts(driver)
@@ -204,6 +222,11 @@ def test_cookie_sessions_refuse_cross_site_state_changes(driver, evidence):
         not_applicable("样品未声明普通测试账户")
     if not driver.can_login():
         not_applicable(f"样品不设登录，会话不以 Cookie 维持（{driver.describe_auth()}），不涉及跨站请求伪造")
+    targets, notes = _targets(driver)
+    if not targets:
+        not_applicable(
+            "样品未声明第三方页面可以发起的改变状态的操作（均已签名、不安全或为口令操作）：" + "；".join(notes)
+        )
     s = driver.session(accts[0])
     names = cookie_names(s)
     if not names:
@@ -236,22 +259,9 @@ def test_cookie_sessions_refuse_cross_site_state_changes(driver, evidence):
         f"and is refused without credentials ({anon.status_code})",
     )
     rows: list[dict[str, Any]] = []
-    notes: list[str] = []
     judge = Judge(driver, s, rows, notes)
-    judged, candidates = 0, 0
-    for name, info in driver.operations().items():
-        if not info.changes_state() or not info.auth:
-            continue
-        if info.role:
-            notes.append(f"{name}：口令操作，由 5.auth.credential-change 判定")
-            continue
-        if info.unsafe:
-            notes.append(f"{name}：规格标为不安全操作，未发送（{info.unsafe}）")
-            continue
-        if info.signed:
-            notes.append(f"{name}：请求以会话密钥签名，第三方页面无法生成签名，不构成跨站请求伪造")
-            continue
-        candidates += 1
+    judged = 0
+    for name, info in targets:
         try:
             done = judge.delete(name) if info.kind == "delete" else judge.write(name, info.kind)
         except DriverError as e:
@@ -259,10 +269,6 @@ def test_cookie_sessions_refuse_cross_site_state_changes(driver, evidence):
             continue
         judged += int(done)
     evidence.attach_json("跨站请求伪造尝试", {"会话 Cookie": cookies_zh, "尝试": rows, "说明": notes})
-    if candidates == 0:
-        not_applicable(
-            "样品未声明第三方页面可以发起的改变状态的操作（均已签名、不安全或为口令操作）：" + "；".join(notes)
-        )
     if judged == 0:
         raise DriverError("no state-changing operation could be judged: " + "; ".join(notes))
     breaches = judge.breaches
