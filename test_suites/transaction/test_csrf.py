@@ -225,7 +225,8 @@ def test_cookie_sessions_refuse_cross_site_state_changes(driver, evidence):
     targets, notes = _targets(driver)
     if not targets:
         not_applicable(
-            "样品未声明第三方页面可以发起的改变状态的操作（均已签名、不安全或为口令操作）：" + "；".join(notes)
+            f"会话以{driver.describe_auth()}维持，样品未声明第三方页面可以发起的改变状态的操作"
+            "（均已签名、不安全或为口令操作）：" + "；".join(notes)
         )
     s = driver.session(accts[0])
     names = cookie_names(s)
