@@ -1,8 +1,10 @@
 """JR/T 0199-2020 chapter 10 数据安全 (with JR/T 0171 最少够用): answers carry only what the use case
 needs, whatever the method. Every answer the check's own requests get is examined: each ordinary
 account's login, every declared authenticated safe read, a minimal transfer, the declared object
-kinds' create, read, update and delete on a fresh object, and the opening of a fresh account where
-the product documents one (every step of a provisioning or a multi-step operation included).
+kinds' create, read, update and delete on a fresh object (or the update of the account's own), every
+other declared submission once, and the opening of a fresh account where the product documents one
+(every step of a provisioning or a multi-step operation included). Unsafe and password operations
+are never sent.
 
 An answer must not carry something that reveals a person, a credential or another account: a
 password (typed by the suite), a password hash, a reset or one-time code, a PIN, another account's
