@@ -96,6 +96,9 @@ def _summary(verdicts: list[Verdict]) -> list[tuple[str, str, str]]:
 
 # -- calibration on the reference sample ---------------------------------------------------------
 @pytest.mark.slow
+# One build per mapped defect plus the compliant one, two at a time, each bounded by its own run
+# timeout: the whole may take that long (a hang is still caught by each run's 300 s).
+@pytest.mark.timeout(300 * (len(MAPPING) + 2) // 2)
 def test_compliant_and_single_defect_builds(tmp_path: Path) -> None:
     builds = {"": [], **{d: [d] for d in MAPPING}}
     quick = [c for c in CLAUSES if c != "5.session.expiry"]
