@@ -125,8 +125,8 @@ def test_compliant_and_single_defect_builds(tmp_path: Path) -> None:
         expected = MAPPING.get(defect, set())
         if failing != expected or others:
             problems.append((defect or "compliant", _summary(verdicts), log[-1500:]))
-        if not defect and (len(verdicts) != 16 or any(v.outcome != "pass" for v in verdicts)):
-            problems.append(("compliant: not 16 passes", _summary(verdicts), log[-1500:]))
+        if not defect and (len(verdicts) != 17 or any(v.outcome != "pass" for v in verdicts)):
+            problems.append(("compliant: not 17 passes", _summary(verdicts), log[-1500:]))
         with_evidence = {e.verdict_id for e in evidence}
         problems += [
             (defect, f"{v.check_id} failed without evidence", "")
