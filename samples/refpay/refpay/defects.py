@@ -38,6 +38,10 @@ DEFECTS: dict[str, str] = {
     "ack-before-write": "transfers commit to an in-memory copy and are answered; the copy reaches disk every 60 s",
     "slow-path": "account reads fall back to a 3 s degraded path while more than 2 API requests are in progress",
     "slow-restart": "after an unclean stop the service scans its data for 40 s before it opens its port",
+    "csrf": "cookie-authenticated state-changing requests are accepted without the X-CSRF-Token header",
+    "mass-assignment": "profile update also copies a body-supplied balance onto the account",
+    "password-change-no-proof": "password change does not verify the current password",
+    "reset-code-in-answer": "the password-reset request's answer carries the SMS code",
 }
 
 
