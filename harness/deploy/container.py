@@ -34,8 +34,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from harness.deploy import leftovers
-from harness.deploy.base import Deployer, DeployError, Deployment, Target, register, wait_healthy
+from harness.deploy import hostfw, leftovers
+from harness.deploy.base import (
+    INSTALL_LOG,
+    OUTPUT_LOG,
+    Deployer,
+    DeployError,
+    Deployment,
+    Target,
+    register,
+    wait_healthy,
+)
 from harness.deploy.images import BASE_IMAGE
 from harness.deploy.process import copy_media
 from harness.spec import LoadedSpec
@@ -213,13 +222,9 @@ class ContainerDeployment(Deployment):
 
     def logs(self) -> str:
         if self.torn_down:  # everything was kept in the workdir before the container went
-            out = self.workdir / "output.log"
+            out = self.workdir / OUTPUT_LOG
             return out.read_text(errors="replace") if out.exists() else ""
-        parts = []
-        install = self.workdir / "install.log"
-        if install.exists():
-            parts.append(install.read_text(errors="replace"))
-        parts.append(self.container_logs())
+        parts = [self.container_logs()]
         for rel in self.log_files:
             try:
                 parts.append(f"--- {rel} ---\n" + self.read_file(rel).decode(errors="replace"))
@@ -271,6 +276,7 @@ class ContainerDeployer(Deployer):
         t0 = time.monotonic()
         image, base_id, source, reused = self._image(client, loaded, workdir, values, env)
         image_s = time.monotonic() - t0
+        _note_image(workdir / INSTALL_LOG, source, reused, image.id)
         sample_dir = (image.attrs.get("Config") or {}).get("WorkingDir") or SAMPLE_DIR
         if source != "install":
             sample_dir = sample_dir if sample_dir != "/" else SAMPLE_DIR
@@ -289,6 +295,7 @@ class ContainerDeployer(Deployer):
                 "image_source": source,
                 "image_reused": reused,
                 "image_s": round(image_s, 3),
+                "install_transcript": INSTALL_LOG,
                 "cpus": d.resources.cpus,
                 "memory_mb": d.resources.memory_mb,
             },
@@ -470,7 +477,7 @@ class ContainerDeployer(Deployer):
             tar_path = Path(tmp) / "media.tar"
             with tarfile.open(tar_path, "w") as tar:
                 tar.add(media, arcname=SAMPLE_DIR.lstrip("/"))
-            log = workdir / "install.log"
+            log = workdir / INSTALL_LOG
             c = None
             key_ledger = ""
             try:
@@ -561,7 +568,7 @@ class ContainerDeployer(Deployer):
             )
             dep.network_id = net.id
             dep.bridge = bridge
-            dep.info["host_firewall"] = _firewall_host(bridge)
+            dep.info["host_firewall"] = hostfw.close_host(bridge)
             c = client.containers.create(
                 image.id,
                 name=f"harness-lab-{run_id}-sample",
@@ -650,7 +657,7 @@ class ContainerDeployer(Deployer):
             except DockerException:
                 pass
             # Keep what the sample printed and wrote before the container goes.
-            (dep.workdir / "output.log").write_text(dep.logs())
+            (dep.workdir / OUTPUT_LOG).write_text(dep.logs())
             for rel in dep.collect_files:
                 try:
                     data = dep.read_file(rel)
@@ -662,7 +669,7 @@ class ContainerDeployer(Deployer):
         dep.torn_down = True
         _remove(dep.client, [dep.edge_id, dep.container_id], [dep.network_id])
         if dep.bridge:
-            _unfirewall_host(dep.bridge)
+            hostfw.reopen_host(dep.bridge)
         if dep.ledger_key:
             leftovers.forget(dep.ledger_key)
 
@@ -691,11 +698,24 @@ class ContainerDeployer(Deployer):
         for key, payload in leftovers.orphans("container"):
             _remove(client, payload.get("containers", []), payload.get("networks", []))
             leftovers.forget(key)
-        for bridge in _firewalled_bridges():
+        for bridge in hostfw.closed_interfaces():
             if not Path(f"/sys/class/net/{bridge}").exists():  # its network is gone
-                _unfirewall_host(bridge)
+                hostfw.reopen_host(bridge)
                 removed.append(f"removed leftover host firewall rule for {bridge}")
         return removed
+
+
+def _note_image(transcript: Path, source: str, reused: bool, image_id: str) -> None:
+    """Say in the install transcript where the image came from when no install step ran now."""
+    note = {
+        "archive": "the image was loaded from the submitted archive: no install step ran in the lab",
+        "build": "the image was built from the submitted build context",
+    }.get(source, "")
+    if reused:
+        note = (note + "; " if note else "") + "an image the lab made earlier of the same media and steps was reused"
+    if note:
+        with transcript.open("a", encoding="utf-8") as f:
+            f.write(f"# {note} ({image_id})\n")
 
 
 def _remove(client: DockerClient | None, containers: list[str], networks: list[str]) -> None:
@@ -710,47 +730,3 @@ def _remove(client: DockerClient | None, containers: list[str], networks: list[s
     for nid in filter(None, networks):
         with contextlib.suppress(DockerException):
             client.networks.get(nid).remove()
-
-
-# An internal network has no route out of the machine, but the host still answers on the
-# network's gateway address (INPUT, not FORWARD): any host service bound to 0.0.0.0 would be
-# reachable from the sample. One rule per deployment bridge refuses new connections to the host;
-# the edge reaches the sample across the bridge and the host never needs the sample to call it.
-FIREWALL_COMMENT = "harness-lab"
-
-
-def _iptables(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["iptables", "-w", "5", *args], capture_output=True, text=True, timeout=30)
-
-
-def _rule(bridge: str) -> list[str]:
-    return ["INPUT", "-i", bridge, "-m", "conntrack", "--ctstate", "NEW", "-m", "comment",
-            "--comment", FIREWALL_COMMENT, "-j", "DROP"]  # fmt: skip
-
-
-def _firewall_host(bridge: str) -> str:
-    """Install the rule; report (not raise) when it cannot be, e.g. not root: it goes in the info."""
-    try:
-        r = _iptables("-I", *_rule(bridge))
-    except (OSError, subprocess.TimeoutExpired) as e:
-        return f"unavailable: {e}"
-    return "host closed to the sample" if r.returncode == 0 else f"unavailable: {r.stderr.strip()}"
-
-
-def _unfirewall_host(bridge: str) -> None:
-    with contextlib.suppress(OSError, subprocess.TimeoutExpired):
-        while _iptables("-D", *_rule(bridge)).returncode == 0:  # every copy, should there be several
-            pass
-
-
-def _firewalled_bridges() -> list[str]:
-    try:
-        r = _iptables("-S", "INPUT")
-    except (OSError, subprocess.TimeoutExpired):
-        return []
-    out = []
-    for line in r.stdout.splitlines():
-        parts = line.split()
-        if FIREWALL_COMMENT in parts and "-i" in parts:
-            out.append(parts[parts.index("-i") + 1])
-    return out
