@@ -329,15 +329,24 @@ def _start_postgresql(
         return psycopg.connect(**{**inst.lab_connection(), "dbname": "postgres"}, connect_timeout=2, autocommit=True)
 
     _wait(inst, lambda: connect().close())
-    with connect() as conn:
-        row = conn.execute("SHOW server_version").fetchone()
-        inst.version = f"PostgreSQL {row[0] if row else '?'}"
-        conn.execute(
-            sql.SQL("CREATE ROLE {} LOGIN PASSWORD {}").format(sql.Identifier(inst.user), sql.Literal(inst.password))
-        )
-        conn.execute(
-            sql.SQL("CREATE DATABASE {} OWNER {}").format(sql.Identifier(inst.database), sql.Identifier(inst.user))
-        )
+    try:
+        with connect() as conn:
+            row = conn.execute("SHOW server_version").fetchone()
+            inst.version = f"PostgreSQL {row[0] if row else '?'}"
+            conn.execute(
+                sql.SQL("CREATE ROLE {} LOGIN PASSWORD {}").format(
+                    sql.Identifier(inst.user), sql.Literal(inst.password)
+                )
+            )
+            conn.execute(
+                sql.SQL("CREATE DATABASE {} OWNER {}").format(sql.Identifier(inst.database), sql.Identifier(inst.user))
+            )
+    except psycopg.Error as e:
+        raise DeployError(
+            f"the postgresql service {inst.name} started, but making role {inst.user!r} and database "
+            f"{inst.database!r} failed: {str(e).strip()}",
+            inst.log.read_text(errors="replace"),
+        ) from None
 
 
 def _start_redis(
