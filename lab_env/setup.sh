@@ -56,7 +56,7 @@ if [ "$engine" = 1 ]; then
     npm install -g --silent gitlab-ci-local@4.72.0 >/dev/null
   fi
   bash "$here/setup_docker.sh"
-  bash "$here/build_base_image.sh"
+  bash "$here/build_base_image.sh" --services  # --services: the image of declared services (~5 min once)
   python3 "$here/standin_terminals.py" up
 fi
 echo "setup: ok"

@@ -227,15 +227,43 @@ def _run_as(argv: list[str], uid: int, gid: int, log: Path, cwd: Path, timeout_s
         raise DeployError(f"{Path(argv[0]).name} exited {rc}", log.read_text(errors="replace"))
 
 
-def _wait(inst: ServiceInstance, probe: Any) -> None:
-    """Poll `probe()` until it succeeds; the service dying or the deadline is a DeployError."""
+def _local_logs(inst: ServiceInstance) -> str:
+    return inst.log.read_text(errors="replace") if inst.log and inst.log.exists() else ""
+
+
+def _local_exit(inst: ServiceInstance) -> int | None:
+    return inst.proc.poll() if inst.proc is not None else None
+
+
+def wait_ready(
+    inst: ServiceInstance,
+    exit_code: Callable[[ServiceInstance], int | None] = _local_exit,
+    logs: Callable[[ServiceInstance], str] = _local_logs,
+) -> None:
+    """Wait until the lab can log in to the service; the service ending or the deadline is a
+    DeployError with its output."""
+    if inst.kind == "postgresql":
+        import psycopg
+
+        def probe() -> None:
+            psycopg.connect(**{**inst.lab_connection(), "dbname": "postgres"}, connect_timeout=2).close()
+    else:
+        import redis
+
+        def probe() -> None:
+            client = redis.Redis(**inst.lab_connection(), socket_timeout=2, socket_connect_timeout=2)
+            try:
+                client.ping()
+            finally:
+                client.close()
+
     deadline = time.monotonic() + READY_TIMEOUT_S
     last = "no answer yet"
     while time.monotonic() < deadline:
-        if inst.proc is not None and inst.proc.poll() is not None:
+        code = exit_code(inst)
+        if code is not None:
             raise DeployError(
-                f"the {inst.kind} service {inst.name} exited with code {inst.proc.returncode} before it was ready",
-                inst.log.read_text(errors="replace") if inst.log else "",
+                f"the {inst.kind} service {inst.name} exited with code {code} before it was ready", logs(inst)
             )
         try:
             probe()
@@ -244,9 +272,45 @@ def _wait(inst: ServiceInstance, probe: Any) -> None:
             last = f"{type(e).__name__}: {e}".strip()
         time.sleep(0.1)
     raise DeployError(
-        f"the {inst.kind} service {inst.name} was not ready within {READY_TIMEOUT_S:g} s ({last})",
-        inst.log.read_text(errors="replace") if inst.log else "",
+        f"the {inst.kind} service {inst.name} was not ready within {READY_TIMEOUT_S:g} s ({last})", logs(inst)
     )
+
+
+def set_up(inst: ServiceInstance, logs: Callable[[ServiceInstance], str] = _local_logs) -> None:
+    """After wait_ready: note the version and, for PostgreSQL, make the sample's role (owner of its
+    database, not a superuser) and database."""
+    if inst.kind == "redis":
+        import redis
+
+        client = redis.Redis(**inst.lab_connection(), socket_timeout=5)
+        try:
+            inst.version = f"Redis {client.info('server').get('redis_version', '')}"
+        finally:
+            client.close()
+        return
+    import psycopg
+    from psycopg import sql
+
+    try:
+        with psycopg.connect(
+            **{**inst.lab_connection(), "dbname": "postgres"}, connect_timeout=5, autocommit=True
+        ) as conn:
+            row = conn.execute("SHOW server_version").fetchone()
+            inst.version = f"PostgreSQL {row[0] if row else '?'}"
+            conn.execute(
+                sql.SQL("CREATE ROLE {} LOGIN PASSWORD {}").format(
+                    sql.Identifier(inst.user), sql.Literal(inst.password)
+                )
+            )
+            conn.execute(
+                sql.SQL("CREATE DATABASE {} OWNER {}").format(sql.Identifier(inst.database), sql.Identifier(inst.user))
+            )
+    except psycopg.Error as e:
+        raise DeployError(
+            f"the postgresql service {inst.name} started, but making role {inst.user!r} and database "
+            f"{inst.database!r} failed: {str(e).strip()}",
+            logs(inst),
+        ) from None
 
 
 def start_local(
@@ -300,9 +364,6 @@ def _private_file(path: Path, text: str, uid: int, gid: int) -> None:
 def _start_postgresql(
     inst: ServiceInstance, uid: int, gid: int, ns: Namespace | None, on_start: Callable[[ServiceInstance], None]
 ) -> None:
-    import psycopg
-    from psycopg import sql
-
     assert inst.home is not None and inst.log is not None
     bindir = _pg_bin()
     data = inst.home / "data"
@@ -324,36 +385,13 @@ def _start_postgresql(
         inst.log, uid, gid, ns, inst.home,
     )  # fmt: skip
     on_start(inst)
-
-    def connect() -> Any:
-        return psycopg.connect(**{**inst.lab_connection(), "dbname": "postgres"}, connect_timeout=2, autocommit=True)
-
-    _wait(inst, lambda: connect().close())
-    try:
-        with connect() as conn:
-            row = conn.execute("SHOW server_version").fetchone()
-            inst.version = f"PostgreSQL {row[0] if row else '?'}"
-            conn.execute(
-                sql.SQL("CREATE ROLE {} LOGIN PASSWORD {}").format(
-                    sql.Identifier(inst.user), sql.Literal(inst.password)
-                )
-            )
-            conn.execute(
-                sql.SQL("CREATE DATABASE {} OWNER {}").format(sql.Identifier(inst.database), sql.Identifier(inst.user))
-            )
-    except psycopg.Error as e:
-        raise DeployError(
-            f"the postgresql service {inst.name} started, but making role {inst.user!r} and database "
-            f"{inst.database!r} failed: {str(e).strip()}",
-            inst.log.read_text(errors="replace"),
-        ) from None
+    wait_ready(inst)
+    set_up(inst)
 
 
 def _start_redis(
     inst: ServiceInstance, uid: int, gid: int, ns: Namespace | None, on_start: Callable[[ServiceInstance], None]
 ) -> None:
-    import redis
-
     assert inst.home is not None and inst.log is not None
     conf = inst.home / "redis.conf"
     # In a file, not on the command line: a password in argv is visible to every local user.
@@ -368,10 +406,48 @@ def _start_redis(
     )  # fmt: skip
     inst.proc = _spawn([_redis_bin(), str(conf)], inst.log, uid, gid, ns, inst.home)
     on_start(inst)
-    client = redis.Redis(**inst.lab_connection(), socket_timeout=2)
-    _wait(inst, client.ping)
-    inst.version = f"Redis {client.info('server').get('redis_version', '')}"
-    client.close()
+    wait_ready(inst)
+    set_up(inst)
+
+
+# -- services in containers (container backend) -----------------------------------------------------
+# The script a service container runs, as the service's own user, on the lab's services image
+# (harness.deploy.images.SERVICES_RECIPE). The lab's password comes in the environment.
+CONTAINER_SCRIPT = {
+    "postgresql": (
+        "set -e; B=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1); umask 077; "
+        'printf "%s\\n" "$LAB_PASSWORD" > /tmp/lab.pw; '
+        f"$B/initdb -D /tmp/data -U {LAB_USER} --auth=scram-sha-256 --pwfile=/tmp/lab.pw -E UTF8 "
+        "--locale=C.UTF-8 --no-sync --no-instructions; rm -f /tmp/lab.pw; "
+        # initdb allows loopback only; the sample and the lab come from the deployment's network.
+        "printf 'host all all 0.0.0.0/0 scram-sha-256\\nhost all all ::/0 scram-sha-256\\n' >> /tmp/data/pg_hba.conf; "
+        "exec $B/postgres -D /tmp/data -h '*' -p 5432 -k /tmp -c fsync=off -c synchronous_commit=off "
+        "-c full_page_writes=off -c max_connections=50 -c shared_buffers=16MB"
+    ),
+    "redis": (
+        'umask 077; printf \'port 6379\\nbind 0.0.0.0\\nprotected-mode no\\ndaemonize no\\nlogfile ""\\n'
+        'dir /tmp\\nsave ""\\nappendonly no\\nrequirepass %s\\n\' "$LAB_PASSWORD" > /tmp/redis.conf; '
+        "exec redis-server /tmp/redis.conf"
+    ),
+}
+
+
+def container_instance(decl: Service, address: str, container_id: str, lab_password: str) -> ServiceInstance:
+    """A service running in a container at `address` (on the deployment's internal network), on
+    its usual port: the sample and the lab both reach it there."""
+    pg = decl.kind == "postgresql"
+    return ServiceInstance(
+        name=decl.name,
+        kind=decl.kind,
+        host=address,
+        port=DEFAULT_PORT[decl.kind],
+        user=decl.user if pg else "default",
+        password=password() if pg else lab_password,
+        database=decl.database if pg else "0",
+        lab_host=address,
+        lab_password=lab_password,
+        container_id=container_id,
+    )
 
 
 def stop_local(inst: ServiceInstance) -> None:
