@@ -56,6 +56,7 @@ class ProcessDeployment(Deployment):
     log_files: list[str] = field(default_factory=list)
     ledger_key: str = ""
     namespace: netns.Namespace | None = None  # isolation: namespace
+    start_cmd: str = ""
     torn_down: bool = False
 
     @property
@@ -105,6 +106,13 @@ def run_step(cmd: str, cwd: Path, env: dict[str, str], timeout_s: float, log: Pa
         raise DeployError(f"install step exited {rc}: {cmd}", log.read_text(errors="replace"))
 
 
+def _shown(cmd: str, dep: ProcessDeployment) -> str:
+    """A command for an error message: the services' generated passwords hidden."""
+    for svc in dep.services.values():
+        cmd = cmd.replace(svc.password, "***").replace(svc.lab_password, "***")
+    return cmd
+
+
 def _listen_ports(loaded: LoadedSpec, namespace: netns.Namespace | None) -> dict[str, int]:
     """The port each declared port listens on: in a namespace of its own, the declared number;
     on the shared loopback, a free one, or the declared number where the product cannot be told."""
@@ -143,7 +151,15 @@ class ProcessDeployer(Deployer):
         )
         try:
             self._start(loaded, dep)
-            dep.info["healthy_after_s"] = round(wait_healthy(loaded, dep, dep.alive, dep.logs), 3)
+            try:
+                dep.info["healthy_after_s"] = round(wait_healthy(loaded, dep, dep.alive, dep.logs), 3)
+            except DeployError as e:
+                if dep.proc is None or dep.proc.poll() is None:
+                    raise
+                # Name how it was started: its own output may not (the lab's transcript is not its log).
+                raise DeployError(
+                    f"{e.args[0]}; exit code {dep.proc.returncode}, started as: {_shown(dep.start_cmd, dep)}", e.logs
+                ) from None
         except BaseException:
             self.teardown(dep)
             raise
@@ -185,7 +201,7 @@ class ProcessDeployer(Deployer):
             env.update({k: render(v, values) for k, v in d.env.items()})
             for step in d.install:
                 run_step(render(step.run, values), dep.sample_dir, env, step.timeout_s, transcript)
-            start_cmd = render(d.start.run, values)
+            start_cmd = dep.start_cmd = render(d.start.run, values)
         except TemplateError as e:
             raise DeployError(f"spec template: {e}") from None
         dep.info["install_transcript"] = INSTALL_LOG
