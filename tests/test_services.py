@@ -230,3 +230,15 @@ def test_a_service_that_cannot_start_is_a_deploy_error_and_leaves_nothing(tmp_pa
     assert "reserved" in str(ei.value)
     assert not (tmp_path / "w/services/db").exists() and (tmp_path / "w/services/db.log").exists()
     assert not (tmp_path / "w/output.log").exists(), "the sample was never started"
+
+
+def test_the_spec_refuses_unknown_kinds_repeated_names_and_unsafe_identifiers(tmp_path: Path) -> None:
+    from pydantic import ValidationError
+
+    for services, problem in (
+        ([{"name": "db", "kind": "mysql"}], "postgresql"),
+        ([{"name": "db", "kind": "redis"}, {"name": "db", "kind": "postgresql"}], "repeated: db"),
+        ([{"name": "db", "kind": "postgresql", "user": 'x"; DROP'}], "pattern"),
+    ):
+        with pytest.raises(ValidationError, match=problem):
+            make_spec(tmp_path, "hardened", services=services)
