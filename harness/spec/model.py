@@ -84,6 +84,9 @@ class PortDecl(Strict):
     port: int = Field(ge=1, le=65535)
     protocol: Literal["tcp", "udp"] = "tcp"
     tls: bool = False
+    # The product cannot be told this port: it always listens on `port`. A local process then gets
+    # exactly that port (so two such products need `isolation: namespace` to run side by side).
+    fixed: bool = False
 
 
 class HealthCheck(Strict):
@@ -117,8 +120,28 @@ class ContainerSource(Strict):
         return self
 
 
+class Service(Strict):
+    """A service the product needs (its documentation says so), started privately for each
+    deployment by the lab and torn down with it. Templates read its connection values as
+    ``{services.<name>.url}``, ``.host``, ``.port``, ``.user``, ``.password`` and ``.name``; the
+    password is generated per deployment, so nothing about it is invented in the spec."""
+
+    name: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$")]
+    kind: Literal["postgresql", "redis"]
+    # PostgreSQL: the database made for the product and the role it logs in as (owner of that
+    # database, not a superuser). Give them only where the product's documentation fixes them.
+    database: Annotated[str, StringConstraints(pattern=r"^[a-z_][a-z0-9_]{0,62}$")] = "sample"
+    user: Annotated[str, StringConstraints(pattern=r"^[a-z_][a-z0-9_]{0,62}$")] = "sample"
+
+
 class Deployment(Strict):
     backend: Literal["process", "container", "terminal"] = "process"
+    # namespace: a local process runs in a network namespace of its own, reached on an address of
+    # the lab's range (not loopback), so a product that binds a fixed port or every interface runs
+    # beside others, and is judged on what a client from the network gets. Containers and terminal
+    # units are isolated by their nature; there this changes nothing.
+    isolation: Literal["none", "namespace"] = "none"
+    services: list[Service] = []
     container: ContainerSource = ContainerSource()
     install: list[Step] = []
     start: Step
@@ -136,6 +159,10 @@ class Deployment(Strict):
         dup = {n for n in names if names.count(n) > 1}
         if dup:
             raise ValueError(f"port names must be unique, repeated: {', '.join(sorted(dup))}")
+        services = [s.name for s in self.services]
+        dup = {n for n in services if services.count(n) > 1}
+        if dup:
+            raise ValueError(f"service names must be unique, repeated: {', '.join(sorted(dup))}")
         return self
 
 
