@@ -22,9 +22,11 @@ def lab(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("HARNESS_REPORTS_DIR", str(tmp_path / "reports"))
     monkeypatch.setenv("HARNESS_LAB_CONFIG", str(tmp_path / "lab.yaml"))
     monkeypatch.delenv("HARNESS_DB_URL", raising=False)
+    from harness.deploy.inventory import targets_for
     from harness.intake import tree_sha256
     from harness.plan import build_plan
-    from harness.runs import close_run, open_run, update_run
+    from harness.results import RunStatus, close_run, save_plan
+    from harness.runs import open_run
     from harness.spec import load_spec
 
     data = yaml.safe_load((SPECS / "refpay.yaml").read_text(encoding="utf-8"))
@@ -36,8 +38,8 @@ def lab(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     spec.write_text(yaml.safe_dump({"extends": str(SPECS / "refpay.yaml"), "media": media}, allow_unicode=True))
     loaded = load_spec(spec)
     run = open_run(loaded)
-    update_run(run.id, plan=build_plan(loaded, [], "process").to_json())
-    close_run(run.id, "finished")
+    save_plan(run.id, build_plan(loaded, [], targets_for(loaded, "process")))
+    close_run(run.id, RunStatus.FINISHED)
     (tmp_path / "run_id").write_text(run.id)
     return tmp_path
 

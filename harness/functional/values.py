@@ -74,7 +74,8 @@ def resolve_name(name: str, spec: SampleSpec, kept: Mapping[str, Any]) -> Any:
     if name in PARAM_ALIASES:
         return _param(spec, PARAM_ALIASES[name])
     if name in DERIVED:
-        return Decimal(1).scaleb(-spec.parameters.limits.decimals)
+        lim = spec.parameters.limits
+        return Decimal(1).scaleb(-(lim.decimals if lim is not None else 2))
     if "." in name:
         head, _, field = name.partition(".")
         for acct in spec.driver.accounts:
@@ -132,4 +133,4 @@ def display(text: str, spec: SampleSpec, kept: Mapping[str, Any]) -> str:
     shown = PLACEHOLDER.sub(one, text)
     accounts = spec.driver.accounts
     known = [(str(getattr(a, f)), kind) for a in accounts for f, kind in FIELD_KIND.items() if getattr(a, f, None)]
-    return redact(shown, [a.password for a in accounts], known)
+    return redact(shown, [a.password for a in accounts if a.password], known)
