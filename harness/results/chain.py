@@ -138,6 +138,12 @@ def verdicts_of(run_id: str) -> list[VerdictRecord]:
         return [_record(r, tuple(ev.get(r.id, []))) for r in rows]
 
 
+def evidence_kinds(run_id: str) -> dict[str, str]:
+    """{path relative to the run folder: kind} of every evidence file the run recorded."""
+    with session() as s:
+        return {e.path: e.kind for e in s.scalars(select(Evidence).where(Evidence.run_id == run_id))}
+
+
 @dataclass
 class RunVerification:
     run_id: str

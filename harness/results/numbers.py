@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import InstrumentedAttribute, Session
 from sqlalchemy.sql.dml import Insert
@@ -66,3 +66,21 @@ def allocate_report_number(prefix: str | None = None, year: int | None = None) -
     with session() as s:
         n = _allocate(s, f"report:{prefix}-{year}", _highest(s, Report.number, head))
     return f"{head}{n:04d}"
+
+
+def release_report_number(number: str) -> bool:
+    """Give a report number back to its sequence (its report could not be written), when it is still
+    the last one handed out and no report carries it: one compare-and-set, so a number another writer
+    took meanwhile is never handed out twice. Returns whether it went back."""
+    head, _, n = number.rpartition("-")
+    if not n.isdigit() or head.count("-") < 1:
+        return False
+    with session() as s:
+        if s.scalar(select(func.count()).select_from(Report).where(Report.number == number)):
+            return False
+        done = s.execute(
+            update(Counter)
+            .where(Counter.name == f"report:{head}", Counter.value == int(n))
+            .values(value=Counter.value - 1)
+        )
+        return bool(getattr(done, "rowcount", 0))

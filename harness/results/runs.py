@@ -103,6 +103,12 @@ def get_run(run_id: str) -> RunRecord | None:
         return _record(run) if run else None
 
 
+def runs_of_sample(sample_id: str) -> list[str]:
+    """The IDs of a sample's runs, oldest first."""
+    with session() as s:
+        return list(s.scalars(select(Run.id).where(Run.sample_id == sample_id).order_by(Run.started)))
+
+
 def load_plan(run_id: str) -> Plan:
     """The plan a run recorded; InputError when the run is unknown or ended before it had one."""
     run = get_run(run_id)
