@@ -22,6 +22,12 @@ def stamp() -> datetime:
     return now().replace(tzinfo=None)
 
 
+def instant() -> str:
+    """Now to the millisecond with the lab zone's offset, for lines of evidence (transcripts, the
+    scope guard's refusals): 2026-11-27T14:56:03.120+08:00."""
+    return datetime.now(lab_zone()).isoformat(timespec="milliseconds")
+
+
 def today() -> date:
     return now().date()
 

@@ -9,11 +9,12 @@ import json
 import re
 import shutil
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import requests
+
+from harness import clock
 
 
 @dataclass(frozen=True)
@@ -124,7 +125,7 @@ class EvidenceRecorder:
         """Append one request/response exchange to the check's transcript, at once."""
         req = response.request
         self._exchanges += 1
-        lines = [f"### {self._exchanges}. {datetime.now().isoformat(timespec='milliseconds')} {note}".rstrip()]
+        lines = [f"### {self._exchanges}. {clock.instant()} {note}".rstrip()]
         lines.append(f"> {req.method} {req.url}")
         lines += [f"> {k}: {v}" for k, v in req.headers.items()]
         body = req.body
