@@ -28,24 +28,18 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT)]
 
 from harness.catalogue import SEVERITY_ZH, load_catalogue  # noqa: E402
-from harness.report.build import (  # noqa: E402
-    CONFORM,
-    NONCONFORM,
-    VERDICTS,
-    WAIVED,
-    conclusion,
-    functional_conclusion,
-    tx,
-)
+from harness.report.conclusion import conclusion, functional_conclusion  # noqa: E402
 from harness.report.labels import text_of  # noqa: E402
 from harness.report.render import write_html  # noqa: E402
+from harness.report.terms import CONFORM, NONCONFORM, VERDICTS, WAIVED, tx  # noqa: E402
+from harness.results.content import SCHEMA, ReportContent  # noqa: E402
 
 MODELS = ["LT-POS-A1", "LT-POS-B2"]
 _TICK = os.sysconf("SC_CLK_TCK")
 
 
 def synthesize(n: int, language: str = "zh") -> dict[str, Any]:
-    """A report content of n items, in the shape harness.report.build makes."""
+    """A report content of n items, in the shape harness.report.build makes (checked by its model)."""
     cat = load_catalogue()
     items = []
     evidence = []
@@ -99,11 +93,15 @@ def synthesize(n: int, language: str = "zh") -> dict[str, Any]:
                 "carried": None,
                 "waiver": (
                     {
+                        "id": k,
+                        "clause_id": f"{it.id}.{k:04d}",
                         "kind": "waiver",
                         "justification": tx("认证机构同意以现场报告替代", "accepted by the certification body"),
                         "approved_by": "王主任",
                         "approved_on": "2026-11-20",
                         "expires": "2027-06-30",
+                        "scope": {"kind": "sample", "id": "S-2026-9999"},
+                        "active": True,
                     }
                     if verdict == WAIVED
                     else None
@@ -117,7 +115,7 @@ def synthesize(n: int, language: str = "zh") -> dict[str, Any]:
         )
     summary = {v: sum(1 for i in items if i["verdict"] == v) for v in VERDICTS}
     content: dict[str, Any] = {
-        "schema": "fintech-lab-harness/report/3",
+        "schema": SCHEMA,
         "title": text_of("title"),
         "kind": "full",
         "language": language,
@@ -204,9 +202,10 @@ def synthesize(n: int, language: str = "zh") -> dict[str, Any]:
             "approved": {"name": "王五", "name_en": "Wang Wu", "at": "2026-11-30 10:00+08:00"},
         },
     }
-    content["conclusion"] = conclusion(content)
-    content["functional_conclusion"] = functional_conclusion(content)
-    return content
+    model = ReportContent.from_json(content)
+    model.conclusion = conclusion(model)
+    model.functional_conclusion = functional_conclusion(model)
+    return model.to_json()
 
 
 def _tree(root: int) -> dict[int, float]:

@@ -1,6 +1,7 @@
 """Report deadlines across holidays and adjusted weekends, and the flags `harness deadlines` shows."""
 
 from datetime import date, datetime
+from pathlib import Path
 
 import pytest
 
@@ -53,50 +54,51 @@ def test_validity_is_24_calendar_months() -> None:
 
 @pytest.fixture
 def scratch_db(tmp_path, monkeypatch):
-    """A lab database of its own, holding one sample and run."""
+    """A lab database of its own, holding one sample and run (through the results room)."""
     monkeypatch.setenv("HARNESS_DB_URL", f"sqlite:///{tmp_path / 'lab.db'}")
     monkeypatch.setenv("HARNESS_CALENDAR", str(tmp_path / "calendar.yaml"))
     (tmp_path / "calendar.yaml").write_text("years: {}\n")
-    from harness.store import Run, Sample, session
+    from harness import results
 
-    with session() as s:
-        s.add(
-            Sample(
-                id="S-T-1",
-                name="样品",
-                version="1",
-                applicant="a",
-                producer="p",
-                spec_path="x",
-                spec_sha256="0" * 64,
-                spec_snapshot={},
-                media=[],
-                received=date(2026, 12, 1),
-                retain_until=date(2028, 12, 1),
-            )
+    sample, _ = results.register_sample(
+        results.NewSample(
+            name="样品",
+            version="1",
+            applicant="a",
+            producer="p",
+            spec_path="x",
+            spec_sha256="0" * 64,
+            spec_snapshot={},
+            media=[],
+            received=date(2026, 12, 1),
+            retain_until=date(2028, 12, 1),
+            observed={},
         )
-        s.add(Run(id="R-T-1", sample_id="S-T-1", started=datetime(2026, 12, 1, 9, 0)))
+    )
+    run = results.open_run(sample.id, "full", {})
+    (tmp_path / "run_id").write_text(run.id)
     return tmp_path
 
 
-def _report(number: str, completed: date, due: date | None):
-    from harness.store import Report, session
+def _report(lab: Path, number: str, completed: date, due: date | None) -> None:
+    from harness import results
 
-    with session() as s:
-        s.add(
-            Report(
-                number=number,
-                revision=1,
-                run_id="R-T-1",
-                created=datetime(2026, 12, 30, 9, 0),
-                tests_completed=completed,
-                due=due,
-                status="draft",
-                content={"sample": {"name": "样品", "version": "1"}},
-                content_sha256="0" * 64,
-                out_dir="/nowhere",
-            )
+    results.insert_report(
+        results.NewReport(
+            number=number,
+            revision=1,
+            run_id=(lab / "run_id").read_text(),
+            kind="full",
+            language="zh",
+            languages=("zh",),
+            tests_completed=completed,
+            due=due,
+            content={"sample": {"name": "样品", "version": "1"}},
+            content_sha256="0" * 64,
+            out_dir="/nowhere",
+            created=datetime(2026, 12, 30, 9, 0),
         )
+    )
 
 
 def test_deadlines_name_what_the_calendar_cannot_give(scratch_db):
@@ -105,8 +107,8 @@ def test_deadlines_name_what_the_calendar_cannot_give(scratch_db):
     be counted."""
     from harness.report.deadline import deadlines
 
-    _report("FTL-2026-0001", date(2026, 12, 30), None)
-    _report("FTL-2026-0002", date(2026, 11, 27), date(2026, 12, 4))
+    _report(scratch_db, "FTL-2026-0001", date(2026, 12, 30), None)
+    _report(scratch_db, "FTL-2026-0002", date(2026, 11, 27), date(2026, 12, 4))
     rows = {d.number: d for d in deadlines(today=date(2027, 1, 4))}
     unknown, passed = rows["FTL-2026-0001"], rows["FTL-2026-0002"]
     assert unknown.flag == "unknown" and unknown.due is None

@@ -10,60 +10,46 @@ from datetime import date, datetime
 from pathlib import Path
 
 import pytest
-import yaml
 
-from tests.conftest import SPECS, harness_cli
+from tests.conftest import harness_cli
+from tests.report_lab import scratch_report_lab
 
 
 @pytest.fixture
 def lab(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A lab of its own with one registered sample and a run that has a plan (nothing deployed)."""
-    monkeypatch.setenv("HARNESS_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("HARNESS_REPORTS_DIR", str(tmp_path / "reports"))
-    monkeypatch.setenv("HARNESS_LAB_CONFIG", str(tmp_path / "lab.yaml"))
-    monkeypatch.delenv("HARNESS_DB_URL", raising=False)
-    from harness.deploy.inventory import targets_for
-    from harness.intake import tree_sha256
-    from harness.plan import build_plan
-    from harness.results import RunStatus, close_run, save_plan
-    from harness.runs import open_run
-    from harness.spec import load_spec
+    """A lab of its own with one registered sample and a finished run that has a plan (nothing deployed)."""
+    from harness.results import RunStatus, close_run
 
-    data = yaml.safe_load((SPECS / "refpay.yaml").read_text(encoding="utf-8"))
-    media = [
-        {**m, "path": str((SPECS / m["path"]).resolve()), "sha256": tree_sha256((SPECS / m["path"]).resolve())}
-        for m in data["media"]
-    ]
-    spec = tmp_path / "refpay.yaml"
-    spec.write_text(yaml.safe_dump({"extends": str(SPECS / "refpay.yaml"), "media": media}, allow_unicode=True))
-    loaded = load_spec(spec)
-    run = open_run(loaded)
-    save_plan(run.id, build_plan(loaded, [], targets_for(loaded, "process")))
-    close_run(run.id, RunStatus.FINISHED)
-    (tmp_path / "run_id").write_text(run.id)
+    close_run(scratch_report_lab(tmp_path, monkeypatch), RunStatus.FINISHED)
     return tmp_path
 
 
 def _allocate(db_url: str, run_id: str, n: int) -> list[str]:
-    """In another process: insert n reports under the next free numbers."""
+    """In another process: n reports, each under a number the lab record allocates."""
     os.environ["HARNESS_DB_URL"] = db_url
-    from harness.report.workflow import _insert_numbered
-    from harness.store import Report
+    from harness import results
 
-    def make(number: str) -> Report:
-        return Report(
-            number=number,
-            revision=1,
-            run_id=run_id,
-            created=datetime(2026, 12, 1, 9, 0),
-            tests_completed=date(2026, 12, 1),
-            status="draft",
-            content={},
-            content_sha256="0" * 64,
-            out_dir=f"/reports/{number}-r1",
+    out = []
+    for _ in range(n):
+        number = results.allocate_report_number(year=2026)
+        results.insert_report(
+            results.NewReport(
+                number=number,
+                revision=1,
+                run_id=run_id,
+                kind="full",
+                language="zh",
+                languages=("zh",),
+                tests_completed=date(2026, 12, 1),
+                due=None,
+                content={},
+                content_sha256="0" * 64,
+                out_dir=f"/reports/{number}-r1",
+                created=datetime(2026, 12, 1, 9, 0),
+            )
         )
-
-    return [_insert_numbered(make, 2026).number for _ in range(n)]
+        out.append(number)
+    return out
 
 
 def test_two_processes_allocate_distinct_numbers_on_one_database(lab: Path) -> None:
@@ -91,10 +77,11 @@ def test_a_full_disk_leaves_no_partial_folder(lab: Path, monkeypatch: pytest.Mon
     with pytest.raises(LabError, match="the disk is full"):
         create_report((lab / "run_id").read_text(), pdf=False)
     assert list((lab / "reports").iterdir()) == []  # no temporary folder, no half a report
-    from harness.store import Report, session
+    from harness import results
 
-    with session() as s:  # and the number was not used up
-        assert s.query(Report).count() == 0
+    run_id = (lab / "run_id").read_text()
+    assert results.reports_of_run(run_id) == []  # no record of it either
+    assert results.allocate_report_number().endswith("-0001")  # and its number went back
 
 
 def test_a_loser_never_overwrites_a_winners_folder(lab: Path) -> None:
@@ -106,7 +93,7 @@ def test_a_loser_never_overwrites_a_winners_folder(lab: Path) -> None:
     final = lab / "reports" / "FTL-2026-0001-r1"
     final.mkdir(parents=True)
     (final / "report.json").write_text("the winner's")
-    content = build_content(run_id, "FTL-2026-0001")
+    content = build_content(run_id, "FTL-2026-0001").to_json()
     with pytest.raises(LabError, match="already exists"):
         write_folder(final, content, run_id, {}, {}, ["zh"], pdf=False)
     assert (final / "report.json").read_text() == "the winner's"

@@ -4,9 +4,10 @@ Chinese, and a lab error is a sentence of the report's language."""
 
 from __future__ import annotations
 
-from harness.report.build import error_text, tx
 from harness.report.labels import MISSING_EN, pick
 from harness.report.privacy import Redactor, shipped
+from harness.report.rows import error_text
+from harness.report.terms import tx
 
 SPEC = {
     "driver": {

@@ -100,12 +100,12 @@ def _pdf_text(pdf: Path, layout: bool = True) -> list[str]:
 
 def _pending(run: str) -> None:
     """Record every item the run's report still lacks, as an engineer would after document review."""
-    from harness.report import workflow
+    from harness.report import records
 
-    for line in workflow.pending_items(run):
+    for line in records.pending_items(run):
         item_id, state = line.split(" ", 1)
         assert "检测异常" not in state, f"lab error in the reference run: {line}"
-        workflow.record(run, item_id, "符合", "审查委托方提交的文档，满足要求", "李四", reference="《技术文档》第 2 章")
+        records.record(run, item_id, "符合", "审查委托方提交的文档，满足要求", "李四", reference="《技术文档》第 2 章")
 
 
 # --- the draft ------------------------------------------------------------------------------------
@@ -274,11 +274,10 @@ def test_5_english_report_is_english(lab: dict[str, Any]) -> None:
     stray = sorted({w for w in _CJK.findall(body) if not any(w in a for a in allowed)})
     assert not stray, stray
     assert "Page 1 of" in pages[0] and lab["bad_number"] in pages[0]
-    from harness.store import Report, session
+    from harness import results
 
-    with session() as s:
-        revs = s.query(Report).filter(Report.number == lab["bad_number"]).all()
-    assert len(revs) == 1 and revs[0].languages == ["zh", "en"]  # one report, two renderings
+    revs = results.revisions(lab["bad_number"])
+    assert len(revs) == 1 and revs[0].languages == ("zh", "en")  # one report, two renderings
 
 
 def test_6_every_observation_has_its_english(lab: dict[str, Any]) -> None:
@@ -360,29 +359,29 @@ def test_8_waivers_are_never_a_pass_and_expired_ones_are_refused(lab: dict[str, 
 
 def test_9_signing_in_order_by_the_lab_signatories(lab: dict[str, Any]) -> None:
     from harness import clock
-    from harness.report import workflow
-    from harness.report.build import ReportError
+    from harness.report import lifecycle, records
+    from harness.report.terms import ReportError
 
     run, number = lab["run"], lab["number"]
     _pending(run)
-    assert workflow.pending_items(run) == []
+    assert records.pending_items(run) == []
     now = clock.stamp()
     with pytest.raises(ReportError, match="sign 'prepared' before 'reviewed'"):
-        workflow.sign(number, "reviewed", "赵六")
+        lifecycle.sign(number, "reviewed", "赵六")
     with pytest.raises(ReportError, match="may not sign as prepared"):
-        workflow.sign(number, "prepared", "钱七")  # not a person of the lab configuration
+        lifecycle.sign(number, "prepared", "钱七")  # not a person of the lab configuration
     with pytest.raises(ReportError, match="before the tests ended"):
-        workflow.sign(number, "prepared", "李四", at=now - timedelta(days=1))
+        lifecycle.sign(number, "prepared", "李四", at=now - timedelta(days=1))
     with pytest.raises(ReportError, match="in the future"):
-        workflow.sign(number, "prepared", "李四", at=now + timedelta(days=1))
-    workflow.sign(number, "prepared", "李四", at=now)
+        lifecycle.sign(number, "prepared", "李四", at=now + timedelta(days=1))
+    lifecycle.sign(number, "prepared", "李四", at=now)
     with pytest.raises(ReportError, match="may not sign as reviewed"):
-        workflow.sign(number, "reviewed", "张三")  # may prepare, may not review
+        lifecycle.sign(number, "reviewed", "张三")  # may prepare, may not review
     with pytest.raises(ReportError, match="before the previous signature"):
-        workflow.sign(number, "reviewed", "赵六", at=now - timedelta(minutes=1))
+        lifecycle.sign(number, "reviewed", "赵六", at=now - timedelta(minutes=1))
     r = harness_cli("report", "sign", number, "--role", "reviewed", "--name", "李四")
     assert r.returncode == 2 and "may not sign as reviewed" in r.stderr
-    workflow.sign(number, "reviewed", "赵六")
+    lifecycle.sign(number, "reviewed", "赵六")
     r = harness_cli("report", "sign", number, "--role", "approved", "--name", "王五")
     assert r.returncode == 0, r.stderr
     c = _content(lab["dir"])
@@ -476,8 +475,8 @@ def test_13_a_record_after_approval_is_refused_or_opens_a_revision(lab: dict[str
 
 def test_14_submission_deadlines_and_the_english_rendering(lab: dict[str, Any]) -> None:
     from harness import clock
-    from harness.report import workflow
-    from harness.report.build import ReportError
+    from harness.report import lifecycle
+    from harness.report.terms import ReportError
 
     number = lab["number"]
     r = harness_cli("deadlines", "--today", "2026-12-31")
@@ -485,7 +484,7 @@ def test_14_submission_deadlines_and_the_english_rendering(lab: dict[str, Any]) 
     r = harness_cli("report", "submit", number, "--revision", "2")
     assert r.returncode == 2 and "only an approved report" in r.stderr  # revision 2 is a draft
     with pytest.raises(ReportError, match="before the approval"):
-        workflow.submit(number, on=clock.stamp() - timedelta(hours=1))
+        lifecycle.submit(number, on=clock.stamp() - timedelta(hours=1))
     r = harness_cli("report", "submit", number)  # the latest approved: revision 1
     assert r.returncode == 0 and "revision 1 submitted" in r.stdout, r.stderr
     r = harness_cli("report", "submit", number, "--revision", "1")
@@ -506,7 +505,7 @@ def test_14_submission_deadlines_and_the_english_rendering(lab: dict[str, Any]) 
 
 
 def test_15_defective_report_through_approval_and_two_revisions(lab: dict[str, Any]) -> None:
-    from harness.report import workflow
+    from harness.report import lifecycle
     from harness.report.signing import verify_pdf
 
     run, number = lab["bad_run"], lab["bad_number"]
@@ -514,14 +513,14 @@ def test_15_defective_report_through_approval_and_two_revisions(lab: dict[str, A
     _pending(run)
     for revision in (1, 2, 3):
         for role, who in (("prepared", "张三"), ("reviewed", "赵六"), ("approved", "王五")):
-            workflow.sign(number, role, who)
+            lifecycle.sign(number, role, who)
         out = lab["bad_dir"].with_name(f"{number}-r{revision}")
         c = _content(out)
         assert c["revision"] == revision and "不符合" in c["conclusion"]["zh"]
         for pdf in ("report.pdf", "report.en.pdf"):  # both renderings are signed
             assert verify_pdf((out / pdf).read_bytes(), [cert]).ok, (revision, pdf)
         if revision < 3:
-            workflow.revise(number, f"第 {revision + 1} 版：更正")
+            lifecycle.revise(number, f"第 {revision + 1} 版：更正")
     r = harness_cli("verify", str(lab["bad_dir"]))
     assert r.returncode == 0 and f"superseded by {number} revision 3" in r.stdout, r.stdout
 

@@ -8,8 +8,6 @@ back to `create` when its first word is not one of its subcommands.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -17,9 +15,8 @@ from typing import Annotated, Any
 import typer
 
 from harness import clock
-from harness.commands.common import BadInput, app, bad_input, fail, out
-from harness.errors import HarnessError, exit_code_of
-from harness.report import deadline, verify, workflow
+from harness.commands.common import BadInput, app, out
+from harness.report import deadline, lifecycle, prior, records, verify, workflow
 
 
 class _DefaultToCreate(typer.core.TyperGroup):
@@ -41,16 +38,6 @@ waiver_app = typer.Typer(no_args_is_help=True, help="Approved waivers and deviat
 app.add_typer(waiver_app, name="waiver")
 lab_app = typer.Typer(no_args_is_help=True, help="The lab configuration: identity, signatories, signing certificate.")
 app.add_typer(lab_app, name="lab")
-
-
-@contextmanager
-def handled() -> Iterator[None]:
-    """Bad input: exit 2; a lab fault (a report folder that cannot be written): exit 3; one line each."""
-    with bad_input():
-        try:
-            yield
-        except HarnessError as e:
-            fail(e.lines(), exit_code_of(e))
 
 
 def _date(text: str | None, what: str) -> date | None:
@@ -93,8 +80,7 @@ def report_create(
 ) -> None:
     """Write a new report (draft) of a run: JSON, HTML, PDF, evidence and manifest. For a run that has a
     report already, --lang adds that report's rendering in another language (same number)."""
-    with handled():
-        _written(workflow.create_report(run_id, lang, pdf=pdf))
+    _written(workflow.create_report(run_id, lang, pdf=pdf))
 
 
 @report_app.command("render")
@@ -105,8 +91,7 @@ def report_render(
 ) -> None:
     """Add a rendering of a report in another language to its folder: the same report (same number,
     content and deadline); an approved revision's PDF is signed."""
-    with handled():
-        _written(workflow.render_language(number, lang, revision))
+    _written(workflow.render_language(number, lang, revision))
 
 
 @report_app.command("refresh")
@@ -116,14 +101,13 @@ def report_refresh(
     revision: Annotated[int | None, typer.Option(help="default: the latest")] = None,
 ) -> None:
     """Rebuild a draft from the lab database (after `record` or `waiver add`) and re-render it."""
-    with handled():
-        r = workflow.refresh(number, revision, lang)
+    r = workflow.refresh(number, revision, lang)
     out.print(f"report {r.number} revision {r.revision} rebuilt: {r.out_dir}")
     _print_unfinished(r.content)
 
 
 def _print_unfinished(content: dict[str, Any]) -> None:
-    from harness.report.build import unfinished
+    from harness.report.conclusion import unfinished
 
     missing = unfinished(content)
     if missing:
@@ -141,8 +125,7 @@ def report_sign(
     """Sign a report: prepared, then reviewed, then approved, each by a person the lab configuration
     names for that role, never one person twice. An approved report never changes; its PDF carries
     the lab's digital signature."""
-    with handled():
-        r = workflow.sign(number, role, name, _datetime(at, "--at"), revision)
+    r = lifecycle.sign(number, role, name, _datetime(at, "--at"), revision)
     out.print(f"report {r.number} revision {r.revision}: {role} by {name}; status {r.status}")
     if r.status == "approved":
         out.print(f"content SHA-256 {r.content_sha256}; signed PDF {Path(r.out_dir) / 'report.pdf'}")
@@ -151,8 +134,7 @@ def report_sign(
 @report_app.command("reopen")
 def report_reopen(number: str) -> None:
     """Withdraw the signatures of a revision not yet approved, to correct it."""
-    with handled():
-        r = workflow.reopen(number)
+    r = lifecycle.reopen(number)
     out.print(f"report {r.number} revision {r.revision} is a draft again")
 
 
@@ -165,8 +147,7 @@ def report_revise(
     reason_en: Annotated[str | None, typer.Option(help="the reason in English, for the English rendering")] = None,
 ) -> None:
     """A correction of an approved report: the same number, the next revision, naming what it replaces."""
-    with handled():
-        _written(workflow.revise(number, reason, run, lang, reason_en))
+    _written(lifecycle.revise(number, reason, run, lang, reason_en))
 
 
 @report_app.command("submit")
@@ -177,16 +158,14 @@ def report_submit(
     revision: Annotated[int | None, typer.Option(help="default: the latest approved")] = None,
 ) -> None:
     """Mark an approved report as submitted to the certification body (not dated before its approval)."""
-    with handled():
-        r = workflow.submit(number, _datetime(on, "--on"), by, revision)
+    r = lifecycle.submit(number, _datetime(on, "--on"), by, revision)
     out.print(f"report {r.number} revision {r.revision} submitted")
 
 
 @report_app.command("status")
 def report_status(number: str) -> None:
     """A report's revisions, signatures and what still lacks a verdict."""
-    with handled():
-        rows = workflow.status(number)
+    rows = lifecycle.status(number)
     for st in rows:
         out.print(
             f"{st.number} revision {st.revision}: {st.status}; run {st.run_id}; due {st.due}; "
@@ -207,10 +186,9 @@ def report_check(
     """Judge an earlier report an applicant offers: first its folder's manifest, then whether it was
     superseded, its age, the product's identity and the coverage of the basis; list what to retest.
     Answers in the report's language. Exit 0: acceptable as it is; 1: not (or only in part); 2: bad input."""
-    with handled():
-        if not report.exists():
-            raise BadInput(f"{report}: no such file or folder")
-        res = verify.check_prior(report, spec, _date(today, "--today"))
+    if not report.exists():
+        raise BadInput(f"{report}: no such file or folder")
+    res = prior.check_prior(report, spec, _date(today, "--today"))
     zh = res.language == "zh"
     issued, until = res.issued or "-", res.valid_until or "-"
     rev = f"（第 {res.revision} 版）" if zh and res.revision else f" revision {res.revision}" if res.revision else ""
@@ -259,20 +237,19 @@ def record_cmd(
     """Enter the verdict of a document-review or semi-automated item of a run, with what backs it.
     Rebuilds the run's draft reports and says which reports it did not change; refused on a run whose
     report is approved, unless --revise opens the report's next revision."""
-    with handled():
-        rec, rebuilt = workflow.record(
-            run_id,
-            item,
-            verdict,
-            note,
-            engineer,
-            evidence or [],
-            reference=reference,
-            no_evidence=no_evidence,
-            note_en=note_en,
-            revise_reason=revise,
-        )
-        missing = workflow.pending_items(run_id)
+    rec, rebuilt = records.record(
+        run_id,
+        item,
+        verdict,
+        note,
+        engineer,
+        evidence or [],
+        reference=reference,
+        no_evidence=no_evidence,
+        note_en=note_en,
+        revise_reason=revise,
+    )
+    missing = records.pending_items(run_id)
     backing = (
         f"{len(rec.evidence)} evidence file(s)"
         if rec.evidence
@@ -300,20 +277,19 @@ def waiver_add(
 ) -> None:
     """Record an approved waiver or deviation; the report shows it, never as a pass. Rebuilds the draft
     reports it touches and says which it did not."""
-    with handled():
-        exp = _date(expires, "--expires")
-        assert exp is not None
-        w, rebuilt = workflow.add_waiver(
-            clause,
-            kind,
-            justification,
-            approved_by,
-            exp,
-            _date(approved_on, "--approved-on"),
-            run,
-            sample,
-            justification_en,
-        )
+    exp = _date(expires, "--expires")
+    assert exp is not None
+    w, rebuilt = records.add_waiver(
+        clause,
+        kind,
+        justification,
+        approved_by,
+        exp,
+        _date(approved_on, "--approved-on"),
+        run,
+        sample,
+        justification_en,
+    )
     out.print(f"{w.kind} {w.id} on {w.clause_id}: approved by {w.approved_by} {w.approved_on}, expires {w.expires}")
     _rebuilt(rebuilt)
 
@@ -322,7 +298,7 @@ def waiver_add(
 def waiver_list() -> None:
     """The waivers and deviations on record."""
     today = clock.today()
-    for w in workflow.list_waivers():
+    for w in records.list_waivers():
         scope = f"run {w.run_id}" if w.run_id else f"sample {w.sample_id}"
         state = "in force" if w.approved_on <= today <= w.expires else "expired" if w.expires < today else "not yet"
         out.print(
@@ -334,10 +310,10 @@ def waiver_list() -> None:
 @app.command("verify")
 def verify_cmd(report_dir: Annotated[Path, typer.Argument(help="a report folder (…/FTL-YYYY-NNNN-rN)")]) -> None:
     """Recompute a report folder's manifest; list changed, missing and added files; check an approved
-    report's PDF signature against the lab's certificate.
+    report's PDF signature against the lab's certificate, and the run's record against the verdict
+    chain the report fixed when it was built.
     Exit 0: intact; 1: verification failed; 2: bad input."""
-    with handled():
-        res = verify.verify(report_dir)
+    res = verify.verify(report_dir)
     for p in res.changed:
         out.print(f"changed: {p}")
     for p in res.missing:
@@ -348,6 +324,8 @@ def verify_cmd(report_dir: Annotated[Path, typer.Argument(help="a report folder 
         out.print(f"problem: {p}")
     for line in res.signatures:
         out.print(line)
+    if res.record:
+        out.print(res.record)
     if res.superseded_by:
         out.print(f"note: superseded by {res.superseded_by}")
     if not res.ok:
@@ -363,10 +341,9 @@ def deadlines_cmd(
 ) -> None:
     """Open (not yet submitted) reports with their due dates; flags the overdue and the due soon, and
     names what it cannot compute (a year without calendar data) instead of guessing."""
-    with handled():
-        if soon < 0:
-            raise BadInput("--soon: a number of working days, 0 or more")
-        rows = deadline.deadlines(_date(today, "--today"), soon)
+    if soon < 0:
+        raise BadInput("--soon: a number of working days, 0 or more")
+    rows = deadline.deadlines(_date(today, "--today"), soon)
     if not rows:
         out.print("no open reports")
         return
@@ -389,8 +366,7 @@ def lab_init(
     lab-made test certificate for signing reports. Edit it: name, address, accreditation, people."""
     from harness.report.setup import init_lab_config
 
-    with handled():
-        path, made = init_lab_config(force=force)
+    path, made = init_lab_config(force=force)
     out.print(f"lab configuration {'written' if made else 'already there (kept)'}: {path}")
 
 
@@ -399,8 +375,7 @@ def lab_show() -> None:
     """The lab configuration in force: identity, signatories by role, signing certificate."""
     from harness.config import lab_identity
 
-    with handled():
-        ident = lab_identity()
+    ident = lab_identity()
     out.print(f"{ident.path}")
     out.print(f"  {ident.name} / {ident.name_en}; {ident.address}; accreditation {ident.accreditation}")
     out.print(f"  tests done at: {ident.location}; time zone {ident.time_zone}")

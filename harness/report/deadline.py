@@ -19,12 +19,11 @@ from typing import Any
 
 import chinese_calendar
 import yaml
-from sqlalchemy import select
 
-from harness import clock
+from harness import clock, results
 from harness.config import PROJECT_ROOT
 from harness.report.labels import calendar_gap_text
-from harness.store import Report, session
+from harness.results import ReportRecord, ReportStatus
 
 SUBMISSION_WORKING_DAYS = 5
 
@@ -150,37 +149,36 @@ def deadlines(today: date | None = None, soon: int = 2) -> list[Deadline]:
     """Open reports (no revision submitted) with their due dates, most urgent first; a date the
     calendar cannot give is named with the reason, never guessed."""
     today = today or clock.today()
-    with session() as s:
-        reports = list(s.scalars(select(Report).order_by(Report.number, Report.revision)))
-        by_number: dict[str, list[Report]] = {}
-        for r in reports:
-            by_number.setdefault(r.number, []).append(r)
-        rows = []
-        for number, revs in by_number.items():
-            if any(r.status == "submitted" for r in revs):
-                continue
-            r = revs[-1]
-            sample = r.content.get("sample", {}) if r.content else {}
-            due = revs[0].due  # the original report's: a revision has no deadline of its own
-            left, flag = deadline_flag(today, due, soon)
-            if due is None:
-                note = _gap(lambda r=r: due_date(r.tests_completed)) or "no due date recorded"
-            elif left is None:
-                note = _gap(lambda due=due: working_days_between(today, due))
-            else:
-                note = ""
-            rows.append(
-                Deadline(
-                    number,
-                    r.revision,
-                    r.status,
-                    f"{sample.get('name', '')} {sample.get('version', '')}".strip(),
-                    r.tests_completed,
-                    due,
-                    left,
-                    flag,
-                    note,
-                )
+    by_number: dict[str, list[ReportRecord]] = {}
+    for r in results.all_reports():
+        by_number.setdefault(r.number, []).append(r)
+    rows = []
+    for number, revs in by_number.items():
+        if any(r.status == ReportStatus.SUBMITTED for r in revs):
+            continue
+        r = revs[-1]
+        sample = r.content.get("sample", {})
+        due = revs[0].due  # the original report's: a revision has no deadline of its own
+        left, flag = deadline_flag(today, due, soon)
+        completed = r.tests_completed or today
+        if due is None:
+            note = _gap(lambda completed=completed: due_date(completed)) or "no due date recorded"
+        elif left is None:
+            note = _gap(lambda due=due: working_days_between(today, due))
+        else:
+            note = ""
+        rows.append(
+            Deadline(
+                number,
+                r.revision,
+                r.status,
+                f"{sample.get('name', '')} {sample.get('version', '')}".strip(),
+                completed,
+                due,
+                left,
+                flag,
+                note,
             )
+        )
     order = {"overdue": 0, "due-soon": 1, "unknown": 2, "ok": 3}
     return sorted(rows, key=lambda d: (order[d.flag], d.due or date.max, d.number))

@@ -19,14 +19,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from harness.config import LabIdentity, lab_config
+from harness import results
+from harness.config import LabIdentity, lab_config, lab_identity
 from harness.errors import LabError
 from harness.evidence import sha256_file
-from harness.report.build import canonical_json
 from harness.report.privacy import Redactor, copy_masked, shipped
 from harness.report.render import file_names, write_html, write_json
+from harness.report.terms import canonical_json, digest
+from harness.results import ManifestRecord, ReportRecord
 
 MANIFEST = "manifest.json"
+Signing = tuple[LabIdentity, str, str]  # (lab identity, reason, name) of a PDF signature
 
 
 class FolderError(LabError):
@@ -101,6 +104,11 @@ class Written:
     manifest: dict[str, Any]
     content: dict[str, Any]
 
+    def record(self) -> tuple[dict[str, Any], str, ManifestRecord]:
+        """What the lab record keeps of it: the content as written, its digest, the manifest."""
+        m = self.manifest
+        return self.content, digest(self.content), ManifestRecord(m["files"], m["digest"], m["evidence_sha256"])
+
 
 def _move_into_place(tmp: Path, final: Path, replace: bool) -> None:
     if final.exists():
@@ -124,7 +132,7 @@ def write_folder(
     evidence_kinds: dict[str, str],
     languages: list[str],
     pdf: bool = True,
-    sign: tuple[LabIdentity, str, str] | None = None,
+    sign: Signing | None = None,
     replace: bool = False,
 ) -> Written:
     """Write the folder of one report revision: report.json, the HTML (and PDF) of each language, the
@@ -173,3 +181,36 @@ def write_folder(
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return Written({k: final / p.name for k, p in files.items()} | {"manifest": final / MANIFEST}, manifest, content)
+
+
+def lab_signature(number: str, revision: int, content: dict[str, Any]) -> Signing:
+    """The PDF signature of an approved revision: the lab's certificate, the approver named."""
+    ident = lab_identity()
+    approved = (content.get("signatures") or {}).get("approved") or {}
+    return ident, f"批准 Approved: {approved.get('name', '')} ({number} r{revision})", ident.name
+
+
+def write_revision(
+    report: ReportRecord,
+    content: dict[str, Any],
+    languages: tuple[str, ...] | None = None,
+    pdf: bool = True,
+    sign: Signing | None = None,
+) -> Written:
+    """(Re)write a stored revision's folder from this content (its JSON truth): the renderings of
+    `languages` (default: those it has), the evidence of its run, the manifest."""
+    run = results.get_run(report.run_id)
+    sample = results.get_sample(run.sample_id) if run is not None else None
+    if sample is None:
+        raise LabError(f"report {report.label}: its run {report.run_id} or sample is gone from the lab database")
+    return write_folder(
+        Path(report.out_dir),
+        content,
+        report.run_id,
+        sample.spec_snapshot,
+        results.evidence_kinds(report.run_id),
+        list(languages or report.languages or (report.language,)),
+        pdf=pdf,
+        sign=sign,
+        replace=True,
+    )

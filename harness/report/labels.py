@@ -9,6 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from harness.report.terms import ReportError
+from harness.results.content import Text
+
 LANGUAGES = ("zh", "en")
 
 LABELS: dict[str, dict[str, str]] = {
@@ -430,65 +433,13 @@ TEXTS: dict[str, dict[str, str]] = {
 }
 
 
-# Evidence titles the checks give (Chinese), by prefix, for the English rendering; a title not listed
-# shows as its kind ("JSON evidence"). The remainder after a prefix is kept when it is ASCII (a port
-# name, an operation).
-EVIDENCE_TITLES_EN: list[tuple[str, str]] = [
-    ("HTTP 交互记录", "HTTP transcript"),
-    ("失败详情", "failure detail"),
-    ("场景步骤记录", "scenario step transcript"),
-    ("截图", "screenshot"),
-    ("sslyze 扫描结果", "sslyze scan"),
-    ("密码套件判定", "cipher suite judgement"),
-    ("证书链", "certificate chain"),
-    ("证书判定", "certificate judgement"),
-    ("Bandit 报告", "Bandit report"),
-    ("源代码审查结论", "source review findings"),
-    ("明文检索结果", "cleartext search"),
-    ("抓包", "packet capture"),
-    ("畸形请求与应答判定", "malformed requests and answers"),
-    ("监听端口", "listening ports"),
-    ("国密握手探测", "national-algorithm handshake probe"),
-    ("日志检查结果", "log search findings (masked)"),
-    ("页面文本", "page text (masked)"),
-    ("页面检查结果", "page findings"),
-    ("口令输入框", "password input"),
-    ("口令缓存检查", "password caching check"),
-    ("浏览器被拦截的范围外请求", "out-of-scope requests blocked"),
-    ("网页登录后页面", "page after web login"),
-    ("登录页", "login page"),
-    ("接口一致性检查概况", "API conformance overview"),
-    ("接口一致性请求记录", "API conformance request log"),
-    ("问题", "finding "),
-    ("响应时间测量", "response-time measurements"),
-]
-KIND_EN = {
-    "transcript": "transcript",
-    "json": "JSON evidence",
-    "text": "text evidence",
-    "screenshot": "screenshot",
-    "pcap": "packet capture",
-    "certificate": "certificate",
-    "figure": "figure",
-    "log": "log excerpt",
-    "record": "engineer's evidence",
-}
-
-
-def evidence_title_en(title: str, kind: str) -> str:
-    for zh, en in EVIDENCE_TITLES_EN:
-        if title.startswith(zh):
-            rest = title[len(zh) :].strip(" ：:-（）")
-            return f"{en} {rest}".strip() if rest.isascii() else en
-    return title if title.isascii() else KIND_EN.get(kind, "evidence")
-
-
 def labels(language: str) -> dict[str, str]:
     return LABELS[language]
 
 
-def text_of(key: str) -> dict[str, str | None]:
-    return dict(TEXTS[key])
+def text_of(key: str) -> Text:
+    t = TEXTS[key]
+    return {"zh": t.get("zh"), "en": t.get("en")}
 
 
 def value(text: Any, language: str) -> str:
@@ -508,14 +459,12 @@ def pick(text: Any, language: str) -> str:
     return "" if text is None else str(text)
 
 
-def calendar_gap_text(e: Exception) -> dict[str, str | None]:
+def calendar_gap_text(e: Exception) -> Text:
     year = str(getattr(e, "year", "") or "")
     return {"zh": f"{year} 年节假日数据缺失（实验室日历未覆盖）", "en": f"no calendar data for {year}"}
 
 
 def check_language(language: str) -> str:
     if language not in LANGUAGES:
-        from harness.report.build import ReportError
-
         raise ReportError(f"language {language!r}: the report is written in {' or '.join(LANGUAGES)}")
     return language
