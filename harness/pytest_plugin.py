@@ -12,7 +12,6 @@ lost database) stops the session cleanly, so the sample is torn down and the run
 from __future__ import annotations
 
 import contextlib
-import os
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +31,7 @@ from harness.evidence import EvidenceRecorder
 from harness.plan import CheckRef, Plan, PlanError, build_plan
 from harness.results import NOT_APPLICABLE_PREFIX, EvidenceRef, Outcome, RunStatus, VerdictInput
 from harness.runs import open_run
+from harness.side_outputs import allure_labels, attach_to_allure, drop_side_outputs
 from harness.spec import LoadedSpec, SpecError, load_spec
 from harness.verdicts import decide, describe, error_kind, lab_error, on_dead_sample
 
@@ -239,32 +239,14 @@ def evidence(request: pytest.FixtureRequest, deployment: Deployment) -> Evidence
     rec = EvidenceRecorder(run_dir=state.run_dir, check_id=check_id(request.node), model=deployment.target.model)
     request.node.stash[_RECORDER] = rec
     request.node.stash[_GUARD_MARK] = GUARD.mark()
-    _allure_labels(request.node, state, deployment.target.model)
+    sample = f"{state.loaded.spec.sample.name} {state.loaded.spec.sample.version}"
+    allure_labels(clause_ids(request.node), state.plan.basis if state.plan else None, sample, deployment.target.model)
     return rec
 
 
 @pytest.fixture
 def driver(spec: Any, deployment: Deployment, evidence: EvidenceRecorder) -> Any:
     return build_driver(spec, deployment, GUARD, on_response=lambda r, note: evidence.http(r, note))
-
-
-def _allure_labels(item: pytest.Item, state: HarnessState, model: str) -> None:
-    try:
-        import allure
-    except ImportError:
-        return
-    from harness.catalogue import load_catalogue
-
-    cat = load_catalogue(state.plan.basis if state.plan else "JR/T 0199-2020")
-    for cid in clause_ids(item):
-        allure.dynamic.label("clause", cid)
-        if cid in cat.ids():
-            it = cat.item(cid)
-            allure.dynamic.label("chapter", f"{it.chapter} {cat.chapter(it.chapter).title}")
-            allure.dynamic.severity({"critical": "critical", "major": "normal", "minor": "minor"}[it.severity])
-    allure.dynamic.label("sample", f"{state.loaded.spec.sample.name} {state.loaded.spec.sample.version}")
-    allure.dynamic.label("model", model)
-    allure.dynamic.parameter("model", model)  # keeps the same check on two models apart
 
 
 # -- is the sample still there? ------------------------------------------------------------------
@@ -432,7 +414,7 @@ def _record(item: pytest.Item, state: HarnessState, reports: dict[str, pytest.Te
     if disk is not None:
         _stop(item, state, f"the lab data directory cannot be written ({check_id(item)})", disk)
         return
-    _attach_to_allure(rec, state)
+    attach_to_allure(rec, state.run_dir)
 
 
 def _stop(item: pytest.Item, state: HarnessState, what: str, e: BaseException) -> None:
@@ -441,40 +423,8 @@ def _stop(item: pytest.Item, state: HarnessState, what: str, e: BaseException) -
     why = e.strerror if isinstance(e, OSError) and e.strerror else str(e).splitlines()[0]
     state.record_failure = f"{what}: {why}"
     item.session.shouldstop = state.record_failure
-    _drop_side_outputs(item.config)
+    drop_side_outputs(item.config)
     _say(item.config, f"harness: {state.record_failure}; stopping the run")
-
-
-def _drop_side_outputs(config: pytest.Config) -> None:
-    """The JUnit XML and allure results are written to the same data disk: once it is full they
-    would turn a clean stop into an INTERNALERROR, so they are given up (the lab record says why)."""
-    from _pytest.junitxml import LogXML
-
-    for plugin in config.pluginmanager.get_plugins():
-        if isinstance(plugin, LogXML):
-            plugin.logfile = os.devnull  # it unregisters itself at the end; it just writes nowhere
-    try:
-        import allure_commons
-        from allure_commons.logger import AllureFileLogger
-    except ImportError:
-        return
-    for plugin in allure_commons.plugin_manager.get_plugins():
-        if isinstance(plugin, AllureFileLogger):
-            allure_commons.plugin_manager.unregister(plugin)
-
-
-def _attach_to_allure(rec: EvidenceRecorder | None, state: HarnessState) -> None:
-    if rec is None:
-        return
-    try:
-        import allure
-    except ImportError:
-        return
-    for e in rec.items:
-        try:
-            allure.attach.file(str(state.run_dir / e.path), name=e.title)
-        except Exception:  # noqa: BLE001 - allure not active in this session; the lab DB has it
-            return
 
 
 class _CollectionWatch:
