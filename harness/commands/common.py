@@ -23,8 +23,9 @@ app = typer.Typer(
 )
 # soft_wrap: one problem stays one line, whatever the terminal width (CI logs, grep).
 # Not on a terminal (CI, a pipe): no colour codes, and tables as wide as they need.
-out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 240)
-err = Console(stderr=True, highlight=False, soft_wrap=True, width=None if sys.stderr.isatty() else 240)
+# emoji=False: "spec.yaml:100: ..." must not print as "spec.yaml💯 ...".
+out = Console(highlight=False, emoji=False, soft_wrap=True, width=None if sys.stdout.isatty() else 240)
+err = Console(stderr=True, highlight=False, emoji=False, soft_wrap=True, width=None if sys.stderr.isatty() else 240)
 
 
 def fail(lines: list[str] | str, code: int = 2) -> NoReturn:
