@@ -10,6 +10,7 @@ from rich.table import Table
 from sqlalchemy import select
 
 from harness.commands.common import app, bad_input, fail, out
+from harness.files import FileRefused
 from harness.intake import check_intake, register, tree_sha256
 from harness.report import create_report
 from harness.spec import load_spec
@@ -50,7 +51,7 @@ def spec_check(spec: Path) -> None:
         loaded = load_spec(spec)
         problems = check_intake(loaded)
     if problems:
-        fail([f"{spec}: {p}" for p in problems])
+        fail([str(p) for p in problems])
     out.print(f"{spec}: ok")
 
 
@@ -58,9 +59,11 @@ def spec_check(spec: Path) -> None:
 def spec_hash(paths: list[Path]) -> None:
     """Print the SHA-256 the spec's media entries need (a directory hashes as a tree)."""
     for p in paths:
-        if not p.exists():
-            fail(f"{p}: no such file or directory")
-        out.print(f"{tree_sha256(p)}  {p}")
+        try:
+            digest = tree_sha256(p)
+        except FileRefused as e:
+            fail(f"{p}: {e}")
+        out.print(f"{digest}  {p}")
 
 
 @spec_app.command("rehash")
