@@ -299,8 +299,8 @@ class TerminalDeployment(Deployment):
                 parts.append(remote.read(posixpath.join(self.remote_dir, "output.log")).decode(errors="replace"))
             for rel in self.log_files:
                 try:
-                    data = remote.read(posixpath.join(self.remote_sample_dir, rel))
-                except FileNotFoundError:
+                    data = self.read_file(rel)  # keeps to the sample's directory on the unit
+                except OSError:
                     continue
                 parts.append(f"--- {rel} ---\n" + data.decode(errors="replace"))
             return "\n".join(parts)
@@ -308,9 +308,10 @@ class TerminalDeployment(Deployment):
         if out.exists():
             parts.append(out.read_text(errors="replace"))
         for rel in self.log_files:
-            p = self.sample_dir / rel
-            if p.is_file():
-                parts.append(f"--- {rel} ---\n" + p.read_text(errors="replace"))
+            try:  # read_file keeps to the sample's directory
+                parts.append(f"--- {rel} ---\n" + self.read_file(rel).decode(errors="replace"))
+            except OSError:
+                continue
         return "\n".join(parts)
 
     def read_file(self, relative: str) -> bytes:
