@@ -33,7 +33,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
@@ -42,7 +42,7 @@ from harness.deploy.base import Deployer, DeployError, Deployment, Target, regis
 from harness.deploy.inventory import Unit
 from harness.deploy.process import copy_media
 from harness.spec import LoadedSpec
-from harness.templating import TemplateError, ports_ns, render
+from harness.templating import TemplateError, deploy_values, render
 
 if TYPE_CHECKING:
     import paramiko
@@ -458,12 +458,8 @@ class TerminalDeployer(Deployer):
 
         sample = dep.remote_sample_dir
         log = posixpath.join(dep.remote_dir, "output.log")
-        values: dict[str, Any] = {
-            "workdir": sample,
-            "bind": "0.0.0.0",  # reached from the lab over the unit's network, not loopback
-            "host": unit.host,
-            "ports": ports_ns(dep.ports),
-        }
+        # bind 0.0.0.0: reached from the lab over the unit's network, not loopback
+        values = deploy_values(workdir=sample, bind="0.0.0.0", host=unit.host, ports=dep.ports)
         bad_env = [k for k in d.env if not _ENV_NAME_RE.match(k)]
         if bad_env:  # they go into a remote shell line unquoted
             raise DeployError(f"spec deployment.env: not a variable name: {', '.join(bad_env)}")
