@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -33,6 +34,11 @@ class LabConfig:
         return self.runs_dir / run_id
 
 
+@cache
+def _reference_dirs(value: str) -> tuple[Path, ...]:
+    return tuple(Path(d).resolve() for d in value.split(os.pathsep) if d)
+
+
 def lab_config() -> LabConfig:
     data_dir = Path(os.environ.get("HARNESS_DATA_DIR", PROJECT_ROOT / "lab_data")).resolve()
     return LabConfig(
@@ -41,12 +47,10 @@ def lab_config() -> LabConfig:
         reports_dir=Path(os.environ.get("HARNESS_REPORTS_DIR", PROJECT_ROOT / "reports")).resolve(),
         lab_name=os.environ.get("HARNESS_LAB_NAME", "金融科技产品检测实验室"),
         lab_address=os.environ.get("HARNESS_LAB_ADDRESS", "（实验室地址，见 HARNESS_LAB_ADDRESS）"),
-        reference_dirs=tuple(
-            Path(d).resolve()
-            for d in os.environ.get(
+        reference_dirs=_reference_dirs(
+            os.environ.get(
                 "HARNESS_REFERENCE_DIRS", os.pathsep.join(str(PROJECT_ROOT / d) for d in ("samples", "sample_specs"))
-            ).split(os.pathsep)
-            if d
+            )
         ),
         pip_index_url=os.environ.get("HARNESS_PIP_INDEX_URL", "https://pypi.org/simple"),
     )

@@ -16,6 +16,7 @@ from harness.errors import InputError
 from harness.evidence import sha256_file
 from harness.media import Medium, documented_operations, inspect, openapi_operations, tree_sha256
 from harness.spec import LoadedSpec, SpecError
+from harness.spec.loader import one_line
 from harness.store import Sample, session
 
 # tree_sha256 is re-exported: it is what a spec's media hash means.
@@ -31,7 +32,7 @@ class IntakeProblem:
 
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}: " if self.file and self.line else f"{self.file}: " if self.file else ""
-        return f"{where}{self.field}: {self.message}"
+        return one_line(f"{where}{self.field}: {self.message}")
 
 
 DOCUMENT_HEAD_BYTES = 1 << 16  # enough to tell an empty document from one with content

@@ -12,15 +12,13 @@ from __future__ import annotations
 
 import ast
 import hashlib
-import io
 import json
 import re
 import stat
 import sys
 import tarfile
-import tokenize
 import tomllib
-from collections import Counter
+from collections import Counter, OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -96,7 +94,8 @@ def inspect(path: Path) -> Medium:
                     )
                 elif e.kind not in ("file", "link"):
                     m.problems.append(f"{e.rel} is a {e.kind}: media hold files, directories and links only")
-            m.components = _components(path, found, m.problems)
+            m.components, problems = _analysed(m.sha256, path, found)
+            m.problems += problems
         else:
             m.sha256 = files.sha256_of(path)
             m.files = _archive_manifest(path, m.problems)
@@ -171,7 +170,10 @@ def _declared(f: files.Entry, found: dict[str, str], problems: list[str]) -> Non
             problems.append(f"{f.rel}: not valid TOML: {e}")
             return
         project = doc.get("project", {})
-        deps = project.get("dependencies", []) if isinstance(project, dict) else None
+        if not isinstance(project, dict):
+            problems.append(f"{f.rel}: project is {_what(project)}, expected a table")
+            return
+        deps = project.get("dependencies", [])
         if not isinstance(deps, list):
             problems.append(f"{f.rel}: project.dependencies is {_what(deps)}, expected a list of requirements")
             return
@@ -212,46 +214,20 @@ def _declared(f: files.Entry, found: dict[str, str], problems: list[str]) -> Non
         found[_norm(parts[0])] = parts[1] if len(parts) > 1 else ""
 
 
-def _imports_by_tokens(source: str) -> list[str]:
-    """Imported module names from the token stream: linear and without recursion, for the source
-    the parser cannot turn into a tree (a 200k-term expression)."""
-    names: list[str] = []
-    statement: list[tokenize.TokenInfo] = []
-    skip = {tokenize.COMMENT, tokenize.NL, tokenize.INDENT, tokenize.DEDENT, tokenize.ENCODING}
+_IMPORT_LINE = re.compile(r"^[ \t]*import[ \t]+([\w. \t,]+)", re.M)
+_FROM_LINE = re.compile(r"^[ \t]*from[ \t]+([\w.]+)[ \t]+import\b", re.M)
 
-    def flush() -> None:
-        words = [t.string for t in statement]
-        if words[:1] == ["import"]:
-            i = 1
-            while i < len(words):
-                dotted = [words[i]]
-                while i + 2 < len(words) and words[i + 1] == ".":
-                    dotted.append(words[i + 2])
-                    i += 2
-                names.append(".".join(dotted))
-                while i < len(words) and words[i] != ",":
-                    i += 1
-                i += 1
-        elif words[:1] == ["from"] and len(words) > 1 and words[1] != ".":
-            j, dotted = 1, [words[1]]
-            while j + 2 < len(words) and words[j + 1] == ".":
-                dotted.append(words[j + 2])
-                j += 2
-            names.append(".".join(dotted))
-        statement.clear()
 
-    try:
-        for tok in tokenize.generate_tokens(io.StringIO(source).readline):
-            if tok.type in skip:
-                continue
-            if tok.type in (tokenize.NEWLINE, tokenize.ENDMARKER) or tok.string == ";":
-                flush()
-            elif tok.string == ":" and statement and statement[0].string in ("if", "try", "else", "elif"):
-                statement.clear()  # `if x: import y` on one line: the import starts after the colon
-            elif len(statement) < 10_000:
-                statement.append(tok)
-    except (tokenize.TokenError, SyntaxError):
-        pass
+def _imports_by_lines(source: str) -> list[str]:
+    """Imported module names from lines that start an import: linear, for the source the parser
+    cannot turn into a tree (a 200k-term expression). Less exact than the tree (a docstring line
+    that starts with "import x" counts), which is why it is only the fallback."""
+    names = [m.group(1) for m in _FROM_LINE.finditer(source) if not m.group(1).startswith(".")]
+    for m in _IMPORT_LINE.finditer(source):
+        for part in m.group(1).split(","):
+            words = part.split()
+            if words:
+                names.append(words[0])
     return names
 
 
@@ -261,7 +237,7 @@ def _imports(source: str) -> list[str]:
     except SyntaxError:
         return []  # not Python this interpreter reads: it imports nothing we could trust
     except (RecursionError, MemoryError, ValueError):
-        return _imports_by_tokens(source)  # too deeply nested for the parser, or NUL bytes
+        return _imports_by_lines(source)  # too deeply nested for the parser
     names: list[str] = []
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
@@ -301,6 +277,23 @@ def _components(root: Path, found_entries: list[files.Entry], problems: list[str
     return found
 
 
+# What the analysis of a medium found, by its fingerprint: the same content (spec check, then intake,
+# then change analysis) is parsed once per process.
+_ANALYSED: OrderedDict[tuple[str, str], tuple[dict[str, str], list[str]]] = OrderedDict()
+
+
+def _analysed(digest: str, root: Path, found: list[files.Entry]) -> tuple[dict[str, str], list[str]]:
+    key = (digest, root.name)  # the root's name decides which imports are the sample's own
+    if key not in _ANALYSED:
+        problems: list[str] = []
+        _ANALYSED[key] = (_components(root, found, problems), problems)
+        while len(_ANALYSED) > 16:
+            _ANALYSED.popitem(last=False)
+    _ANALYSED.move_to_end(key)
+    comps, problems = _ANALYSED[key]
+    return dict(comps), list(problems)
+
+
 def components(path: Path) -> dict[str, str]:
     return inspect(path).components
 
@@ -311,23 +304,44 @@ _METHODS = ("get", "post", "put", "patch", "delete")
 def openapi_operations(path: Path) -> tuple[list[str], list[str]]:
     """(the operations an OpenAPI document describes, as "METHOD /path"; what is wrong with it)."""
     try:
-        text, _ = safeyaml.decode(files.read_bytes(path, MAX_OPENAPI_BYTES))
-        doc = safeyaml.load(text, MAX_OPENAPI_VALUES)[0]
+        raw = files.read_bytes(path, MAX_OPENAPI_BYTES)
     except files.FileRefused as e:
         return [], [f"{path.name}: {e}"]
+    ops, problems = _openapi(raw, path.name)
+    return list(ops), list(problems)
+
+
+_OPENAPI: OrderedDict[tuple[str, str], tuple[list[str], list[str]]] = OrderedDict()
+
+
+def _openapi(raw: bytes, name: str) -> tuple[list[str], list[str]]:
+    """By content, like _analysed: spec check, intake and change analysis read one document."""
+    key = (hashlib.sha256(raw).hexdigest(), name)
+    if key not in _OPENAPI:
+        _OPENAPI[key] = _openapi_parse(raw, name)
+        while len(_OPENAPI) > 16:
+            _OPENAPI.popitem(last=False)
+    _OPENAPI.move_to_end(key)
+    return _OPENAPI[key]
+
+
+def _openapi_parse(raw: bytes, name: str) -> tuple[list[str], list[str]]:
+    try:
+        text, _ = safeyaml.decode(raw)
+        doc = safeyaml.load(text, MAX_OPENAPI_VALUES)[0]
     except safeyaml.YamlError as e:
-        return [], [f"{path.name} line {p.line}: {p.field}: {p.message}" for p in e.problems]
+        return [], [f"{name} line {p.line}: {p.field}: {p.message}" for p in e.problems]
     if doc is None:
-        return [], [f"{path.name}: is empty"]
+        return [], [f"{name}: is empty"]
     if not isinstance(doc, dict):
-        return [], [f"{path.name}: is {_what(doc)}, expected an OpenAPI document (a mapping with paths)"]
+        return [], [f"{name}: is {_what(doc)}, expected an OpenAPI document (a mapping with paths)"]
     paths = doc.get("paths") or {}
     if not isinstance(paths, dict):
-        return [], [f"{path.name}: paths is {_what(paths)}, expected a mapping of path: operations"]
+        return [], [f"{name}: paths is {_what(paths)}, expected a mapping of path: operations"]
     ops, problems = [], []
     for p, item in paths.items():
         if not isinstance(item, dict):
-            problems.append(f"{path.name}: paths.{p} is {_what(item)}, expected a mapping of method: operation")
+            problems.append(f"{name}: paths.{p} is {_what(item)}, expected a mapping of method: operation")
             continue
         ops += [f"{m.upper()} {p}" for m in item if isinstance(m, str) and m in _METHODS]
     return sorted(ops), problems

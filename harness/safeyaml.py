@@ -199,6 +199,7 @@ def compose(text: str, max_values: int = MAX_VALUES) -> Node | None:
                 count(size, node)
                 attach(node, size)
             elif isinstance(ev, yaml.ScalarEvent):
+                _check_tag(ev, stack)
                 tag = ev.tag
                 if tag is None or tag == "!":
                     tag = resolver.resolve(ScalarNode, ev.value, ev.implicit)
@@ -210,6 +211,7 @@ def compose(text: str, max_values: int = MAX_VALUES) -> Node | None:
             elif isinstance(ev, yaml.SequenceStartEvent | yaml.MappingStartEvent):
                 if len(stack) >= MAX_DEPTH:
                     raise _one(line, _label(_child_path(stack[-1])), f"nested deeper than {MAX_DEPTH} levels")
+                _check_tag(ev, stack)
                 is_seq = isinstance(ev, yaml.SequenceStartEvent)
                 kind: Any = SequenceNode if is_seq else MappingNode
                 tag = ev.tag
@@ -244,6 +246,18 @@ def compose(text: str, max_values: int = MAX_VALUES) -> Node | None:
     if duplicates:
         raise YamlError(duplicates)
     return root
+
+
+# Explicit tags a document may use: the core schema's. Others (!!binary, !!set, !!timestamp,
+# !!python/...) have no meaning in a spec and only make a value something other than what it reads.
+_CORE_TAGS = frozenset(f"tag:yaml.org,2002:{t}" for t in ("str", "int", "float", "bool", "null", "seq", "map"))
+
+
+def _check_tag(ev: Any, stack: list[_Frame]) -> None:
+    if ev.tag is not None and ev.tag != "!" and ev.tag not in _CORE_TAGS:
+        where = _label(_child_path(stack[-1] if stack else None))
+        tag = str(ev.tag).replace("tag:yaml.org,2002:", "!!")
+        raise _one(ev.start_mark.line + 1, where, f"the tag {tag} is not allowed (only plain YAML values)")
 
 
 def _duplicate_keys(node: MappingNode, path: str) -> list[YamlProblem]:

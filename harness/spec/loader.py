@@ -9,6 +9,7 @@ base file's line.
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,6 +37,18 @@ MAX_SPEC_BYTES = 1 << 20  # a complete spec is about 8 KB
 MAX_EXTENDS = 8  # variant -> base -> ...: deeper than this is a mistake, not a product line
 
 
+def one_line(text: str, limit: int = 1000) -> str:
+    """A problem line stays one printable line, whatever the spec quoted into it: control and
+    format characters (newlines, NUL, bidi overrides, lone surrogates) are shown escaped, and a
+    100,000-character value is cut."""
+    if not text.isprintable():
+        text = "".join(
+            c if c.isprintable() or unicodedata.category(c) == "Zs" else c.encode("unicode_escape").decode("ascii")
+            for c in text
+        )
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text):,} characters)"
+
+
 @dataclass(frozen=True)
 class SpecProblem:
     file: Path
@@ -45,7 +58,8 @@ class SpecProblem:
 
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}" if self.line else str(self.file)
-        return f"{where}: {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
+        text = f"{where}: {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
+        return one_line(text)
 
 
 class SpecError(InputError):
@@ -200,11 +214,19 @@ def _problems(error: ValidationError, sources: tuple[SpecSource, ...]) -> list[S
 
 
 # -- reading one file ------------------------------------------------------------------------------
-def _read(p: Path, shown: Path) -> tuple[dict[str, Any], yaml.Node | None]:
+def _read(
+    p: Path, shown: Path, named_by: tuple[Path, int, str] | None = None
+) -> tuple[dict[str, Any], yaml.Node | None]:
+    """One spec file's data and node graph. ``named_by``: the variant file, line and text of the
+    ``extends:`` that names this base, which is where a base that cannot be read is blamed."""
     try:
         raw = files.read_bytes(p, MAX_SPEC_BYTES)
     except files.FileRefused as e:
-        if str(e) == "does not exist":
+        if named_by is not None:
+            file, line, text = named_by
+            why = "no such spec file" if str(e).startswith("does not exist") else f"the spec file {e}"
+            raise SpecError([SpecProblem(file, "extends", f"{text}: {why}", line)]) from None
+        if str(e).startswith("does not exist"):
             raise SpecError([SpecProblem(shown, "", "no such spec file")]) from None
         raise SpecError([SpecProblem(shown, "file", f"the spec file {e}", 1)]) from None
     try:
@@ -328,8 +350,9 @@ def _read_chain(p: Path) -> _Chain:
     chain = _Chain()
     shown, real = p, _real(p)
     seen: list[Path] = []
+    named_by: tuple[Path, int, str] | None = None
     while True:
-        data, node = _read(real, shown)
+        data, node = _read(real, shown, named_by)
         src = SpecSource(shown, node)
         chain.sources.append(src)
         chain.data.append(data)
@@ -356,7 +379,7 @@ def _read_chain(p: Path) -> _Chain:
         if len(seen) > MAX_EXTENDS:
             msg = f"more than {MAX_EXTENDS} specs extend one another: shorten the chain"
             raise SpecError([SpecProblem(shown, "extends", msg, line)])
-        shown, real = base, base
+        shown, real, named_by = base, base, (shown, line, parent)
 
 
 def _real(p: Path) -> Path:
