@@ -272,6 +272,9 @@ def test_an_error_in_a_base_is_blamed_on_the_base(tmp_path):
         f"{v}:2: sample.versoin: unknown field (a typo?)",
         f"{base}:3: deployment.ports[0].port: Input should be less than or equal to 65535",
     ]
+    # A list in the variant replaces the base's whole list: its items' problems are the variant's.
+    lists = _broken_named(tmp_path, "lists.yaml", "extends: base.yaml\ndriver:\n  accounts: [{name: a}]\n")
+    assert f"{lists}:3: driver.accounts[0].username: Field required" in _problems(lists)
     broken_yaml = _broken_named(tmp_path, "base.yaml", "sample: [unclosed\n")
     (line,) = _problems(v)
     assert line.startswith(f"{broken_yaml}:2: ") and "not valid YAML" in line

@@ -76,7 +76,10 @@ def spec_rehash(specs: list[Path]) -> None:
         text = spec.read_text(encoding="utf-8")
         data = yaml.safe_load(text) or {}
         for m in data.get("media", []):
-            new = tree_sha256((spec.parent / m["path"]).resolve())
+            try:
+                new = tree_sha256((spec.parent / m["path"]).resolve())
+            except FileRefused as e:
+                fail(f"{spec}: media {m['path']}: {e}")
             if str(m["sha256"]) != new:
                 text = text.replace(str(m["sha256"]), new)
                 out.print(f"{spec}: {m['path']} -> {new}")

@@ -137,13 +137,14 @@ def _walk(node: yaml.Node | None, loc: Loc) -> tuple[int, int | None, bool]:
         return 0, None, False
     line = node.start_mark.line + 1
     matched = 0
+    in_list = False  # a list replaces the base's whole: below it, this file decides everything
     for key in loc:
         if isinstance(node, yaml.MappingNode):
             pair = next(((k, v) for k, v in node.value if getattr(k, "value", None) == str(key)), None)
             if pair is None:
                 if key in _UNION_TAGS or (isinstance(key, str) and key.startswith("function-")):
                     continue  # not in the document
-                return matched, line, False
+                return matched, line, in_list
             k, node = pair
             line = k.start_mark.line + 1
         elif isinstance(node, yaml.SequenceNode):
@@ -151,6 +152,7 @@ def _walk(node: yaml.Node | None, loc: Loc) -> tuple[int, int | None, bool]:
                 return matched, line, True
             node = node.value[key]
             line = node.start_mark.line + 1
+            in_list = True
         else:
             return matched, line, True
         matched += 1
