@@ -201,7 +201,9 @@ def compose(text: str, max_values: int = MAX_VALUES) -> Node | None:
             elif isinstance(ev, yaml.ScalarEvent):
                 _check_tag(ev, stack)
                 tag = ev.tag
-                if tag is None or tag == "!":
+                if tag == "!":  # the non-specific tag: the scalar is text
+                    tag = "tag:yaml.org,2002:str"
+                elif tag is None:
                     tag = resolver.resolve(ScalarNode, ev.value, ev.implicit)
                 node = ScalarNode(tag, ev.value, ev.start_mark, ev.end_mark, style=ev.style)  # type: ignore[arg-type]
                 if ev.anchor:
