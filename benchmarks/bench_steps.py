@@ -153,7 +153,7 @@ def main() -> None:
         work = Path(tmp)
         deployer = deployer_for("process")
         dep = deployer.deploy(loaded, Target(model="process", backend="process"), work / "deploy")
-        GUARD.allow(dep.host)
+        GUARD.allow_deployment(dep)
         try:
             bare_times(2, spec, dep)  # warm-up: connections, first-login costs
             # Bare rounds before and after the scenarios, so drift in the sample's latency evens out.
@@ -161,7 +161,7 @@ def main() -> None:
             scen = scenario_times(args.rounds, spec, dep, work)
             bare += bare_times(args.rounds, spec, dep)
         finally:
-            GUARD.revoke(dep.host)
+            GUARD.revoke_deployment(dep)
             deployer.teardown(dep)
     mb, ms = statistics.median(bare), statistics.median(scen)
     per_step = (ms - mb) / STEPS_PER_SCENARIO

@@ -6,18 +6,15 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
-
 from harness import files
 from harness.config import lab_config
 from harness.dates import add_months
 from harness.errors import InputError
 from harness.evidence import sha256_file
 from harness.media import Medium, documented_operations, inspect, openapi_operations, tree_sha256
+from harness.results import NewSample, SampleRecord, register_sample
 from harness.spec import LoadedSpec, SpecError
 from harness.spec.loader import one_line
-from harness.store import Sample, session
 
 # tree_sha256 is re-exported: it is what a spec's media hash means.
 __all__ = ["IntakeError", "IntakeProblem", "check_intake", "register", "tree_sha256"]
@@ -149,45 +146,29 @@ class IntakeError(InputError):
         super().__init__("\n".join(str(p) if p.file else f"{path}: {p}" for p in problems))
 
 
-def register(loaded: LoadedSpec, received: date | None = None) -> Sample:
+def register(loaded: LoadedSpec, received: date | None = None) -> SampleRecord:
     """Register the sample, or return the registration it already has (same identity and spec)."""
     problems, media = _intake(loaded)
     if problems:
         raise IntakeError(loaded.path, problems)
     spec = loaded.spec
-    spec_sha = sha256_file(loaded.path)
     received = received or date.today()
-    fields = {
-        "name": spec.sample.name,
-        "version": spec.sample.version,
-        "applicant": spec.applicant.name,
-        "producer": spec.producer.name,
-        "spec_path": str(loaded.path),
-        "spec_sha256": spec_sha,
-        "spec_snapshot": spec.model_dump(mode="json"),
-        "media": [
-            {"path": m.path, "sha256": m.sha256, "role": m.role, "files": seen.files, "components": seen.components}
-            for m, seen in zip(spec.media, media, strict=True)
-        ],
-        "received": received,
-        "retain_until": add_months(received, lab_config().retention_months),
-        "observed": {"openapi_ops": documented_operations(loaded)},
-    }
-    identity = (Sample.name == spec.sample.name, Sample.version == spec.sample.version, Sample.spec_sha256 == spec_sha)
-    # Two harnesses may register at the same moment (CI, two benches on one database): the
-    # unique constraints decide, and the loser retries with the next number or finds the winner's row.
-    for _attempt in range(20):
-        try:
-            with session() as s:
-                existing = s.scalars(select(Sample).where(*identity)).first()
-                if existing is not None:
-                    return existing
-                prefix = f"S-{received.year}-"
-                last = s.scalar(select(func.max(Sample.id)).where(Sample.id.like(f"{prefix}%")))
-                n = int(last.removeprefix(prefix)) if last else 0
-                sample = Sample(id=f"{prefix}{n + 1:04d}", **fields)
-                s.add(sample)
-            return sample
-        except IntegrityError:
-            continue
-    raise RuntimeError("could not allocate a sample ID after 20 attempts")
+    sample, _new = register_sample(
+        NewSample(
+            name=spec.sample.name,
+            version=spec.sample.version,
+            applicant=spec.applicant.name,
+            producer=spec.producer.name,
+            spec_path=str(loaded.path),
+            spec_sha256=sha256_file(loaded.path),
+            spec_snapshot=spec.model_dump(mode="json"),
+            media=[
+                {"path": m.path, "sha256": m.sha256, "role": m.role, "files": seen.files, "components": seen.components}
+                for m, seen in zip(spec.media, media, strict=True)
+            ],
+            received=received,
+            retain_until=add_months(received, lab_config().retention_months),
+            observed={"openapi_ops": documented_operations(loaded)},
+        )
+    )
+    return sample

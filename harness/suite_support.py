@@ -5,29 +5,40 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+import requests
+
 from harness.drivers import DriverError, DriverSession
-from harness.spec.model import Account, SampleSpec
+from harness.spec.model import Account
 from harness.verdicts import not_applicable
 
 
-def usable_accounts(spec: SampleSpec) -> list[Account]:
+def usable_accounts(driver: Any) -> list[Account]:
     """Accounts ordinary checks may use: not reserved for a destructive purpose (lockout)."""
-    return [a for a in spec.driver.accounts if not a.purposes]
+    return [a for a in driver.accounts() if not a.purposes]
 
 
-def accounts(spec: SampleSpec, n: int) -> list[Account]:
-    accts = usable_accounts(spec)
+def accounts(driver: Any, n: int) -> list[Account]:
+    accts = usable_accounts(driver)
     if len(accts) < n:
         not_applicable(f"需要 {n} 个普通测试账户，样品仅声明 {len(accts)} 个")
     return accts[:n]
 
 
-def reserved_account(spec: SampleSpec, purpose: str) -> Account:
-    for a in spec.driver.accounts:
+def expendable_account(driver: Any, purpose: str) -> tuple[Account, str]:
+    """An account a check may use up (lock), and how it was obtained: one the spec reserved for the
+    purpose; else a fresh one made through the product's own API; else the first ordinary account,
+    which such a check only takes when it runs last on its target (``late``), so nothing after it
+    needs that account. A product documenting two accounts keeps every two-account check."""
+    for a in driver.accounts():
         if purpose in a.purposes:
-            return a
-    not_applicable(f"样品未声明可用于“{purpose}”的测试账户（spec: driver.accounts[].purposes）")
-    raise AssertionError("unreachable")
+            return a, f"规格为此预留的测试账户 {a.name}"
+    fresh = driver.fresh_account(purpose)
+    if fresh is not None:
+        return fresh, f"经样品接口新开立的测试账户 {fresh.name}"
+    ordinary = usable_accounts(driver)
+    if not ordinary:
+        not_applicable("样品未声明可用的测试账户")
+    return ordinary[0], f"普通测试账户 {ordinary[0].name}（本检查在该部署的其他检查之后执行）"
 
 
 def require_operations(driver: Any, *names: str) -> None:
@@ -36,10 +47,22 @@ def require_operations(driver: Any, *names: str) -> None:
         not_applicable(f"样品驱动未声明操作：{', '.join(missing)}")
 
 
+def require_login(driver: Any) -> None:
+    if not driver.can_login():
+        not_applicable("样品不设登录（每个请求携带 HTTP Basic 或静态密钥凭证），不涉及登录会话")
+
+
+def accepted(driver: Any, operation: str, response: requests.Response) -> bool:
+    """Whether the answer is the declared success of the operation (status, fields, redirect)."""
+    return bool(driver.succeeded(operation, response))
+
+
 def balance(driver: Any, session: DriverSession, note: str = "") -> Decimal:
     """The account's balance through its own session (``account`` operation, ``balance`` answer)."""
-    resp = driver.send(driver.prepare("account", session, account_id=session.account.account_id), session, note)
-    if not accepted(driver, "account", resp.status_code):
+    acct = session.account
+    fields = {"account_id": acct.account_id} if acct.account_id else {}
+    resp = driver.send(driver.prepare("account", session, **fields), session, note)
+    if not accepted(driver, "account", resp):
         raise DriverError(f"cannot read the balance of {session.account.name}: {resp.status_code} {resp.text[:200]}")
     raw = driver.returned(resp, "account", "balance")
     try:
@@ -48,5 +71,7 @@ def balance(driver: Any, session: DriverSession, note: str = "") -> Decimal:
         raise DriverError(f"the balance {raw!r} is not a number") from None
 
 
-def accepted(driver: Any, operation: str, status: int) -> bool:
-    return status == driver.operation(operation).expect_status
+def own_fields(session: DriverSession) -> dict[str, Any]:
+    """The call fields that make a request about the session's own account."""
+    acct = session.account
+    return {"account_id": acct.account_id} if acct.account_id else {}

@@ -4,9 +4,10 @@ One formatter for every template a spec holds (steps, URLs, request bodies), so 
 learns one syntax. ``{{`` and ``}}`` are literal braces.
 
 A placeholder is a name and nothing more: no attribute access (``{host.__class__}``), no indexing
-(``{ports[0]}``), no conversion (``{x!r}``) and no format (``{x:>10}``). The one dotted form is a
-documented namespace followed by a name: ``{ports.https}``. Specs come from applicants; a template
-must never reach into the harness's objects.
+(``{ports[0]}``), no conversion (``{x!r}``) and no format (``{x:>10}``). The dotted forms are the
+documented namespaces followed by names: ``{ports.https}``, ``{services.db.url}``. Specs come from
+applicants; a template must never reach into the harness's objects: a dotted name is looked up in
+mappings and namespaces only, never as an attribute of anything else.
 """
 
 from __future__ import annotations
@@ -17,8 +18,10 @@ from collections.abc import Collection, Mapping
 from types import SimpleNamespace
 from typing import Any
 
-# Namespaces with a documented dotted form, {NAMESPACE.NAME}.
-NAMESPACES: tuple[str, ...] = ("ports",)
+# Namespaces with a documented dotted form, and how many names follow: {ports.NAME},
+# {services.NAME.FIELD}.
+NAMESPACES: Mapping[str, int] = {"ports": 1, "services": 2}
+SERVICE_FIELDS: tuple[str, ...] = ("url", "host", "port", "user", "password", "name")
 _NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 _PARSER = string.Formatter()
 
@@ -32,7 +35,7 @@ def _shown(field: str) -> str:
     return "{" + (field if len(field) <= 40 else field[:37] + "...") + "}"
 
 
-def placeholders(template: str, namespaces: Collection[str] = NAMESPACES) -> list[str]:
+def placeholders(template: str, namespaces: Mapping[str, int] = NAMESPACES) -> list[str]:
     """The placeholders of ``template`` in order of appearance (``ports.https`` for
     ``{ports.https}``), or TemplateError saying what is wrong with the first bad one.
 
@@ -50,40 +53,43 @@ def placeholders(template: str, namespaces: Collection[str] = NAMESPACES) -> lis
             raise TemplateError(f"{_shown(field + suffix)}: a placeholder is a name only, without ! or :")
         if not field:
             raise TemplateError("{}: an empty placeholder; write a literal brace as {{ or }}")
-        head, dot, rest = field.partition(".")
-        if not _NAME.fullmatch(head) or (dot and not _NAME.fullmatch(rest)):
+        head, *rest = field.split(".")
+        if not all(_NAME.fullmatch(part) for part in (head, *rest)):
             raise TemplateError(
                 f"{_shown(field)}: a placeholder is a name (letters, digits, _), or {_dotted(namespaces)}"
             )
-        if dot and head not in namespaces:
-            raise TemplateError(f"{_shown(field)}: only {_dotted(namespaces)} has a dotted form")
-        if not dot and head in namespaces:
-            raise TemplateError(f"{_shown(field)}: name one of them, {{{head}.NAME}}")
+        if rest and head not in namespaces:
+            raise TemplateError(f"{_shown(field)}: only {_dotted(namespaces)} have a dotted form")
+        if head in namespaces and len(rest) != namespaces[head]:
+            raise TemplateError(f"{_shown(field)}: write it as {_dotted({head: namespaces[head]})}")
         out.append(field)
     return out
 
 
-def _dotted(namespaces: Collection[str]) -> str:
-    return ", ".join(f"{{{n}.NAME}}" for n in namespaces) or "no dotted form"
+def _dotted(namespaces: Mapping[str, int]) -> str:
+    forms = [f"{{{n}{'.NAME' if depth == 1 else '.NAME.FIELD'}}}" for n, depth in namespaces.items()]
+    return " or ".join(forms) or "no dotted form"
 
 
-def unknown(template: str, available: Collection[str], namespaces: Collection[str] = NAMESPACES) -> list[str]:
+def unknown(template: str, available: Collection[str], namespaces: Mapping[str, int] = NAMESPACES) -> list[str]:
     """The placeholders of ``template`` that are not among ``available`` (names such as ``host``
     and ``ports.https``); TemplateError if the template is malformed."""
     return [f for f in dict.fromkeys(placeholders(template, namespaces)) if f not in available]
 
 
 def _lookup(field: str, values: Mapping[str, Any]) -> Any:
-    head, _, rest = field.partition(".")
+    head, *rest = field.split(".")
     if head not in values:
         raise TemplateError(f"unknown placeholder {_shown(field)}; available: {', '.join(sorted(values))}")
-    value = values[head]
-    if not rest:
-        return value
-    names = vars(value) if isinstance(value, SimpleNamespace) else value if isinstance(value, Mapping) else {}
-    if rest not in names:
-        raise TemplateError(f"unknown placeholder {_shown(field)}; {head} are: {', '.join(sorted(names)) or '(none)'}")
-    return names[rest]
+    value, path = values[head], head
+    for part in rest:
+        # Mappings and plain namespaces only: never an attribute of any other object.
+        names = vars(value) if isinstance(value, SimpleNamespace) else value if isinstance(value, Mapping) else {}
+        if part not in names:
+            known = ", ".join(sorted(names)) or "(none)"
+            raise TemplateError(f"unknown placeholder {_shown(field)}; {path} has: {known}")
+        value, path = names[part], f"{path}.{part}"
+    return value
 
 
 def render(template: str, values: Mapping[str, Any]) -> str:
@@ -133,11 +139,17 @@ STEP_NAMES: tuple[str, ...] = ("workdir", "bind", "host")
 URL_NAMES: tuple[str, ...] = ("host",)
 
 
-def deploy_values(workdir: str, bind: str, host: str, ports: Mapping[str, int]) -> dict[str, Any]:
-    """The values of a deployment's step and environment templates (STEP_NAMES and ports)."""
-    return {"workdir": workdir, "bind": bind, "host": host, "ports": ports_ns(ports)}
+def deploy_values(workdir: str, bind: str, host: str, ports: Mapping[str, int], services: Any = None) -> dict[str, Any]:
+    """The values of a deployment's step and environment templates (STEP_NAMES, ports, services)."""
+    values = {"workdir": workdir, "bind": bind, "host": host, "ports": ports_ns(ports)}
+    return values if services is None else {**values, "services": services}
 
 
-def available(names: Collection[str], port_names: Collection[str]) -> set[str]:
-    """The placeholders a template may use: these names, and ``ports.NAME`` for each port."""
-    return {*names, *(f"ports.{p}" for p in port_names)}
+def available(names: Collection[str], port_names: Collection[str], service_names: Collection[str] = ()) -> set[str]:
+    """The placeholders a template may use: these names, ``ports.NAME`` for each port and
+    ``services.NAME.FIELD`` for each declared service."""
+    return {
+        *names,
+        *(f"ports.{p}" for p in port_names),
+        *(f"services.{s}.{f}" for s in service_names for f in SERVICE_FIELDS),
+    }

@@ -121,15 +121,15 @@ def test_a_model_that_fails_to_deploy_errors_while_the_other_goes_on(tmp_path):
 
 def test_scope_guard_refuses_what_was_not_deployed():
     g = ScopeGuard()
-    g.allow("127.0.0.1")
-    g.check("127.0.0.1")
+    g.allow("127.0.0.1", [8443])
+    g.check("127.0.0.1", 8443)
     g.check_url("https://127.0.0.1:8443/x")
     for host in ("10.0.0.1", "192.168.1.1", "8.8.8.8", "127.0.0.2"):
         with pytest.raises(OutOfScope, match=host):
-            g.check(host)
-    g.revoke("127.0.0.1")
+            g.check(host, 8443)
+    g.revoke("127.0.0.1", [8443])
     with pytest.raises(OutOfScope, match="nothing deployed"):
-        g.check("127.0.0.1")
+        g.check("127.0.0.1", 8443)
 
 
 ROGUE_SUITE = """

@@ -17,6 +17,7 @@ from harness.intake import IntakeError, check_intake, register
 from harness.media import inspect, tree_sha256
 from harness.spec import load_spec
 from tests.conftest import ROOT, SPECS
+from tests.inprocess import run_harness
 
 LINE = re.compile(r".+\.yaml:\d+: [^ ]+: .+")  # FILE:LINE: field: what
 
@@ -197,27 +198,19 @@ def test_malformed_openapi_is_an_intake_finding(tmp_path, text, expected):
 
 def test_spec_check_reports_what_intake_would_refuse(tmp_path):
     """`spec check` runs the same intake checks: nothing it calls ok crashes `intake` afterwards."""
-    from typer.testing import CliRunner
-
-    from harness.cli import app
-
     spec = submission(tmp_path, lambda m: (m / "package.json").write_text('{"dependencies": ["a"]}'))
-    result = CliRunner().invoke(app, ["spec", "check", str(spec)])
-    assert result.exit_code == 2
-    assert f"error: {spec}:3: media[0]: package.json: dependencies is a list" in result.output
-    result = CliRunner().invoke(app, ["intake", str(spec)])
-    assert result.exit_code == 2 and "dependencies is a list" in result.output
+    result = run_harness("spec", "check", str(spec))
+    assert result.code == 2, result
+    assert f"error: {spec}:3: media[0]: package.json: dependencies is a list" in result.stderr
+    result = run_harness("intake", str(spec))
+    assert result.code == 2 and "dependencies is a list" in result.stderr
 
 
 def test_spec_hash_refuses_what_is_not_media(tmp_path):
-    from typer.testing import CliRunner
-
-    from harness.cli import app
-
     os.mkfifo(tmp_path / "pipe")
     for path, why in [("/proc", "reaches a proc filesystem"), (str(tmp_path / "pipe"), "is a FIFO")]:
-        result = CliRunner().invoke(app, ["spec", "hash", path])
-        assert result.exit_code == 2 and f"error: {path}: " in result.output and why in result.output
+        result = run_harness("spec", "hash", path)
+        assert result.code == 2 and f"error: {path}: " in result.stderr and why in result.stderr
 
 
 def test_deployers_refuse_paths_outside_again_at_use(tmp_path):

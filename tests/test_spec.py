@@ -100,7 +100,7 @@ def test_a_number_where_text_is_needed_says_to_quote_it(tmp_path):
 
 
 def test_use_case_without_scenario_carries_its_reason_into_the_plan(tmp_path):
-    from harness.plan import build_plan
+    from harness.plan import Target, build_plan
 
     p = _broken(
         tmp_path,
@@ -108,7 +108,7 @@ def test_use_case_without_scenario_carries_its_reason_into_the_plan(tmp_path):
         "documentation:\n  use_cases:\n"
         "    - {id: UC-09, title: 打印回单, section: '5.9', no_scenario_reason: 需要专用打印机，由工程师现场核验}\n",
     )
-    plan = build_plan(load_spec(p), [])
+    plan = build_plan(load_spec(p), [], [Target("process", "process")])
     uc = plan.item("UC-09")
     assert not uc.applicable and "需要专用打印机" in (uc.reason or "")
 
@@ -273,8 +273,8 @@ def test_an_error_in_a_base_is_blamed_on_the_base(tmp_path):
         f"{base}:3: deployment.ports[0].port: Input should be less than or equal to 65535",
     ]
     # A list in the variant replaces the base's whole list: its items' problems are the variant's.
-    lists = _broken_named(tmp_path, "lists.yaml", "extends: base.yaml\ndriver:\n  accounts: [{name: a}]\n")
-    assert f"{lists}:3: driver.accounts[0].username: Field required" in _problems(lists)
+    lists = _broken_named(tmp_path, "lists.yaml", "extends: base.yaml\ndriver:\n  accounts: [{user: a}]\n")
+    assert f"{lists}:3: driver.accounts[0].name: Field required" in _problems(lists)
     broken_yaml = _broken_named(tmp_path, "base.yaml", "sample: [unclosed\n")
     (line,) = _problems(v)
     assert line.startswith(f"{broken_yaml}:2: ") and "not valid YAML" in line
@@ -303,15 +303,16 @@ def test_template_placeholders_are_names_and_known(tmp_path):
     lines = _problems(p)
     assert lines == [
         f"{p}:3: deployment.start.run: {{host.__class__}}: a placeholder is a name (letters, digits, _), or "
-        "{ports.NAME}",
-        f"{p}:4: deployment.env.A: {{ports}}: name one of them, {{ports.NAME}}",
-        f"{p}:4: deployment.env.B: {{0}}: a placeholder is a name (letters, digits, _), or {{ports.NAME}}",
+        "{ports.NAME} or {services.NAME.FIELD}",
+        f"{p}:4: deployment.env.A: {{ports}}: write it as {{ports.NAME}}",
+        f"{p}:4: deployment.env.B: {{0}}: a placeholder is a name (letters, digits, _), or {{ports.NAME}} or "
+        "{services.NAME.FIELD}",
         f"{p}:4: deployment.env.C: {{bind!r}}: a placeholder is a name only, without ! or :",
         f"{p}:4: deployment.env.D: {{workdir:>9}}: a placeholder is a name only, without ! or :",
         f"{p}:4: deployment.env.E: Single '}}' encountered in format string; write a literal brace as {{{{ or }}}}",
         f"{p}:5: deployment.health.url: unknown placeholder {{workdir}}; available: {{host}}, {{ports.https}}",
         f"{p}:8: driver.operations.account.path: {{account_id[0]}}: a placeholder is a name (letters, digits, _),"
-        " or {ports.NAME}",
+        " or {ports.NAME} or {services.NAME.FIELD}",
     ]
     p = _variant(tmp_path, "deployment:\n  start: {run: 'serve --port {ports.nope} --user {username}'}\n")
     assert _problems(p) == [
@@ -335,5 +336,19 @@ def test_templating_api():
     for bad in ("{host.__class__}", "{ports.__dict__}", "{ports[0]}", "{host!r}", "{0}", "{}", "{_x}", "{a.b}"):
         with pytest.raises(TemplateError):
             render(bad, values)
-    with pytest.raises(TemplateError, match=r"unknown placeholder \{ports.web\}; ports are: https"):
+    with pytest.raises(TemplateError, match=r"unknown placeholder \{ports.web\}; ports has: https"):
         render("{ports.web}", values)
+
+
+def test_service_placeholders_are_known_by_the_declared_services(tmp_path):
+    p = _variant(
+        tmp_path,
+        "deployment:\n  services: [{name: db, kind: postgresql}]\n"
+        "  env: {DB: '{services.db.url}', C: '{services.cache.url}', P: '{services.db.__dict__}'}\n"
+        "  health: {url: 'https://{host}:{ports.https}/{services.db.port}'}\n",
+    )
+    lines = _problems(p)
+    assert [x.split(": ", 2)[1] for x in lines] == ["deployment.env.C", "deployment.env.P", "deployment.health.url"]
+    assert "unknown placeholder {services.cache.url}" in lines[0]
+    assert "{services.db.__dict__}: a placeholder is a name" in lines[1]
+    assert "unknown placeholder {services.db.port}" in lines[2]

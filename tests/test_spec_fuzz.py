@@ -31,20 +31,18 @@ from pathlib import Path
 from types import FrameType
 from typing import Any, get_args
 
-import click
 import pytest
-import typer
 import yaml
-from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel
 
-from harness.cli import app
+from harness.errors import HarnessError
 from harness.files import FileRefused
 from harness.media import tree_sha256
 from harness.spec.model import SampleSpec
 from tests.conftest import ROOT, SPECS
+from tests.inprocess import run_harness
 
 N_CASES = int(os.environ.get("HARNESS_FUZZ_CASES", "1000"))
 EXPLORE = os.environ.get("HARNESS_FUZZ_EXPLORE") == "1"
@@ -74,46 +72,42 @@ class Stats:
     failures: dict[str, str] = field(default_factory=dict)  # distinct failure -> one example
 
 
-@cache
-def _command() -> click.Command:
-    return typer.main.get_command(app)  # built once: typer's runner would rebuild it for every case
-
-
 def check_one(spec: Path, kind: str, stats: Stats, refuse: bool = False) -> list[str]:
     """Run `harness spec check SPEC` in-process; return what is wrong with how it ended."""
     started = time.monotonic()
-    runner = CliRunner()
     previous = signal.signal(signal.SIGALRM, _alarm)
     signal.setitimer(signal.ITIMER_REAL, HANG_S)
     try:
-        result = runner.invoke(_command(), ["spec", "check", str(spec)])
+        result = run_harness("spec", "check", str(spec))
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
     stats.cases += 1
     stats.by_kind[kind] += 1
+    stats.exits[result.code] += 1
     stats.seconds[kind.split(":")[0]] += time.monotonic() - started
-    stats.exits[result.exit_code] += 1
     problems: list[str] = []
-    exc = result.exception
-    if isinstance(exc, Hang):
-        problems.append("hang over 15 s")
-    elif exc is not None and not isinstance(exc, SystemExit):
-        tb = traceback.extract_tb(result.exc_info[2]) if result.exc_info else []
-        where = next((f"{Path(f.filename).name}:{f.lineno}" for f in reversed(tb) if "/harness/" in f.filename), "?")
-        problems.append(f"traceback {type(exc).__name__} at {where}")
-    elif result.exit_code not in (0, 2):
-        problems.append(f"exit {result.exit_code}")
+    for exc in result.ended_by:
+        if isinstance(exc, Hang):
+            problems.append("hang over 15 s")
+        elif not isinstance(exc, HarnessError):
+            tb = traceback.extract_tb(exc.__traceback__)
+            where = next(
+                (f"{Path(f.filename).name}:{f.lineno}" for f in reversed(tb) if "/harness/" in f.filename), "?"
+            )
+            problems.append(f"traceback {type(exc).__name__} at {where}")
+    if result.code not in (0, 2) and not problems:
+        problems.append(f"exit {result.code}")
     errors = [line for line in result.stderr.splitlines() if line.strip()]
     for line in errors:
         if not (ERROR_LINE.fullmatch(line) or MISSING_LINE.fullmatch(line)):
             problems.append(f"error line not FILE:LINE: field: what: {line[:160]!r}")
             break
-    if result.exit_code == 2 and not errors:
+    if result.code == 2 and not errors:
         problems.append("exit 2 without an error line")
-    if result.exit_code == 0 and not result.stdout.strip().endswith(": ok"):
+    if result.code == 0 and not result.stdout.strip().endswith(": ok"):
         problems.append(f"exit 0 without ok: {result.stdout[:160]!r}")
-    if result.exit_code == 0 and refuse:
+    if result.code == 0 and refuse:
         problems.append("accepted: a hostile spec passed spec check")
     for category in {p.split(" ")[0] for p in problems}:
         stats.failed[category] += 1

@@ -8,8 +8,7 @@ account of any particular sample. Pieces:
   (the daily-limit check uses it to say where the declared boundary should fall);
 - response fingerprints, to compare refusals without being fooled by echoed amounts or IDs;
 - signature surgery for the integrity check (a signature over other values, or over fewer fields);
-- session-token forgery (JWT ``alg: none``, guessed HMAC keys, swapped identity claims; byte
-  tampering for opaque tokens);
+- (session-token forgery lives in harness/checks/tokens.py);
 - parallel sends (a barrier, then all at once) for the concurrency and idempotency checks;
 - the idle-session clock: sessions opened when the suite starts on a target, so the expiry check,
   ordered last, only waits for what remains of the declared idle time;
@@ -18,15 +17,10 @@ account of any particular sample. Pieces:
 
 from __future__ import annotations
 
-import base64
 import contextlib
-import hashlib
-import hmac
-import json
-import re
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from decimal import ROUND_DOWN, Decimal, InvalidOperation
@@ -34,9 +28,11 @@ from typing import Any
 
 import requests
 
+from harness.checks.answers import brief as brief  # re-exported: the suites import them from here too
+from harness.checks.answers import fingerprint as fingerprint
 from harness.drivers import Call, DriverError, DriverSession
-from harness.drivers.rest import sign
-from harness.spec.model import Account, SampleSpec, Signing
+from harness.drivers.base import payee_fields as payee_fields
+from harness.spec.model import Account
 from harness.suite_support import accepted
 
 TRANSFER = "transfer"
@@ -46,6 +42,11 @@ TRANSFER = "transfer"
 def unit(decimals: int) -> Decimal:
     """The smallest amount the sample declared it handles (0.01 for two decimals)."""
     return Decimal(1).scaleb(-decimals)
+
+
+def decimals_of(params: Any) -> int:
+    """The declared precision of amounts; two decimals (yuan and fen) when no limits are declared."""
+    return int(params.limits.decimals) if getattr(params, "limits", None) is not None else 2
 
 
 def money(value: Decimal | int | str, decimals: int) -> Decimal:
@@ -64,13 +65,13 @@ class Ledger:
         self._lock = threading.Lock()
         self._out: dict[tuple[int, str], Decimal] = {}
 
-    def add(self, key: int, account_id: str, amount: Decimal) -> None:
+    def add(self, key: int, account: str, amount: Decimal) -> None:
         with self._lock:
-            self._out[(key, account_id)] = self._out.get((key, account_id), Decimal(0)) + amount
+            self._out[(key, account)] = self._out.get((key, account), Decimal(0)) + amount
 
-    def total(self, key: int, account_id: str) -> Decimal:
+    def total(self, key: int, account: str) -> Decimal:
         with self._lock:
-            return self._out.get((key, account_id), Decimal(0))
+            return self._out.get((key, account), Decimal(0))
 
 
 LEDGER = Ledger()
@@ -82,7 +83,7 @@ def ledger_key(driver: Any) -> int:
 
 
 def transfer_call(driver: Any, session: DriverSession, to: Account, amount: Any, **fields: Any) -> Call:
-    return driver.prepare(TRANSFER, session, to_account=to.account_id, amount=amount, **fields)
+    return driver.prepare(TRANSFER, session, **{**payee_fields(to), "amount": amount, **fields})
 
 
 def send_transfer(
@@ -90,9 +91,9 @@ def send_transfer(
 ) -> requests.Response:
     """Send a prepared transfer; an accepted one goes into the ledger under ``payer``."""
     resp = driver.send(call, session, note=note)
-    if payer is not None and amount is not None and accepted(driver, TRANSFER, resp.status_code):
+    if payer is not None and amount is not None and accepted(driver, TRANSFER, resp):
         with contextlib.suppress(InvalidOperation):
-            LEDGER.add(ledger_key(driver), payer.account_id, Decimal(str(amount)))
+            LEDGER.add(ledger_key(driver), payer.name, Decimal(str(amount)))
     return resp
 
 
@@ -110,52 +111,17 @@ def move_funds(
     moved = Decimal(0)
     while moved < amount:
         piece = min(per_transaction, amount - moved)
-        if not accepted(driver, TRANSFER, transfer(driver, session, to, piece, note).status_code):
+        if not accepted(driver, TRANSFER, transfer(driver, session, to, piece, note)):
             break
         moved += piece
     return moved
 
 
-# -- comparing answers ---------------------------------------------------------------------------
-_HEX = re.compile(r"\b[0-9a-fA-F-]{16,}\b")
-_DIGITS = re.compile(r"\d+")
-
-
-def fingerprint(resp: requests.Response, hide: Iterable[str] = ()) -> tuple[int, str]:
-    """Status and body with the request-specific parts blanked: the texts in ``hide`` (the user
-    name or amount a sample may echo), long hex/UUID runs (request IDs) and all digits (times)."""
-    text = resp.text
-    for h in sorted({str(x) for x in hide if str(x)}, key=len, reverse=True):
-        text = text.replace(h, "<>")
-    text = _HEX.sub("<hex>", text)
-    return resp.status_code, _DIGITS.sub("#", text)
-
-
-def brief(resp: requests.Response, limit: int = 120) -> str:
-    body = " ".join(resp.text.split())
-    return f"{resp.status_code} {body[:limit]}" + ("…" if len(body) > limit else "")
-
-
 # -- signature surgery ---------------------------------------------------------------------------
-def signing_of(spec: SampleSpec) -> Signing | None:
-    return getattr(spec.driver, "signing", None)
-
-
-def with_signature(call: Call, signing: Signing, signature: str) -> Call:
-    """A copy of the call carrying ``signature`` where the sample expects it."""
-    new = call.copy()
-    if signing.signature_in == "body":
-        assert new.json is not None
-        new.json[signing.signature_field] = signature
-    else:
-        new.headers[signing.signature_field] = signature
-    return new
-
-
-def sign_over(signing: Signing, key: str, body: dict[str, Any], fields: Sequence[str]) -> str:
-    """The signature the declared scheme gives ``body`` if it covered only ``fields`` (plus the
+def sign_over(driver: Any, key: str, values: dict[str, Any], fields: Sequence[str]) -> str:
+    """The signature the declared scheme gives ``values`` if it covered only ``fields`` (plus the
     nonce and timestamp, which every signature covers)."""
-    return sign(signing.model_copy(update={"fields": list(fields)}), key, body)
+    return str(driver.sign_values(values, key, list(fields)))
 
 
 def decoy(value: Any, known_ids: Sequence[str]) -> Any:
@@ -177,83 +143,6 @@ def decoy(value: Any, known_ids: Sequence[str]) -> Any:
         bumped = d + 1
         return bumped if isinstance(value, Decimal) else (float(bumped) if isinstance(value, float) else str(bumped))
     return text + "0"
-
-
-# -- session tokens ------------------------------------------------------------------------------
-def _b64d(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
-def _b64e(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
-@dataclass(frozen=True)
-class Jwt:
-    header: dict[str, Any]
-    claims: dict[str, Any]
-    signature: str
-
-
-def parse_jwt(token: str) -> Jwt | None:
-    """The token as a JWS-compact JWT, or None when it is not one (an opaque token)."""
-    parts = token.split(".")
-    if len(parts) != 3:
-        return None
-    try:
-        header, claims = json.loads(_b64d(parts[0])), json.loads(_b64d(parts[1]))
-    except (ValueError, TypeError):
-        return None
-    if not isinstance(header, dict) or not isinstance(claims, dict) or "alg" not in header:
-        return None
-    return Jwt(header, claims, parts[2])
-
-
-def encode_jwt(header: dict[str, Any], claims: dict[str, Any], key: str | None, signature: str | None = None) -> str:
-    """A compact JWT: HS256 over ``key``, or the given ``signature`` text, or none at all."""
-    head = _b64e(json.dumps(header, separators=(",", ":")).encode())
-    body = _b64e(json.dumps(claims, separators=(",", ":")).encode())
-    signing_input = f"{head}.{body}"
-    if signature is None:
-        mac = b"" if key is None else hmac.new(key.encode(), signing_input.encode(), hashlib.sha256).digest()
-        signature = _b64e(mac)
-    return f"{signing_input}.{signature}"
-
-
-def swap_identity(claims: dict[str, Any], mine: Account, theirs: Account) -> tuple[dict[str, Any], list[str]]:
-    """The claims with every value naming ``mine`` (user name, account ID) renamed to ``theirs``;
-    and the claim names changed."""
-    swap = {mine.username: theirs.username, mine.account_id: theirs.account_id}
-    out, changed = dict(claims), []
-    for k, v in claims.items():
-        if isinstance(v, str | int) and not isinstance(v, bool) and str(v) in swap:
-            out[k] = swap[str(v)] if isinstance(v, str) else _as_int(swap[str(v)], v)
-            changed.append(k)
-    return out, changed
-
-
-def _as_int(text: str, fallback: int) -> int:
-    return int(text) if text.isdigit() else fallback
-
-
-def guessed_keys(spec: SampleSpec) -> list[str]:
-    """A short list of HMAC keys careless builds use: defaults, blanks and the product's names."""
-    names = [spec.sample.name, spec.certification_unit.model, spec.certification_unit.product_name]
-    keys = ["secret", "changeme", "", "password", "123456", "key", "jwt", "test", "default"]
-    keys += [n for name in names for n in (name, name.lower())]
-    return list(dict.fromkeys(keys))
-
-
-def flip_char(text: str, index: int) -> str:
-    """``text`` with the character at ``index`` replaced by another of the same class."""
-    c = text[index]
-    if c.isdigit():
-        r = "1" if c != "1" else "2"
-    elif c.isalpha():
-        r = ("b" if c.lower() != "b" else "c") if c.islower() else ("B" if c != "B" else "C")
-    else:
-        r = "A"
-    return text[:index] + r + text[index + 1 :]
 
 
 # -- parallel sends ------------------------------------------------------------------------------
@@ -339,6 +228,8 @@ class IdleClock:
     idle_login: Exchange | None = None
     probe_login: Exchange | None = None
     probe_touch: Exchange | None = None
+    start_control: Exchange | None = None
+    start_ok: bool = False
     problem: str | None = None
     log: list[Exchange] = field(default_factory=list)
     _timer: threading.Timer | None = None
@@ -360,9 +251,16 @@ class IdleClock:
         return result, ex
 
     def start(self, driver: Any) -> None:
-        """Open both sessions and arm the probe. Failures are kept for the check to report."""
+        """Show a fresh session works now (a third session, used at once), open both sessions and
+        arm the probe. Failures are kept for the check to report."""
+        from harness.checks.sessions import read_with
+
         self.driver = driver
         try:
+            control = driver.session(self.account)
+            (_resp, self.start_ok), self.start_control = self._exchange(
+                lambda: read_with(driver, control, "开始时新会话使用（对照）")
+            )
             self.idle, self.idle_login = self._exchange(lambda: driver.session(self.account))
             self.probe, self.probe_login = self._exchange(lambda: driver.session(self.account))
         except Exception as e:  # noqa: BLE001 - reported by the expiry check as a lab error
@@ -375,16 +273,12 @@ class IdleClock:
         self._timer.start()
 
     def _touch_probe(self) -> None:
+        from harness.checks.sessions import read_with
+
         assert self.probe is not None
         probe = self.probe
         try:
-            _, self.probe_touch = self._exchange(
-                lambda: self.driver.send(
-                    self.driver.prepare("account", probe, account_id=probe.account.account_id),
-                    probe,
-                    note="对照会话：声明空闲时长前使用",
-                )
-            )
+            _, self.probe_touch = self._exchange(lambda: read_with(self.driver, probe, "对照会话：空闲时长到达前使用"))
         except Exception as e:  # noqa: BLE001
             self.problem = f"probe: {type(e).__name__}: {e}"
 

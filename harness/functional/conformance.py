@@ -28,13 +28,15 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import jsonschema
 import requests
 import yaml
 
+from harness.deploy.scope import OutOfScope
 from harness.drivers import DriverSession
-from harness.drivers.rest import dig, sign, to_wire_amount
+from harness.drivers.rest import dig, to_wire_amount
 from harness.spec.model import Account, Operation, RestDriver, SampleSpec
 
 UNKNOWN_USER = "lab-unknown-user"
@@ -126,35 +128,32 @@ class ConformanceRun:
         self,
         spec: SampleSpec,
         openapi_path: Path,
-        base_url: str,
-        http: Any,
-        login: Callable[[Account], DriverSession],
+        driver: Any,
         check_url: Callable[[str], None],
         *,
         max_examples: int = 8,
         time_budget_s: float = 60.0,
-        tls_verify: bool = False,
-        timeout_s: float = 10.0,
     ):
         if not isinstance(spec.driver, RestDriver):
             raise TypeError("API conformance needs a REST driver")
         self.spec = spec
         self.desc: RestDriver = spec.driver
+        self.driver = driver
         self.openapi_path = openapi_path
-        self.base_url = base_url.rstrip("/")
-        self.http = http
-        self._login = login
+        self.base_url = str(driver.base_url).rstrip("/")
+        self.http = driver.http  # anonymous requests; an account's own go on its session's jar
+        self._login: Callable[[Account], DriverSession] = driver.session
         self.check_url = check_url
         self.max_examples = max_examples
         self.time_budget_s = time_budget_s
-        self.tls_verify = tls_verify
-        self.timeout_s = timeout_s
+        self.tls_verify = self.desc.tls_verify
+        self.timeout_s = self.desc.timeout_s
         self.doc = yaml.safe_load(openapi_path.read_text(encoding="utf-8"))
         self.resolver = _Resolver(self.doc)
         self.outcome = Outcome()
         self._found: dict[tuple[str, str, str], Finding] = {}
         self._start = 0.0
-        self._unknown_users = {a.username for a in self.desc.accounts}
+        self._unknown_users = {a.username for a in driver.accounts() if a.username}
 
     # -- binding OpenAPI operations to the spec ------------------------------------------------
     def _spec_ops(self) -> dict[tuple[str, str], tuple[str, Operation]]:
@@ -199,16 +198,15 @@ class ConformanceRun:
     # -- shaping a generated case ----------------------------------------------------------------
     def _needs_auth(self, operation: Any, bound: _Bound) -> bool:
         if bound.op is not None:
-            return bound.op.auth
+            return bool(bound.op.auth)
         raw = self.doc.get("paths", {}).get(operation.path, {}).get(operation.method.lower(), {})
         security = raw.get("security", self.doc.get("security", []))
         return bool(security) and all(bool(s) for s in security)
 
-    def _auth_headers(self, session: DriverSession) -> dict[str, str]:
-        a = self.desc.auth
-        if a.kind == "cookie":
-            return {"Cookie": f"{a.cookie or 'session'}={session.token}"}
-        return {a.header: f"{a.prefix}{session.token}"}
+    def _auth(self, session: DriverSession) -> tuple[dict[str, str], dict[str, str]]:
+        """The session's credential headers and query parameters (its cookies go in its own jar)."""
+        headers, params = self.driver.credentials(session)
+        return dict(headers), dict(params)
 
     @staticmethod
     def _mutated(case: Any) -> str | None:
@@ -221,9 +219,12 @@ class ConformanceRun:
         operation = case.operation
         broken = self._mutated(case)
         if self._needs_auth(operation, bound) and not operation.schema.is_security_param_negated(case):
-            case.headers = {**(case.headers or {}), **self._auth_headers(session)}
+            headers, params = self._auth(session)
+            case.headers = {**(case.headers or {}), **headers}
+            if params:
+                case.query = {**(case.query or {}), **params}
         acct = session.account
-        own = {"account_id": acct.account_id, "from_account": acct.account_id}
+        own = {k: v for k, v in {"account_id": acct.account_id, "from_account": acct.account_id}.items() if v}
         if bound.op is not None and isinstance(case.path_parameters, dict):
             roles = _path_roles(operation.path, bound.op.path)  # the document's name -> the spec's
             for name, value in list(case.path_parameters.items()):
@@ -254,10 +255,11 @@ class ConformanceRun:
         if not (bound.op.signed and s is not None):
             return
         now = time.time()
-        fresh = {
-            s.nonce_field: uuid.uuid4().hex,
-            s.timestamp_field: int(now * 1000) if s.timestamp_unit == "ms" else int(now),
-        }
+        fresh: dict[str, Any] = {}
+        if s.nonce_field:
+            fresh[s.nonce_field] = uuid.uuid4().hex
+        if s.timestamp_field:
+            fresh[s.timestamp_field] = int(now * 1000) if s.timestamp_unit == "ms" else int(now)
         for k, v in fresh.items():
             if k in body and k != broken and self._valid(body[k], bound.body_props.get(k, {})):
                 body[k] = v
@@ -273,10 +275,7 @@ class ConformanceRun:
             case.headers = {**(case.headers or {}), s.signature_field: self._sign(session, body)}
 
     def _sign(self, session: DriverSession, body: dict[str, Any]) -> str:
-        s = self.desc.signing
-        assert s is not None
-        key = session.sign_key if s.key == "session" else session.account.sign_secret
-        return sign(s, key or "", body)
+        return str(self.driver.sign_values(body, self.driver.signing_key(session)))
 
     # -- sending and judging ---------------------------------------------------------------------
     def _checks(self) -> list[Any]:
@@ -315,7 +314,10 @@ class ConformanceRun:
         self.outcome.requests += 1
         try:
             response = case.call(
-                base_url=self.base_url, session=self.http, verify=self.tls_verify, timeout=self.timeout_s
+                base_url=self.base_url,
+                session=session.http or self.http,  # the account's own cookie jar
+                verify=self.tls_verify,
+                timeout=self.timeout_s,
             )
         except requests.RequestException as e:
             # No complete answer (e.g. a TRACE the server drops): nothing to compare with the document.
@@ -410,6 +412,8 @@ class ConformanceRun:
         if not amount_keys:
             return []
         lim = self.spec.parameters.limits
+        if lim is None:
+            return []  # no declared limits: nothing to probe at their boundaries
         step = Decimal(1).scaleb(-lim.decimals)
         values = [
             str(lim.per_transaction.quantize(step)),
@@ -421,7 +425,7 @@ class ConformanceRun:
         template = next((c for c in self._coverage_cases(operation) if isinstance(c.body, dict) and _positive(c)), None)
         if template is None:
             return []  # no valid body documented to vary
-        payees = [a for a in self.desc.accounts if not a.purposes and a.name != payer.name]
+        payees = [a for a in self.driver.accounts() if not a.purposes and a.name != payer.name]
         payee_keys = [k for k, v in bound.op.body.items() if _placeholder(v) == "to_account"]
         cases = []
         for text in values:
@@ -454,6 +458,15 @@ class ConformanceRun:
                 self._found[f.key()] = f
 
     def run(self, accounts: list[Account]) -> Outcome:
+        outside = outside_references(self.doc, self.openapi_path.parent)
+        if outside:
+            # Schemathesis would fetch these itself (plain requests, redirects followed, no guard).
+            raise OutOfScope(
+                "refused: the interface document refers outside itself and its folder, which the lab "
+                f"does not fetch: {', '.join(outside[:5])}"
+                + (f" (+{len(outside) - 5} more)" if len(outside) > 5 else ""),
+                zh="接口文档引用了文档及其目录以外的资源，实验室不获取：" + "、".join(outside[:5]),
+            )
         self._start = time.monotonic()
         operations = list(self._each_operation())
         self.outcome.operations = [f"{o.method.upper()} {o.path}" for o in operations]
@@ -464,6 +477,12 @@ class ConformanceRun:
             state: dict[str, Any] = {"session": self._login(acct)}
             for operation in operations:
                 bound = self._bind(operation)
+                unsafe = self.driver.unsafe(operation.method, operation.path)
+                if unsafe is not None:
+                    self.outcome.notes.append(
+                        f"{operation.method.upper()} {operation.path}: 规格标为不安全操作，未发送（{unsafe}）"
+                    )
+                    continue
                 if bound.op is None and operation.method.upper() not in ("GET", "HEAD", "OPTIONS"):
                     self.outcome.notes.append(
                         f"{operation.method.upper()} {operation.path}: 规格未声明对应操作，"
@@ -505,6 +524,35 @@ class ConformanceRun:
         case = operation.Case(body=body, media_type="application/json")
         with contextlib.suppress(AssertionError, BaseExceptionGroup):  # kept in self._found
             self._send(case, bound, state, "login")
+
+
+def outside_references(doc: Any, folder: Path) -> list[str]:
+    """``$ref`` and ``externalValue`` targets outside the document and its folder: a URL (any
+    scheme), an absolute path, or a relative path leaving the folder."""
+    found: list[str] = []
+    root = folder.resolve()
+
+    def outside(ref: str) -> bool:
+        if ref.startswith("#"):
+            return False
+        target = ref.split("#", 1)[0]
+        if urlsplit(target).scheme or target.startswith(("//", "/", "\\")):
+            return True
+        return not (root / target).resolve().is_relative_to(root)
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key in ("$ref", "externalValue") and isinstance(value, str) and outside(value):
+                    found.append(value)
+                else:
+                    walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(doc)
+    return list(dict.fromkeys(found))
 
 
 def _positive(case: Any) -> bool:

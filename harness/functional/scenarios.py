@@ -10,7 +10,7 @@ from pathlib import Path
 from harness.functional.steps import ACCOUNT, KEEPS, KEPT, OPERATION, STEPS, StepDef
 from harness.functional.values import static_problems
 from harness.spec import LoadedSpec
-from harness.spec.model import UseCase
+from harness.spec.model import PythonDriver, UseCase
 
 
 @dataclass(frozen=True)
@@ -33,10 +33,12 @@ class UseCaseScenarios:
 
 def declared_operations(loaded: LoadedSpec) -> set[str]:
     d = loaded.spec.driver
-    ops = set(getattr(d, "operations", {}) or {})
-    if getattr(d, "login", None) is not None:
+    if isinstance(d, PythonDriver):
+        return set(d.operations) | ({"login", "logout"} if d.login else set())
+    ops = set(d.operations) | set(d.flows)
+    if d.login is not None:
         ops.add("login")
-    if getattr(d, "logout", None) is not None:
+    if d.logout is not None:
         ops.add("logout")
     return ops
 

@@ -74,7 +74,8 @@ def resolve_name(name: str, spec: SampleSpec, kept: Mapping[str, Any]) -> Any:
     if name in PARAM_ALIASES:
         return _param(spec, PARAM_ALIASES[name])
     if name in DERIVED:
-        return Decimal(1).scaleb(-spec.parameters.limits.decimals)
+        lim = spec.parameters.limits
+        return Decimal(1).scaleb(-(lim.decimals if lim is not None else 2))
     if "." in name:
         head, _, field = name.partition(".")
         for acct in spec.driver.accounts:

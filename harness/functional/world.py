@@ -14,10 +14,9 @@ from typing import Any
 import requests
 
 from harness.drivers import DriverError, DriverSession
-from harness.drivers.rest import dig
 from harness.evidence import EvidenceRecorder
 from harness.functional.values import resolve
-from harness.spec.model import Account, RestDriver, SampleSpec
+from harness.spec.model import Account, SampleSpec
 
 BROWSER_TIMEOUT_MS = 8000
 
@@ -60,10 +59,11 @@ class World:
         return resolve(text, self.spec, self.kept)
 
     def account(self, name: str) -> Account:
-        try:
-            return self.spec.account(self.value(name))
-        except KeyError:
-            raise DriverError(f"规格中没有名为 {name!r} 的测试账户") from None
+        wanted = self.value(name)
+        for a in self.driver.accounts():  # with what provisioning captured on this deployment
+            if a.name == wanted:
+                return a
+        raise DriverError(f"规格中没有名为 {name!r} 的测试账户")
 
     def need_session(self) -> DriverSession:
         if self.session is None:
@@ -101,28 +101,25 @@ class World:
         except ValueError:
             return resp.text
 
-    def expected_status(self, operation: str | None = None) -> int:
-        op = operation or self.need_answer()[0]
-        return int(self.driver.operation(op).expect_status)
+    def succeeded(self, operation: str | None = None) -> bool:
+        """Whether the last answer is the declared success of its operation."""
+        op, resp = self.need_answer()
+        return bool(self.driver.succeeded(operation or op, resp))
 
     # -- sessions ----------------------------------------------------------------------------------
-    def session_from_login(self, account: Account, response: requests.Response) -> DriverSession:
-        desc = getattr(self.driver, "desc", None)
-        if isinstance(desc, RestDriver):
-            data = response.json()
-            try:
-                token = str(dig(data, desc.login.token_from))
-                key = desc.login.sign_key_from
-                sign_key = str(dig(data, key)) if key else None
-            except KeyError as e:
-                raise AssertionError(f"登录应答缺少规格声明的字段 {e}：{response.text[:300]}") from None
-            return DriverSession(account=account, token=token, sign_key=sign_key, login_answer=data)
-        return self.driver.session(account)  # a Python driver knows its own way
+    def log_in(self, account: Account) -> requests.Response | None:
+        """Log in through the driver (each account with its own cookie jar); the scenario's session
+        is the one the login opened, None when the login was not the declared success."""
+        resp, session = self.driver.login_session(account)
+        if resp is not None:
+            self.answered("login", resp)
+        self.session = session
+        return resp
 
     # -- browser -----------------------------------------------------------------------------------
     @property
     def base_url(self) -> str:
-        base = getattr(self.driver, "base_url", None)
+        base = self.driver.web_base_url()
         if not base:
             raise DriverError("该样品的驱动没有网页地址（base_url），不能执行浏览器步骤")
         return str(base)
@@ -155,14 +152,11 @@ class World:
     def screenshot(self, title: str) -> None:
         if self._page is None:
             return
-        name = f"截图 {self.screenshots + 1}：{title}"
-        path = self.evidence.new_path(name, ".png")
-        try:
-            self._page.screenshot(path=str(path), full_page=True)
-        except Exception:  # noqa: BLE001 - a page that cannot be drawn leaves the transcript as evidence
-            return
-        self.screenshots += 1
-        self.evidence.attach_file(path, name, kind="screenshot")
+        from harness.probes.browser import attach_screenshot
+
+        # Evidence, not the verdict: retried, and a picture that cannot be taken is said so.
+        if attach_screenshot(self._page, self.evidence, f"截图 {self.screenshots + 1}：{title}", full_page=True):
+            self.screenshots += 1
 
     def close(self) -> None:
         if self._context is not None:

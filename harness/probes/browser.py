@@ -1,9 +1,19 @@
 """A headless browser kept inside the run's scope: Debian's chromium driven by Playwright.
 
-Every request the page makes (documents, scripts, fetches, images) passes ``page.route``: a host the
-scope guard does not allow is aborted and recorded, never fetched. Service workers are blocked (they
-would bypass routing), the environment's proxy variables are dropped, and ``playwright install`` is
+Two layers keep it in: every connection chromium makes goes through the harness's forward proxy
+(``harness.probes.proxy``: launched with ``--proxy-server`` and ``--proxy-bypass-list=<-loopback>``,
+so loopback is not exempt), which dials only (address, port) pairs the scope guard allows; that
+covers what ``page.route`` cannot see (redirects the browser follows, WebSockets). Before that,
+every request the page makes passes ``page.route`` (an out-of-scope URL is aborted and recorded,
+and in-scope requests are listed for the checks). WebRTC may not send UDP outside the proxy, service
+workers are blocked, the environment's proxy variables are dropped, and ``playwright install`` is
 never used: the lab's browser is the distribution package at ``/usr/bin/chromium``.
+
+Two runs at once do not collide: each browser has its own proxy port, its own temporary directory
+(chromium's TMPDIR, removed at close) and Playwright's own per-launch profile directory.
+
+A screenshot is evidence, not the verdict: ``attach_screenshot`` retries it, and if it still fails
+says so in the evidence instead of turning the check into an error.
 
 The web-login helper finds the form generically (the password input, the text input before it, the
 form's submit control), so no sample's selectors are written here.
@@ -14,14 +24,18 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import shutil
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 from harness.deploy.scope import OutOfScope, ScopeGuard
+from harness.probes.proxy import ScopeProxy
 from harness.probes.tls import ProbeError
 
 CHROMIUM = os.environ.get("HARNESS_CHROMIUM", "/usr/bin/chromium")
@@ -34,10 +48,33 @@ CHROMIUM_ARGS = [
     "--no-first-run",
     "--disable-component-update",
     "--disable-sync",
-    "--no-proxy-server",
-    "--disable-features=AutofillServerCommunication,OptimizationHints,MediaRouter",
+    "--force-webrtc-ip-handling-policy=disable_non_proxied_udp",
+    # Chromium keeps only the last --disable-features, so Playwright's own list (as of 1.65: no
+    # HTTPS upgrades, optimization hints, network-time queries, search preconnects, ...) is repeated
+    # here with ours: AutofillServerCommunication, whose form look-ups would otherwise leave from
+    # the page's own context (the scope proxy refuses them, which voids the check's verdict).
+    "--disable-features="
+    + ",".join(
+        [
+            "AvoidUnnecessaryBeforeUnloadCheckSync",
+            "DestroyProfileOnBrowserClose",
+            "HttpsUpgrades",
+            "HttpsFirstBalancedModeAutoEnable",
+            "LensOverlay",
+            "MediaRouter",
+            "PaintHolding",
+            "ThirdPartyStoragePartitioning",
+            "AvoidCorsURLLoaderRestartOnRedirect",
+            "OptimizationHints",
+            "NetworkTimeServiceQuerying",
+            "AimEnabled",
+            "PreconnectToSearch",
+            "AutofillServerCommunication",
+        ]
+    ),
 ]
 LOCAL_SCHEMES = ("data", "blob", "about")
+SCREENSHOT_ATTEMPTS = 3
 _PASSWORD_HINT = re.compile(r"pass(word|wd|code)?|pwd|口令|密码", re.IGNORECASE)
 
 
@@ -56,6 +93,15 @@ class ScopedBrowser:
         self.guard = guard
         self._pw: Any = None
         self._browser: Any = None
+        self._proxy: ScopeProxy | None = None  # the pages' way out
+        self._background: ScopeProxy | None = None  # chromium's own traffic: refused, all of it
+        self._tmp: str | None = None
+        self._log: ScopeLog | None = None  # the page being worked on, for the proxy's refusals
+
+    def _proxy_refused(self, what: str) -> None:
+        log = self._log
+        if log is not None:
+            log.refused.append(what)
 
     def _ensure(self) -> Any:
         if self._browser is None:
@@ -64,28 +110,47 @@ class ScopedBrowser:
             from playwright.sync_api import Error as PwError
             from playwright.sync_api import sync_playwright
 
+            try:
+                self._proxy = ScopeProxy(self.guard, on_refused=self._proxy_refused).start()
+                # What chromium does of its own accord (update checks, account look-ups) is not the
+                # sample's page and goes nowhere: a proxy whose guard allows nothing, kept out of
+                # the run's record. Pages get their own proxy per context (see page()).
+                self._background = ScopeProxy(ScopeGuard(), via="chromium itself").start()
+            except OSError as e:
+                self.close()
+                raise ProbeError(str(e)) from None
+            self._tmp = tempfile.mkdtemp(prefix="harness-chromium-")
             env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
+            env["TMPDIR"] = self._tmp
+            args = [*CHROMIUM_ARGS, f"--proxy-server={self._background.url}", "--proxy-bypass-list=<-loopback>"]
             try:
                 self._pw = sync_playwright().start()
-                self._browser = self._pw.chromium.launch(
-                    executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True, env=env
-                )
+                self._browser = self._pw.chromium.launch(executable_path=CHROMIUM, args=args, headless=True, env=env)
             except PwError as e:
                 self.close()
                 raise ProbeError(f"chromium did not start: {e}") from None
         return self._browser
 
     def close(self) -> None:
-        if self._browser is not None:
-            try:
-                self._browser.close()
-            finally:
-                self._browser = None
-        if self._pw is not None:
-            try:
-                self._pw.stop()
-            finally:
-                self._pw = None
+        try:
+            if self._browser is not None:
+                try:
+                    self._browser.close()
+                finally:
+                    self._browser = None
+            if self._pw is not None:
+                try:
+                    self._pw.stop()
+                finally:
+                    self._pw = None
+        finally:
+            for proxy in (self._proxy, self._background):
+                if proxy is not None:
+                    proxy.stop()
+            self._proxy = self._background = None
+            if self._tmp is not None:
+                shutil.rmtree(self._tmp, ignore_errors=True)
+                self._tmp = None
 
     @contextmanager
     def page(self) -> Iterator[tuple[Any, ScopeLog]]:
@@ -97,6 +162,8 @@ class ScopedBrowser:
             service_workers="block",
             locale="zh-CN",
             viewport={"width": 1280, "height": 900},
+            # Playwright adds <-loopback> to a context's bypass list: loopback goes through it too.
+            proxy={"server": self._proxy.url if self._proxy else "http://0.0.0.0:9"},
         )
         guard = self.guard
 
@@ -107,9 +174,7 @@ class ScopedBrowser:
                 r.continue_()
                 return
             try:
-                if parts.scheme not in ("http", "https", "ws", "wss"):
-                    raise OutOfScope(f"scheme {parts.scheme!r}")
-                guard.check_url(url)
+                guard.check_url(url, via="browser")
             except OutOfScope:
                 log.refused.append(url)
                 r.abort("blockedbyclient")
@@ -118,12 +183,51 @@ class ScopedBrowser:
             r.continue_()
 
         context.route("**/*", route)
+        self._log = log
         try:
             page = context.new_page()
             page.set_default_timeout(10_000)
             yield page, log
         finally:
+            self._log = None
             context.close()
+
+
+def screenshot(page: Any, path: Path, full_page: bool = False, attempts: int = SCREENSHOT_ATTEMPTS) -> str | None:
+    """Write a screenshot, retrying: chromium under load sometimes answers "Unable to capture
+    screenshot". None when written, else what went wrong the last time."""
+    from playwright.sync_api import Error as PwError
+
+    last = ""
+    for attempt in range(attempts):
+        try:
+            page.screenshot(path=str(path), full_page=full_page)
+            return None
+        except PwError as e:
+            last = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        if attempt + 1 < attempts:
+            time.sleep(0.5 * (attempt + 1))  # not page.wait_for_timeout: the page itself may be gone
+    return last
+
+
+def attach_screenshot(page: Any, evidence: Any, title: str, full_page: bool = False) -> bool:
+    """A screenshot as evidence of a check; when it cannot be taken, the evidence says so and the
+    check goes on (its verdict rests on what it read from the page, never on the picture)."""
+    path = evidence.new_path(title, ".png")
+    problem = screenshot(page, path, full_page)
+    if problem is None:
+        evidence.attach_file(path, title, kind="screenshot")
+        return True
+    with contextlib.suppress(OSError):
+        path.unlink(missing_ok=True)
+    evidence.attach_text(
+        f"{title}（截图未能生成）",
+        f"截图 {SCREENSHOT_ATTEMPTS} 次均未成功：{problem}\n"
+        "截图只是证据，不是判定依据；本项的判定依据见其他记录。\n\n"
+        f"The screenshot failed {SCREENSHOT_ATTEMPTS} times: {problem}\n"
+        "A screenshot is evidence, not the verdict; the verdict rests on the other records of this check.\n",
+    )
+    return False
 
 
 @dataclass
@@ -184,9 +288,12 @@ def fill_login_form(page: Any, url: str, username: str, password: str) -> tuple[
     return pw_el, field_info
 
 
-def submit_login(page: Any, pw_el: Any, login_url: str, timeout_s: float = 10.0) -> None:
+def submit_login(page: Any, pw_el: Any, login_url: str, timeout_s: float = 10.0, success: Any = None) -> None:
     """Submit the form and wait until the page leaves it and the network is idle; ProbeError if the
-    declared account cannot log in through the page."""
+    declared account cannot log in through the page: a login that did not succeed is never judged
+    as the logged-in page. Success: the page left the form, shows no password input any more, and
+    meets the spec's declared rule for the page after a web login (``success``: a Success whose
+    location/location_not apply to the page's URL and body_contains/body_lacks to its text)."""
     submit = pw_el.locator(
         "xpath=ancestor::form[1]//*[self::button[not(@type) or @type='submit'] or self::input[@type='submit']]"
     )
@@ -207,6 +314,20 @@ def submit_login(page: Any, pw_el: Any, login_url: str, timeout_s: float = 10.0)
     # A page that keeps polling never idles; what it shows by then is enough.
     with contextlib.suppress(PwTimeout):
         page.wait_for_load_state("networkidle", timeout=timeout_s * 1000)
+    if page.locator("input[type=password]:visible").count() > 0:
+        raise ProbeError(f"网页登录后的页面（{page.url}）仍是登录表单：声明的测试账户未能通过网页登录")
+    if success is not None:
+        text = rendered_text(page)
+        wrong = [
+            (success.location is not None and success.location not in page.url),
+            (success.location_not is not None and success.location_not in page.url),
+            any(x not in text for x in success.body_contains),
+            any(x in text for x in success.body_lacks),
+        ]
+        if any(wrong):
+            raise ProbeError(
+                f"网页登录后的页面（{page.url}）不符合规格声明的登录成功条件：声明的测试账户未能通过网页登录"
+            )
 
 
 def _username_field(page: Any, pw_el: Any) -> Any:

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import ipaddress
 import os
-import socket
 import struct
 from dataclasses import dataclass
 
@@ -106,8 +105,8 @@ def _is_ip(name: str) -> bool:
     return True
 
 
-def _exchange(host: str, port: int, hello: bytes, timeout: float) -> bytes:
-    with socket.create_connection((host, port), timeout=timeout) as s:
+def _exchange(host: str, port: int, hello: bytes, timeout: float, guard: ScopeGuard) -> bytes:
+    with guard.connect(host, port, timeout, via="SM probe") as s:
         s.sendall(hello)
         data = b""
         try:
@@ -159,13 +158,13 @@ def probe(
     host: str, port: int, guard: ScopeGuard, server_name: str | None = None, timeout: float = 5.0
 ) -> list[SmProbe]:
     """Both probes against one TLS port. Connection failures raise OSError (a lab error)."""
-    guard.check(host)
+    guard.check(host, port, via="SM probe")
     out = []
     for protocol, hello, suites, version in (
         ("TLS 1.3 (RFC 8998)", tls13_sm_hello(server_name or host), TLS13_SM_SUITES, 0x0304),
         ("TLCP 1.1 (GB/T 38636)", tlcp_hello(), TLCP_SUITES, 0x0101),
     ):
-        data = _exchange(host, port, hello, timeout)
+        data = _exchange(host, port, hello, timeout, guard)
         ok, chosen, answer = _judge(data, suites, version)
         out.append(SmProbe(protocol, list(suites.values()), ok, chosen, answer, hello.hex(), data[:2048].hex()))
     return out

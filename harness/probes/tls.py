@@ -73,7 +73,8 @@ def scan(
     details: bool = False,
     server_name: str | None = None,
 ) -> TlsScan:
-    guard.check(host)
+    # sslyze dials `ip_address` itself: give it an address the guard allowed for this port.
+    address = guard.addresses(host, port, via="sslyze")[0]
     from sslyze import (
         ScanCommand,
         ScanCommandAttemptStatusEnum,
@@ -87,7 +88,7 @@ def scan(
     commands = {getattr(ScanCommand, _ATTR[p].upper()) for p in PROTOCOLS} | (extra or set())
     if details:
         commands.add(ScanCommand.CERTIFICATE_INFO)
-    location = ServerNetworkLocation(hostname=server_name or host, port=port, ip_address=host)
+    location = ServerNetworkLocation(hostname=server_name or host, port=port, ip_address=address)
     scanner = Scanner()
     scanner.queue_scans([ServerScanRequest(server_location=location, scan_commands=commands)])
     result = next(iter(scanner.get_results()))

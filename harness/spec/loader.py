@@ -404,7 +404,7 @@ def _templates(spec: SampleSpec) -> Iterator[tuple[str, str, tuple[str, ...] | N
     driver = spec.driver
     if driver.kind == "rest":
         yield "driver.base_url", driver.base_url, URL_NAMES
-        ops = {"login": driver.login, **({"logout": driver.logout} if driver.logout else {})}
+        ops = {name: op for name, op in (("login", driver.login), ("logout", driver.logout)) if op is not None}
         for name, op in [*ops.items(), *((f"operations.{n}", o) for n, o in driver.operations.items())]:
             yield f"driver.{name}.path", op.path, None
             for k, v in op.query.items():
@@ -420,13 +420,14 @@ def template_problems(loaded: LoadedSpec) -> list[SpecProblem]:
     """Every deployment template uses only the placeholders its deployer fills; every operation
     template is well formed (its names are the call's fields, known only when a check calls it)."""
     ports = [p.name for p in loaded.spec.deployment.ports]
+    services = [s.name for s in loaded.spec.deployment.services]
     problems = []
     for where, text, names in _templates(loaded.spec):
         try:
             if names is None:
                 placeholders(text, NAMESPACES)
                 continue
-            allowed = available(names, ports)
+            allowed = available(names, ports, services if names is STEP_NAMES else ())
             listed = ", ".join(f"{{{a}}}" for a in sorted(allowed))
             for name in unknown(text, allowed):
                 problems.append(loaded.problem(where, f"unknown placeholder {{{name}}}; available: {listed}"))

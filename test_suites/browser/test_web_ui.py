@@ -24,6 +24,7 @@ from harness.deploy import GUARD
 from harness.probes.browser import (
     ScopedBrowser,
     ScopeLog,
+    attach_screenshot,
     browser_storage,
     fill_login_form,
     rendered_text,
@@ -45,17 +46,15 @@ def browser() -> Iterator[ScopedBrowser]:
         b.close()
 
 
-def _login_url(spec, deployment) -> str:
-    path = getattr(spec.driver, "web_login_path", None)
+def _login_url(driver) -> str:
+    path = driver.web_login_path()
     if not path:
         not_applicable("样品未声明网页登录页（driver.web_login_path），不涉及网页展示")
-    return deployment.url(spec.driver.base_url).rstrip("/") + path
+    return str(driver.web_base_url()).rstrip("/") + path
 
 
 def _screenshot(page, evidence, title: str, full: bool = False) -> None:
-    path = evidence.new_path(title, ".png")
-    page.screenshot(path=str(path), full_page=full)
-    evidence.attach_file(path, title, kind="screenshot")
+    attach_screenshot(page, evidence, title, full_page=full)  # evidence, not the verdict: retried, never an error
 
 
 def _scope_record(log: ScopeLog, evidence) -> None:
@@ -65,9 +64,9 @@ def _scope_record(log: ScopeLog, evidence) -> None:
 
 
 @pytest.mark.clause("10.masking.display")
-def test_password_input_masks_what_is_typed(spec, deployment, browser, evidence):
-    url = _login_url(spec, deployment)
-    acct = accounts(spec, 1)[0]
+def test_password_input_masks_what_is_typed(spec, driver, deployment, browser, evidence):
+    url = _login_url(driver)
+    acct = accounts(driver, 1)[0]
     with browser.page() as (page, log):
         _el, field = fill_login_form(page, url, acct.username, acct.password)
         _screenshot(page, evidence, "登录页（已输入口令）")
@@ -83,13 +82,13 @@ def test_password_input_masks_what_is_typed(spec, deployment, browser, evidence)
 
 
 @pytest.mark.clause("10.storage.c3")
-def test_browser_is_not_asked_to_keep_the_password(spec, deployment, browser, evidence):
-    url = _login_url(spec, deployment)
-    acct = accounts(spec, 1)[0]
+def test_browser_is_not_asked_to_keep_the_password(spec, driver, deployment, browser, evidence):
+    url = _login_url(driver)
+    acct = accounts(driver, 1)[0]
     pw = acct.password
     with browser.page() as (page, log):
         el, field = fill_login_form(page, url, acct.username, pw)
-        submit_login(page, el, url)
+        submit_login(page, el, url, success=driver.web_login_success())
         _screenshot(page, evidence, "网页登录后页面")
         storage = browser_storage(page)
         _scope_record(log, evidence)
@@ -134,28 +133,28 @@ def _flatten(storage: dict) -> list[tuple[str, str]]:
 
 
 @pytest.mark.clause("10.masking.display")
-def test_pages_after_login_show_personal_information_masked(spec, params, deployment, browser, evidence):
-    url = _login_url(spec, deployment)
-    acct = accounts(spec, 1)[0]
+def test_pages_after_login_show_personal_information_masked(spec, driver, params, deployment, browser, evidence):
+    url = _login_url(driver)
+    acct = accounts(driver, 1)[0]
     masking = masking_rules(params.masking)
     own = [k for k in known_values([acct]) if k.kind in masking or k.field in masking]
     # What would show the page has the account's data: its account ID, or the tail of a C2 value.
     markers = [acct.account_id] + [k.value[-4:] for k in own]
     with browser.page() as (page, log):
         el, _field = fill_login_form(page, url, acct.username, acct.password)
-        submit_login(page, el, url)
+        submit_login(page, el, url, success=driver.web_login_success())
         ready = wait_for_text(page, markers)
         text = rendered_text(page)
         _screenshot(page, evidence, "网页登录后页面（整页）", full=True)
         _scope_record(log, evidence)
-    passwords = typed_passwords(spec.driver.accounts)
-    leaks = scan_text(text, "网页", passwords, known_values(spec.driver.accounts), masking)
+    passwords = typed_passwords(driver.accounts())
+    leaks = scan_text(text, "网页", passwords, known_values(driver.accounts()), masking)
     shown_masked = [
         f"{FIELD_KIND.get(k.field, k.field)}:{e.token}" for k in own for e in masked_renderings(text, k.value)
     ]
     evidence.attach_text(
         "页面文本（已脱敏）",
-        redact(text, passwords.values(), [(k.value, k.kind) for k in known_values(spec.driver.accounts)]),
+        redact(text, passwords.values(), [(k.value, k.kind) for k in known_values(driver.accounts())]),
     )
     evidence.attach_json(
         "页面检查结果", {"页面显示的屏蔽信息": [redact(s) for s in shown_masked], "发现": [x.as_dict() for x in leaks]}

@@ -10,20 +10,23 @@ import pytest
 
 from harness.checks.data import known_values, scan_text, typed_passwords
 from harness.checks.pii import masking_rules
+from harness.checks.transaction import decimals_of, transfer_call
 from harness.drivers import DriverError
+from harness.policy import setting
 from harness.suite_support import usable_accounts
 from harness.verdicts import not_applicable
 
 
 @pytest.mark.clause("10.logs")
 def test_logs_hold_no_c3_and_no_unmasked_c2(spec, params, deployment, driver, evidence):
-    accts = usable_accounts(spec)
+    accts = usable_accounts(driver)
     if not accts:
         not_applicable("样品未声明普通测试账户")
     done: list[str] = []
     # A wrong password is typed C3 too; one failure stays far below any lockout threshold >= 3.
-    wrong = accts[0].password[::-1] + "#9x"
-    if params.lockout_threshold >= 3:
+    wrong = (accts[0].password or "pw")[::-1] + "#9x"
+    threshold = setting(params, "lockout_threshold").value
+    if driver.can_login() and accts[0].password and (threshold is None or threshold >= 3):
         driver.login(accts[0], password=wrong)
         done.append("错误口令登录")
     sessions = [driver.session(a) for a in accts]
@@ -31,24 +34,24 @@ def test_logs_hold_no_c3_and_no_unmasked_c2(spec, params, deployment, driver, ev
     for name, label in (("account", "账户查询"), ("history", "交易记录查询")):
         if driver.has(name):
             for s in sessions:
-                driver.call(name, s, account_id=s.account.account_id)
+                driver.call(name, s)
             done.append(label)
     if driver.has("transfer") and len(sessions) >= 2:
-        amount = Decimal(1).scaleb(-params.limits.decimals)
+        amount = Decimal(1).scaleb(-decimals_of(params))
         try:
-            r = driver.call("transfer", sessions[0], to_account=accts[1].account_id, amount=str(amount))
+            r = driver.send(transfer_call(driver, sessions[0], accts[1], str(amount)), sessions[0])
             done.append(f"转账 {amount}（应答 {r.status_code}）")
         except DriverError as e:
             done.append(f"转账未执行（{e}）")
-    if getattr(spec.driver, "logout", None) is not None:
+    if driver.can_logout():
         for s in sessions:
             driver.logout(s)
         done.append("退出登录")
     text = deployment.logs()
     if not text.strip():
         not_applicable("样品运行期间未产生可采集的日志（标准输出及 deployment.log_files 均为空）")
-    passwords = typed_passwords(spec.driver.accounts, {"测试输入的错误口令": wrong})
-    leaks = scan_text(text, "日志", passwords, known_values(spec.driver.accounts), masking_rules(params.masking))
+    passwords = typed_passwords(driver.accounts(), {"测试输入的错误口令": wrong})
+    leaks = scan_text(text, "日志", passwords, known_values(driver.accounts()), masking_rules(params.masking))
     evidence.attach_json(
         "日志检查结果（已脱敏）", {"执行的操作": done, "日志字符数": len(text), "发现": [x.as_dict() for x in leaks]}
     )

@@ -13,7 +13,7 @@ def test_personal_information_is_masked_in_account_view(driver, spec, params, ev
     require_operations(driver, "account")
     checked = 0
     problems = []
-    for acct in usable_accounts(spec):
+    for acct in usable_accounts(driver):
         pii = {f: getattr(acct, f) for f in params.masking if getattr(acct, f, None)}
         if not pii:
             continue

@@ -9,6 +9,7 @@ and the declared-limit amounts, all from the spec, and keeps every request insid
 import pytest
 
 from harness.deploy import GUARD
+from harness.drivers import RestDriverImpl
 from harness.functional.conformance import ConformanceRun
 from harness.plan import API_CONFORMANCE
 from harness.suite_support import usable_accounts
@@ -23,22 +24,18 @@ def test_answers_match_the_interface_document(driver, spec, sample_spec, evidenc
     doc = spec.documentation.openapi
     if not doc:
         not_applicable("样品文档未包含接口描述（OpenAPI）")
-    if getattr(spec.driver, "kind", None) != "rest":
+    if not isinstance(driver, RestDriverImpl):
         not_applicable("样品驱动不是 REST 驱动，无法按接口文档发送请求")
-    accounts = usable_accounts(spec)
+    accounts = usable_accounts(driver)
     if not accounts:
         not_applicable("样品未声明普通测试账户，无法以测试账户身份检查需认证的接口")
     run = ConformanceRun(
         spec,
         sample_spec.resolve(doc),
-        driver.base_url,
-        driver.http,
-        driver.session,
+        driver,
         GUARD.check_url,
         max_examples=MAX_EXAMPLES,
         time_budget_s=TIME_BUDGET_S,
-        tls_verify=spec.driver.tls_verify,
-        timeout_s=spec.driver.timeout_s,
     )
     out = run.run(accounts)
     evidence.attach_json(

@@ -8,6 +8,7 @@ from decimal import Decimal
 
 import pytest
 
+from harness.checks.transaction import transfer_call
 from harness.deploy import GUARD
 from harness.drivers import DriverError
 from harness.probes import capture
@@ -16,10 +17,11 @@ from harness.suite_support import usable_accounts
 from harness.verdicts import not_applicable
 
 
-def _secrets(spec):
+def _secrets(driver):
     out = {}
-    for a in spec.driver.accounts:
-        out[f"{a.name} 的口令"] = a.password
+    for a in driver.accounts():
+        if a.password:
+            out[f"{a.name} 的口令"] = a.password
         if a.card_number:
             out[f"{a.name} 的卡号"] = a.card_number
         if a.id_number:
@@ -34,13 +36,13 @@ def _exercise(driver, accts):
     done.append(f"登录 {len(sessions)} 次")
     payer = sessions[0]
     if driver.has("account"):
-        driver.call("account", payer, account_id=payer.account.account_id)
+        driver.call("account", payer)
         done.append("查询账户")
     if driver.has("transfer") and len(sessions) > 1:
-        r = driver.call("transfer", payer, to_account=sessions[1].account.account_id, amount=Decimal("0.01"))
+        r = driver.send(transfer_call(driver, payer, sessions[1].account, Decimal("0.01")), payer)
         done.append(f"转账（应答 {r.status_code}）")
     if driver.has("history"):
-        driver.call("history", payer, account_id=payer.account.account_id)
+        driver.call("history", payer)
         done.append("查询交易记录")
     try:
         for s in sessions:
@@ -53,10 +55,10 @@ def _exercise(driver, accts):
 
 @pytest.mark.clause("11.cleartext")
 def test_no_sensitive_data_crosses_in_cleartext(driver, deployment, spec, evidence):
-    accts = usable_accounts(spec)
+    accts = usable_accounts(driver)
     if not accts:
         not_applicable("样品未声明可用的普通测试账户，无法产生含敏感信息的流量")
-    secrets = _secrets(spec)
+    secrets = _secrets(driver)
     with capture.capture(deployment, GUARD) as cap:
         done = _exercise(driver, accts)
     pcap = cap.write_pcap(evidence.new_path("抓包 样品流量", ".pcap"))

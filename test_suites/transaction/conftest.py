@@ -17,6 +17,7 @@ import pytest
 from harness.checks.transaction import IdleClock, expiry_margin, order_late
 from harness.deploy import GUARD
 from harness.drivers import build_driver
+from harness.policy import setting
 from harness.pytest_plugin import clause_ids
 from harness.spec import SpecError, load_spec
 from harness.suite_support import usable_accounts
@@ -45,14 +46,17 @@ class ClockKeeper:
 
     @staticmethod
     def _start(spec: Any, deployment: Any) -> IdleClock | None:
-        accts = usable_accounts(spec)
-        if not accts:
+        timeout = setting(spec.parameters, "session_idle_timeout_s").value
+        if timeout is None:
             return None
-        timeout = float(spec.parameters.session_idle_timeout_s)
-        # The last ordinary account: the one other checks use least.
-        clock = IdleClock(account=accts[-1], timeout_s=timeout, margin_s=expiry_margin(timeout))
+        clock = IdleClock(account=None, timeout_s=float(timeout), margin_s=expiry_margin(float(timeout)))  # type: ignore[arg-type]
         try:
-            clock.start(build_driver(spec, deployment, GUARD, on_response=clock.record))
+            driver = build_driver(spec, deployment, GUARD, on_response=clock.record)
+            accts = usable_accounts(driver)
+            if not accts or not driver.can_login():
+                return None
+            clock.account = accts[-1]  # the last ordinary account: the one other checks use least
+            clock.start(driver)
         except Exception as e:  # noqa: BLE001 - never break another suite's check; the expiry check reports it
             clock.problem = f"{type(e).__name__}: {e}"
         return clock
@@ -88,9 +92,12 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
     expiry = [i for i in items if EXPIRY_CLAUSE in clause_ids(i)]
     if spec_path and expiry:
         try:
-            idle = float(load_spec(spec_path).spec.parameters.session_idle_timeout_s)
+            idle = setting(load_spec(spec_path).spec.parameters, "session_idle_timeout_s").value
         except SpecError:
             return
+        if idle is None:
+            return
+        idle = float(idle)
         for item in expiry:
             item.add_marker(pytest.mark.timeout(idle + expiry_margin(idle) + 300))
 

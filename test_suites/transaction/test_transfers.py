@@ -14,6 +14,7 @@ from harness.checks.transaction import (
     LEDGER,
     TRANSFER,
     brief,
+    decimals_of,
     decoy,
     ledger_key,
     money,
@@ -21,11 +22,9 @@ from harness.checks.transaction import (
     send_parallel,
     send_transfer,
     sign_over,
-    signing_of,
     transfer,
     transfer_call,
     unit,
-    with_signature,
 )
 from harness.drivers import DriverError
 from harness.suite_support import accepted, accounts, balance, require_operations
@@ -33,7 +32,7 @@ from harness.verdicts import not_applicable
 
 
 def _amount(params, whole):
-    return money(whole, params.limits.decimals)
+    return money(whole, decimals_of(params))
 
 
 @pytest.mark.clause("5.txn.tamper")
@@ -43,44 +42,44 @@ def test_tampered_signed_fields_are_rejected(driver, spec, params, evidence):
     signature over every declared field except that one; and (3) one over the nonce and timestamp
     alone. Every body sent is otherwise a valid transfer, so only the signature can refuse it."""
     require_operations(driver, TRANSFER, "account")
-    signing = signing_of(spec)
+    signing = driver.signing()
     if signing is None:
         not_applicable("样品未声明交易签名方案")
-    payer, payee = accounts(spec, 2)
+    payer, payee = accounts(driver, 2)
     s = driver.session(payer)
     key = driver.signing_key(s)
-    ids = [a.account_id for a in spec.driver.accounts]
+    ids = sorted({v for a in driver.accounts() for k, v in a.known().items() if k in ("account_id", "username")})
     amount = _amount(params, 1)
     before = balance(driver, s, "篡改前余额")
 
     tries = []  # (description, call)
     for name in signing.fields:
         call = transfer_call(driver, s, payee, amount)
-        body = call.json or {}
+        body = call.body_values()
         if name not in body:
             continue
         other = decoy(body[name], ids)
-        sig = sign_over(signing, key, {**body, name: other}, signing.fields)
+        sig = sign_over(driver, key, {**body, name: other}, signing.fields)
         tries.append(
-            (f"签名时 {name}={other}，发送时改为 {body[name]}（保留原签名）", with_signature(call, signing, sig))
+            (f"签名时 {name}={other}，发送时改为 {body[name]}（保留原签名）", driver.with_signature(call, sig))
         )
     subsets = [[f for f in signing.fields if f != name] for name in signing.fields]
     subsets.append([])
     for fields in {tuple(x): x for x in subsets}.values():
         call = transfer_call(driver, s, payee, amount)
-        sig = sign_over(signing, key, call.json or {}, fields)
+        sig = sign_over(driver, key, call.body_values(), fields)
         left_out = ", ".join(f for f in signing.fields if f not in fields)
-        covered = ", ".join([*fields, signing.nonce_field, signing.timestamp_field])
+        covered = ", ".join(x for x in [*fields, signing.nonce_field, signing.timestamp_field] if x)
         what = f"签名只覆盖 {covered}（未覆盖 {left_out}）"
-        tries.append((what, with_signature(call, signing, sig)))
+        tries.append((what, driver.with_signature(call, sig)))
     if not tries:
-        raise DriverError(f"none of the signed fields {signing.fields} is in the transfer body the spec declares")
+        raise DriverError(f"none of the signed fields {signing.fields} is in the transfer request the spec declares")
 
     rows, passed = [], []
     for what, call in tries:
         resp = send_transfer(driver, call, s, f"篡改：{what}", payer, amount)
         rows.append({"篡改方式": what, "应答": brief(resp)})
-        if accepted(driver, TRANSFER, resp.status_code):
+        if accepted(driver, TRANSFER, resp):
             passed.append(what)
     after = balance(driver, s, "篡改后余额")
     control = transfer(driver, s, payee, amount, "正确签名转账（对照）")
@@ -91,63 +90,17 @@ def test_tampered_signed_fields_are_rejected(driver, spec, params, evidence):
     )
     assert not passed, f"transfers with a signature not covering the sent values were accepted: {passed}"
     assert after == before, f"refused tampered transfers moved money: {before} -> {after}"
-    if not accepted(driver, TRANSFER, control.status_code):
+    if not accepted(driver, TRANSFER, control):
         raise DriverError(f"a correctly signed transfer was refused too ({brief(control)}): refusals not attributable")
-
-
-@pytest.mark.clause("5.txn.authorization")
-def test_other_users_account_is_off_limits(driver, spec, params, evidence):
-    """User A, with A's own genuine session (a token foreign to B's account), reads B's account and
-    history and transfers from B's account: all refused, B's balance unchanged."""
-    require_operations(driver, "account")
-    a, b = accounts(spec, 2)
-    sa, sb = driver.session(a), driver.session(b)
-    own = driver.call("account", sa, account_id=a.account_id)
-    if not accepted(driver, "account", own.status_code):
-        raise DriverError(f"{a.name} cannot read their own account ({own.status_code})")
-    b_before = balance(driver, sb, f"{b.name} 自己查询余额（越权前）")
-    rows, breaches = [], []
-
-    def attempt(what, resp, op):
-        rows.append({"越权操作": what, "应答": brief(resp)})
-        if accepted(driver, op, resp.status_code):
-            breaches.append(f"{what}: {resp.status_code}")
-
-    r = driver.send(driver.prepare("account", sa, account_id=b.account_id), sa, note=f"{a.name} 查询 {b.name} 的账户")
-    attempt(f"{a.name} 查询 {b.name} 的账户", r, "account")
-    if driver.has("history"):
-        own_h = driver.call("history", sa, account_id=a.account_id)
-        if not accepted(driver, "history", own_h.status_code):
-            raise DriverError(f"{a.name} cannot read their own history ({own_h.status_code})")
-        r = driver.send(
-            driver.prepare("history", sa, account_id=b.account_id), sa, note=f"{a.name} 查询 {b.name} 的交易记录"
-        )
-        attempt(f"{a.name} 查询 {b.name} 的交易记录", r, "history")
-    if driver.has(TRANSFER):
-        amount = _amount(params, 1)
-        call = driver.prepare(TRANSFER, sa, from_account=b.account_id, to_account=a.account_id, amount=amount)
-        if b.account_id in f"{call.url} {call.params} {call.json}":
-            r = send_transfer(driver, call, sa, f"{a.name} 从 {b.name} 的账户转出", b, amount)
-            attempt(f"{a.name} 从 {b.name} 的账户转出 {amount}", r, TRANSFER)
-        else:
-            rows.append({"越权操作": "从他人账户转出", "应答": "转账请求不含付款账户（由会话决定），不适用"})
-    b_after = balance(driver, sb, f"{b.name} 自己查询余额（越权后）")
-    evidence.attach_json("水平越权尝试", rows)
-    evidence.observe(
-        f"{a.name} 以本人会话对 {b.name} 账户的 {len(rows)} 项操作中被接受 {len(breaches)} 项；"
-        f"{b.name} 余额 {b_before}→{b_after}"
-    )
-    assert not breaches, f"one user reached another user's account: {breaches}"
-    assert b_after == b_before, f"{b.name}'s balance changed: {b_before} -> {b_after}"
 
 
 @pytest.mark.clause("5.txn.amount")
 def test_invalid_amounts_are_refused(driver, spec, params, evidence):
     """Zero, negative, huge (overflow) and over-precise amounts: refused, balances unchanged."""
     require_operations(driver, TRANSFER, "account")
-    payer, payee = accounts(spec, 2)
+    payer, payee = accounts(driver, 2)
     sp, sq = driver.session(payer), driver.session(payee)
-    d = params.limits.decimals
+    d = decimals_of(params)
     u = unit(d)
     p_before = balance(driver, sp, "付款方余额（前）")
     q_before = balance(driver, sq, "收款方余额（前）")
@@ -165,7 +118,7 @@ def test_invalid_amounts_are_refused(driver, spec, params, evidence):
     for what, amount in bad:
         resp = transfer(driver, sp, payee, amount, f"非法金额：{what} {amount}")
         rows.append({"金额": f"{what} {amount}", "应答": brief(resp)})
-        if accepted(driver, TRANSFER, resp.status_code):
+        if accepted(driver, TRANSFER, resp):
             passed.append(f"{what} {amount}")
     p_after = balance(driver, sp, "付款方余额（后）")
     q_after = balance(driver, sq, "收款方余额（后）")
@@ -179,7 +132,7 @@ def test_invalid_amounts_are_refused(driver, spec, params, evidence):
     assert (p_after, q_after) == (p_before, q_before), (
         f"refused invalid amounts moved money: payer {p_before} -> {p_after}, payee {q_before} -> {q_after}"
     )
-    if not accepted(driver, TRANSFER, control.status_code):
+    if not accepted(driver, TRANSFER, control):
         raise DriverError(f"a valid amount was refused too ({brief(control)}): refusals not attributable")
 
 
@@ -189,9 +142,10 @@ def test_parallel_transfers_never_overdraw(driver, spec, params, evidence):
     balance: the balance never goes negative and moves by exactly the accepted ones. What a broken
     sample let through is sent back afterwards so later checks start from sane balances."""
     require_operations(driver, TRANSFER, "account")
-    a, b = accounts(spec, 2)
+    a, b = accounts(driver, 2)
     sa, sb = driver.session(a), driver.session(b)
-    d, per_tx = params.limits.decimals, params.limits.per_transaction
+    d = decimals_of(params)
+    per_tx = params.limits.per_transaction if params.limits is not None else None
     bal = {a.name: balance(driver, sa, "并发前余额"), b.name: balance(driver, sb, "并发前余额")}
     # The poorer positive account pays: smaller amounts, the same proof.
     order = sorted([(sa, sb), (sb, sa)], key=lambda p: (bal[p[0].account.name] <= 0, bal[p[0].account.name]))
@@ -200,7 +154,7 @@ def test_parallel_transfers_never_overdraw(driver, spec, params, evidence):
     u = unit(d)
     if start < 2 * u:
         not_applicable(f"测试账户余额（{start}）不足以构造并发透支场景")
-    amount = min(per_tx, money(start / 2, d) + u)
+    amount = money(start / 2, d) + u if per_tx is None else min(per_tx, money(start / 2, d) + u)
     fits = int(start // amount)  # how many the balance can pay
     n = max(fits + 2, 5)
     if n > 20:
@@ -209,20 +163,21 @@ def test_parallel_transfers_never_overdraw(driver, spec, params, evidence):
     key = ledger_key(driver)
 
     def book(resp):
-        if accepted(driver, TRANSFER, resp.status_code):
-            LEDGER.add(key, sp.account.account_id, amount)
+        if accepted(driver, TRANSFER, resp):
+            LEDGER.add(key, sp.account.name, amount)
 
-    warm = driver.prepare("account", sp, account_id=sp.account.account_id)
+    warm = driver.prepare("account", sp)
     answers = send_parallel(driver, calls, sp, f"并发转账 {amount}", book, warm)
     errors = [x for x in answers if isinstance(x, BaseException)]
     if errors:
         raise DriverError(f"{len(errors)} parallel sends failed: {errors[0]}")
-    ok = sum(1 for r in answers if accepted(driver, TRANSFER, r.status_code))
+    ok = sum(1 for r in answers if accepted(driver, TRANSFER, r))
     end = balance(driver, sp, "并发后付款方余额")
     q_end = balance(driver, sq, "并发后收款方余额")
     returned = Decimal(0)
     if ok > fits:  # a broken sample: give back what it let through (not part of the verdict)
-        returned = move_funds(driver, sq, sp.account, ok * amount - fits * amount, per_tx, "归还透支金额")
+        owed = ok * amount - fits * amount
+        returned = move_funds(driver, sq, sp.account, owed, per_tx or owed, "归还透支金额")
     evidence.attach_json(
         "并发转账",
         {
@@ -254,9 +209,9 @@ def test_parallel_transfers_never_overdraw(driver, spec, params, evidence):
 def test_parallel_duplicates_debit_once(driver, spec, params, evidence):
     """The same signed transfer (same nonce, same signature) fired N times at once: one debit."""
     require_operations(driver, TRANSFER, "account")
-    a, b = accounts(spec, 2)
+    a, b = accounts(driver, 2)
     sa = driver.session(a)
-    amount = money(1, params.limits.decimals)
+    amount = money(1, decimals_of(params))
     before = balance(driver, sa, "重复提交前余额")
     if before < amount:
         not_applicable(f"测试账户余额（{before}）不足以进行重复提交测试")
@@ -265,15 +220,15 @@ def test_parallel_duplicates_debit_once(driver, spec, params, evidence):
     key = ledger_key(driver)
 
     def book(resp):
-        if accepted(driver, TRANSFER, resp.status_code):
-            LEDGER.add(key, a.account_id, amount)
+        if accepted(driver, TRANSFER, resp):
+            LEDGER.add(key, a.name, amount)
 
-    warm = driver.prepare("account", sa, account_id=a.account_id)
+    warm = driver.prepare("account", sa)
     answers = send_parallel(driver, [call] * n, sa, f"同一签名请求重复提交 {amount}", book, warm)
     errors = [x for x in answers if isinstance(x, BaseException)]
     if errors:
         raise DriverError(f"{len(errors)} parallel sends failed: {errors[0]}")
-    ok = sum(1 for r in answers if accepted(driver, TRANSFER, r.status_code))
+    ok = sum(1 for r in answers if accepted(driver, TRANSFER, r))
     after = balance(driver, sa, "重复提交后余额")
     debits = (before - after) / amount
     evidence.observe(

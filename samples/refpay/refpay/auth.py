@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import logging
+import math
 import secrets
 import sqlite3
+import threading
 import time
+from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,9 +38,39 @@ class AuthService:
         # 'weak-jwt' uses a guessable constant; otherwise a fresh secret per process.
         self.secret = b"secret" if cfg.has("weak-jwt") else secrets.token_bytes(32)
         self.sessions = SessionStore(cfg.session_idle_timeout, enforce_idle=not cfg.has("no-session-expiry"))
+        self._failures: dict[str, deque[float]] = {}
+        self._failures_lock = threading.Lock()
 
     # --- login -----------------------------------------------------------
-    def login(self, username: str, password: str) -> dict[str, Any]:
+    def _throttle(self, client: str) -> None:
+        """More than the allowed failed logins from one client in a minute: refuse (429) until the
+        oldest leaves the window, whatever the account (apart from the per-account lockout)."""
+        if self.cfg.has("no-rate-limit"):
+            return
+        now = time.monotonic()
+        with self._failures_lock:
+            window = self._failures.setdefault(client, deque())
+            while window and now - window[0] > 60:
+                window.popleft()
+            if len(window) >= self.cfg.login_rate_limit:
+                wait = max(1, math.ceil(60 - (now - window[0])))
+                log.warning("event=login_throttled client=%s failures=%d", client, len(window))
+                raise ApiError(429, "登录尝试过于频繁，请稍后再试", {"Retry-After": str(wait)})
+
+    def _failed(self, client: str) -> None:
+        with self._failures_lock:
+            self._failures.setdefault(client, deque()).append(time.monotonic())
+
+    def login(self, username: str, password: str, client: str = "") -> dict[str, Any]:
+        self._throttle(client)
+        try:
+            return self._login(username, password)
+        except ApiError as err:
+            if err.status in (401, 404, 423):
+                self._failed(client)
+            raise
+
+    def _login(self, username: str, password: str) -> dict[str, Any]:
         row = None
         if self.cfg.has("sqli"):
             row = self.store.find_user_injectable(username, password)
@@ -73,7 +106,8 @@ class AuthService:
         row = self.store.find_user(username)
         extra = f" password={password}" if self.cfg.has("log-leak") else ""
         if row is None:
-            verify_password(password, DUMMY_HASH)  # same cost as a real check: no timing oracle
+            if not self.cfg.has("timing-enumeration"):
+                verify_password(password, DUMMY_HASH)  # same cost as a real check: no timing oracle
             log.info("event=login_failed reason=unknown_user user=%r%s", username, extra)
             if self.cfg.has("user-enumeration"):
                 raise ApiError(404, "用户不存在")

@@ -28,6 +28,9 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--session-idle-timeout", type=float, default=300.0, metavar="SECONDS")
     serve.add_argument("--lockout-threshold", type=int, default=5, metavar="N")
     serve.add_argument(
+        "--login-rate-limit", type=int, default=30, metavar="N", help="failed logins per client per minute"
+    )
+    serve.add_argument(
         "--defects",
         default="",
         metavar="ID,ID,...",
@@ -70,6 +73,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         port=args.port,
         session_idle_timeout=args.session_idle_timeout,
         lockout_threshold=args.lockout_threshold,
+        login_rate_limit=args.login_rate_limit,
         defects=defects,
     )
     missing = [p.name for p in (cfg.db_path, cfg.cert_path, cfg.key_path) if not p.is_file()]

@@ -13,6 +13,7 @@ class Config:
     port: int = 8443
     session_idle_timeout: float = 300.0
     lockout_threshold: int = 5
+    login_rate_limit: int = 30  # failed logins per client per minute before it is throttled
     defects: frozenset[str] = field(default_factory=frozenset)
 
     def has(self, defect: str) -> bool:
@@ -33,3 +34,7 @@ class Config:
     @property
     def log_path(self) -> Path:
         return self.data_dir / "refpay.log"
+
+    @property
+    def running_marker(self) -> Path:
+        return self.data_dir / "refpay.running"

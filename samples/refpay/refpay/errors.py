@@ -4,7 +4,8 @@
 class ApiError(Exception):
     """Raised by services; the server turns it into ``{"error": message}``."""
 
-    def __init__(self, status: int, message: str) -> None:
+    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:
         super().__init__(f"{status} {message}")
         self.status = status
         self.message = message
+        self.headers = headers or {}

@@ -3,7 +3,9 @@ deliberately models the 'sqli' defect."""
 
 from __future__ import annotations
 
+import logging
 import sqlite3
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from decimal import Decimal
@@ -13,6 +15,7 @@ from refpay.passwords import hash_password, scheme_of, verify_password
 from refpay.seed import SeedUser
 
 SCHEMA = """
+DROP TABLE IF EXISTS reset_codes;
 DROP TABLE IF EXISTS transfers;
 DROP TABLE IF EXISTS accounts;
 DROP TABLE IF EXISTS users;
@@ -24,7 +27,8 @@ CREATE TABLE users (
     id_number     TEXT NOT NULL,
     phone         TEXT NOT NULL,
     failed_logins INTEGER NOT NULL DEFAULT 0,
-    locked        INTEGER NOT NULL DEFAULT 0  -- unix time the lock started, 0 = unlocked
+    locked        INTEGER NOT NULL DEFAULT 0,  -- unix time the lock started, 0 = unlocked
+    nickname      TEXT NOT NULL DEFAULT ''     -- the user's display name (profile)
 );
 CREATE TABLE accounts (
     account_id TEXT PRIMARY KEY,
@@ -39,6 +43,12 @@ CREATE TABLE transfers (
     nonce        TEXT NOT NULL,  -- not UNIQUE: the 'replay' defect must be able to store duplicates
     created_at   TEXT NOT NULL   -- ISO 8601 with fixed +08:00 offset, so text order = time order
 );
+CREATE TABLE reset_codes (
+    username  TEXT PRIMARY KEY REFERENCES users(username),
+    code_hash TEXT NOT NULL,  -- SHA-256 of the code: the code itself only goes out by SMS
+    expires   INTEGER NOT NULL,  -- unix time
+    attempts  INTEGER NOT NULL DEFAULT 0
+);
 CREATE INDEX transfers_from ON transfers(from_account, created_at);
 CREATE INDEX transfers_to ON transfers(to_account, created_at);
 """
@@ -46,12 +56,49 @@ CREATE INDEX transfers_to ON transfers(to_account, created_at);
 USER_COLUMNS = "username, password_hash, account_id, card_number, id_number, phone, failed_logins, locked"
 
 
+log = logging.getLogger("refpay")
+
+
 class Store:
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, write_behind_s: float | None = None) -> None:
         self.path = path
+        # 'ack-before-write' defect: everything runs on an in-memory copy of the database (one
+        # connection, serialised), written back to disk every write_behind_s and at a clean stop.
+        self._mem: sqlite3.Connection | None = None
+        self._mem_lock = threading.RLock()
+        if write_behind_s:
+            self._mem = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+            self._mem.row_factory = sqlite3.Row
+            disk = sqlite3.connect(self.path)
+            try:
+                disk.backup(self._mem)
+            finally:
+                disk.close()
+            threading.Thread(target=self._write_behind, args=(write_behind_s,), daemon=True).start()
+
+    def _write_behind(self, every_s: float) -> None:
+        while True:
+            threading.Event().wait(every_s)
+            self.flush()
+
+    def flush(self) -> None:
+        """Write the in-memory copy to disk (no-op for the ordinary, always-on-disk store)."""
+        if self._mem is None:
+            return
+        with self._mem_lock:
+            disk = sqlite3.connect(self.path, timeout=30)
+            try:
+                self._mem.backup(disk)
+            finally:
+                disk.close()
+        log.info("event=store_flushed")
 
     @contextmanager
     def connect(self) -> Iterator[sqlite3.Connection]:
+        if self._mem is not None:
+            with self._mem_lock:
+                yield self._mem
+            return
         # Autocommit mode: transactions are opened explicitly with BEGIN IMMEDIATE.
         conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
         conn.row_factory = sqlite3.Row
@@ -123,8 +170,11 @@ class Store:
             )
             return conn.execute(query).fetchone()
 
-    def user_by_account(self, account_id: str) -> sqlite3.Row | None:
+    def user_by_account(self, account_id: str, *, injectable: bool = False) -> sqlite3.Row | None:
         with self.connect() as conn:
+            if injectable:
+                # 'sqli-lookup' defect: the account number from the URL pasted into SQL.
+                return conn.execute(f"SELECT {USER_COLUMNS} FROM users WHERE account_id = '{account_id}'").fetchone()
             return conn.execute(f"SELECT {USER_COLUMNS} FROM users WHERE account_id = ?", (account_id,)).fetchone()
 
     def record_failure(self, username: str, threshold: int, now: int) -> int:
@@ -145,6 +195,48 @@ class Store:
                 "UPDATE users SET failed_logins = 0, locked = 0 WHERE username = ?",
                 (username,),
             )
+
+    def set_password_hash(self, username: str, password_hash: str) -> None:
+        with self.connect() as conn:
+            conn.execute("UPDATE users SET password_hash = ? WHERE username = ?", (password_hash, username))
+
+    # --- password reset ----------------------------------------------------
+    def set_reset_code(self, username: str, code_hash: str, expires: int) -> None:
+        with self.connect() as conn:
+            conn.execute(
+                "INSERT OR REPLACE INTO reset_codes (username, code_hash, expires, attempts) VALUES (?, ?, ?, 0)",
+                (username, code_hash, expires),
+            )
+
+    def reset_code(self, username: str) -> sqlite3.Row | None:
+        with self.connect() as conn:
+            return conn.execute(
+                "SELECT code_hash, expires, attempts FROM reset_codes WHERE username = ?", (username,)
+            ).fetchone()
+
+    def count_reset_attempt(self, username: str) -> None:
+        with self.connect() as conn:
+            conn.execute("UPDATE reset_codes SET attempts = attempts + 1 WHERE username = ?", (username,))
+
+    def drop_reset_code(self, username: str) -> None:
+        with self.connect() as conn:
+            conn.execute("DELETE FROM reset_codes WHERE username = ?", (username,))
+
+    # --- profile -----------------------------------------------------------
+    def profile(self, username: str) -> sqlite3.Row | None:
+        with self.connect() as conn:
+            return conn.execute(
+                "SELECT u.username, u.account_id, u.nickname FROM users u WHERE u.username = ?", (username,)
+            ).fetchone()
+
+    def set_nickname(self, username: str, nickname: str) -> None:
+        with self.connect() as conn:
+            conn.execute("UPDATE users SET nickname = ? WHERE username = ?", (nickname, username))
+
+    def set_balance(self, account_id: str, balance: str) -> None:
+        """Only the 'mass-assignment' defect writes a balance outside a transfer."""
+        with self.connect() as conn:
+            conn.execute("UPDATE accounts SET balance = ? WHERE account_id = ?", (balance, account_id))
 
     # --- accounts & transfers ---------------------------------------------
     def account(self, account_id: str) -> sqlite3.Row | None:
