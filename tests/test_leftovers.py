@@ -108,3 +108,19 @@ def test_an_owner_with_a_reused_pid_is_gone():
     me = os.getpid()
     assert leftovers.owner_alive(me, leftovers.process_start(me))
     assert not leftovers.owner_alive(me, str(int(leftovers.process_start(me)) - 1))
+
+
+def test_a_services_ledger_never_kills_a_reused_group(group):
+    """Declared services (PostgreSQL, Redis run as local processes) are cleaned up the same way."""
+    from harness.deploy import services
+
+    unrelated = group("exec sleep 60")
+    start = leftovers.process_start(unrelated.pid)
+    lines = services.cleanup_ledger([{"name": "db", "pgid": unrelated.pid, "start": str(int(start) - 1)}])
+    assert _alive(unrelated.pid) and not any("killed" in x for x in lines)
+    lines = services.cleanup_ledger([{"name": "db", "pgid": unrelated.pid}])  # an old record: no start time
+    assert _alive(unrelated.pid) and "no start time recorded" in lines[0]
+    ours = group("exec sleep 60")
+    services.cleanup_ledger([{"name": "db", "pgid": ours.pid, "start": leftovers.process_start(ours.pid)}])
+    ours.wait(timeout=10)
+    assert not _alive(ours.pid)
