@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -18,6 +19,12 @@ class LabConfig:
     lab_name: str
     lab_address: str
     retention_months: int = 24  # a report is accepted for 24 months; samples are kept as long
+    # Folders any spec may name files in besides its own folder: the lab's reference samples and
+    # specs. Every other path a spec names must stay inside the spec's folder.
+    reference_dirs: tuple[Path, ...] = ()
+    # The package index the host downloads a container sample's wheels from (never the host's pip
+    # configuration).
+    pip_index_url: str = "https://pypi.org/simple"
 
     @property
     def runs_dir(self) -> Path:
@@ -25,6 +32,11 @@ class LabConfig:
 
     def run_dir(self, run_id: str) -> Path:
         return self.runs_dir / run_id
+
+
+@cache
+def _reference_dirs(value: str) -> tuple[Path, ...]:
+    return tuple(Path(d).resolve() for d in value.split(os.pathsep) if d)
 
 
 def lab_config() -> LabConfig:
@@ -35,4 +47,10 @@ def lab_config() -> LabConfig:
         reports_dir=Path(os.environ.get("HARNESS_REPORTS_DIR", PROJECT_ROOT / "reports")).resolve(),
         lab_name=os.environ.get("HARNESS_LAB_NAME", "金融科技产品检测实验室"),
         lab_address=os.environ.get("HARNESS_LAB_ADDRESS", "（实验室地址，见 HARNESS_LAB_ADDRESS）"),
+        reference_dirs=_reference_dirs(
+            os.environ.get(
+                "HARNESS_REFERENCE_DIRS", os.pathsep.join(str(PROJECT_ROOT / d) for d in ("samples", "sample_specs"))
+            )
+        ),
+        pip_index_url=os.environ.get("HARNESS_PIP_INDEX_URL", "https://pypi.org/simple"),
     )
