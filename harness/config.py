@@ -20,7 +20,8 @@ class LabConfig:
     lab_address: str
     retention_months: int = 24  # a report is accepted for 24 months; samples are kept as long
     # Folders any spec may name files in besides its own folder: the lab's reference samples and
-    # specs. Every other path a spec names must stay inside the spec's folder.
+    # specs, and the public applications fetched from their registries for calibration
+    # (lab_env/public_apps.py). Every other path a spec names must stay inside the spec's folder.
     reference_dirs: tuple[Path, ...] = ()
     # The package index the host downloads a container sample's wheels from (never the host's pip
     # configuration).
@@ -49,7 +50,8 @@ def lab_config() -> LabConfig:
         lab_address=os.environ.get("HARNESS_LAB_ADDRESS", "（实验室地址，见 HARNESS_LAB_ADDRESS）"),
         reference_dirs=_reference_dirs(
             os.environ.get(
-                "HARNESS_REFERENCE_DIRS", os.pathsep.join(str(PROJECT_ROOT / d) for d in ("samples", "sample_specs"))
+                "HARNESS_REFERENCE_DIRS",
+                os.pathsep.join(str(PROJECT_ROOT / d) for d in ("samples", "sample_specs", ".cache/public-apps")),
             )
         ),
         pip_index_url=os.environ.get("HARNESS_PIP_INDEX_URL", "https://pypi.org/simple"),
