@@ -135,6 +135,13 @@ class LabConfig:
     db_url: str
     reports_dir: Path
     retention_months: int = 24  # a report is accepted for 24 months; samples are kept as long
+    # Folders any spec may name files in besides its own folder: the lab's reference samples and
+    # specs, and the public applications fetched from their registries for calibration
+    # (lab_env/public_apps.py). Every other path a spec names must stay inside the spec's folder.
+    reference_dirs: tuple[Path, ...] = ()
+    # The package index the host downloads a container sample's wheels from (never the host's pip
+    # configuration).
+    pip_index_url: str = "https://pypi.org/simple"
 
     @property
     def runs_dir(self) -> Path:
@@ -144,10 +151,22 @@ class LabConfig:
         return self.runs_dir / run_id
 
 
+@cache
+def _reference_dirs(value: str) -> tuple[Path, ...]:
+    return tuple(Path(d).resolve() for d in value.split(os.pathsep) if d)
+
+
 def lab_config() -> LabConfig:
     data_dir = Path(os.environ.get("HARNESS_DATA_DIR", PROJECT_ROOT / "lab_data")).resolve()
     return LabConfig(
         data_dir=data_dir,
         db_url=os.environ.get("HARNESS_DB_URL", f"sqlite:///{data_dir / 'lab.db'}"),
         reports_dir=Path(os.environ.get("HARNESS_REPORTS_DIR", PROJECT_ROOT / "reports")).resolve(),
+        reference_dirs=_reference_dirs(
+            os.environ.get(
+                "HARNESS_REFERENCE_DIRS",
+                os.pathsep.join(str(PROJECT_ROOT / d) for d in ("samples", "sample_specs", ".cache/public-apps")),
+            )
+        ),
+        pip_index_url=os.environ.get("HARNESS_PIP_INDEX_URL", "https://pypi.org/simple"),
     )

@@ -55,7 +55,8 @@ def test_validity_is_24_calendar_months() -> None:
 @pytest.fixture
 def scratch_db(tmp_path, monkeypatch):
     """A lab database of its own, holding one sample and run (through the results room)."""
-    monkeypatch.setenv("HARNESS_DB_URL", f"sqlite:///{tmp_path / 'lab.db'}")
+    monkeypatch.setenv("HARNESS_DATA_DIR", str(tmp_path / "data"))  # a new lab: its database may be made
+    monkeypatch.setenv("HARNESS_DB_URL", f"sqlite:///{tmp_path / 'data' / 'lab.db'}")
     monkeypatch.setenv("HARNESS_CALENDAR", str(tmp_path / "calendar.yaml"))
     (tmp_path / "calendar.yaml").write_text("years: {}\n")
     from harness import results

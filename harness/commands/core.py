@@ -12,6 +12,7 @@ from harness import results
 from harness.commands.common import app, fail, out
 from harness.config import lab_config
 from harness.errors import HarnessError, exit_code_of
+from harness.files import FileRefused
 from harness.intake import check_intake, register, tree_sha256
 from harness.report import create_report
 from harness.spec import load_spec
@@ -57,10 +58,10 @@ def spec_check(spec: Path) -> None:
     from harness.drivers.validate import driver_problems
 
     loaded = load_spec(spec)
-    problems = check_intake(loaded)
+    problems = check_intake(loaded)  # each names the spec file and line that wrote its field
     driver = driver_problems(loaded)
     if problems or driver:
-        fail([f"{spec}: {p}" for p in problems] + [str(p) for p in driver])
+        fail([str(p) for p in problems] + [str(p) for p in driver])
     out.print(f"{spec}: ok")
 
 
@@ -68,9 +69,11 @@ def spec_check(spec: Path) -> None:
 def spec_hash(paths: list[Path]) -> None:
     """Print the SHA-256 the spec's media entries need (a directory hashes as a tree)."""
     for p in paths:
-        if not p.exists():
-            fail(f"{p}: no such file or directory")
-        out.print(f"{tree_sha256(p)}  {p}")
+        try:
+            digest = tree_sha256(p)
+        except FileRefused as e:
+            fail(f"{p}: {e}")
+        out.print(f"{digest}  {p}")
 
 
 @spec_app.command("rehash")
@@ -83,7 +86,10 @@ def spec_rehash(specs: list[Path]) -> None:
         text = spec.read_text(encoding="utf-8")
         data = yaml.safe_load(text) or {}
         for m in data.get("media", []):
-            new = tree_sha256((spec.parent / m["path"]).resolve())
+            try:
+                new = tree_sha256((spec.parent / m["path"]).resolve())
+            except FileRefused as e:
+                fail(f"{spec}: media {m['path']}: {e}")
             if str(m["sha256"]) != new:
                 text = text.replace(str(m["sha256"]), new)
                 out.print(f"{spec}: {m['path']} -> {new}")

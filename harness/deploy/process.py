@@ -17,6 +17,7 @@ import signal
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
+from stat import S_ISDIR
 from typing import Any
 
 from harness.deploy import leftovers, netns, services, sockets
@@ -30,29 +31,66 @@ from harness.deploy.base import (
     register,
     wait_healthy,
 )
-from harness.deploy.local import free_port, kill_group, port_free
+from harness.deploy.local import free_port, kill_group, port_free, signal_group
+from harness.files import FileRefused, read_bytes, regular_file, stat_of
+from harness.media import entries
 from harness.spec import LoadedSpec
-from harness.templating import TemplateError, ports_ns, render
+from harness.templating import TemplateError, deploy_values, render
+
+MAX_READ_BYTES = 1 << 30  # a log or data file the checks read
 
 __all__ = ["ProcessDeployer", "ProcessDeployment", "copy_media", "free_port", "kill_group"]
+
+
+def copy_tree(src: Path, dest: Path) -> None:
+    """Copy a directory medium as submitted: files with their modes, links as links (never followed),
+    byte caches left out. A link that leaves the medium, or a special file, is refused (intake
+    reports both; this is the second line of defence, at use)."""
+    try:
+        found = entries(src)
+    except FileRefused as e:
+        raise DeployError(f"media {src}: {e}") from None
+    dest.mkdir(parents=True, exist_ok=True)
+    for entry in found:
+        if entry.link_escapes():
+            raise DeployError(f"media {src}: {entry.rel} is a link to {entry.target}, outside the medium")
+        if entry.kind not in ("file", "link"):
+            raise DeployError(f"media {src}: {entry.rel} is a {entry.kind}, not a file")
+    try:
+        for entry in found:
+            out = dest / entry.rel
+            out.parent.mkdir(parents=True, exist_ok=True)
+            if entry.kind == "link":
+                out.symlink_to(entry.target)
+            else:
+                shutil.copy2(entry.path, out, follow_symlinks=False)  # refuses a file swapped for a FIFO
+    except OSError as err:
+        raise DeployError(f"media {src}: cannot be copied: {err}") from None
 
 
 def copy_media(loaded: LoadedSpec, dest: Path) -> None:
     """Put the sample's media in a fresh working directory: each run starts from what was submitted."""
     dest.mkdir(parents=True, exist_ok=True)
     for m in loaded.spec.media:
-        src = loaded.resolve(m.path)
-        if src.is_dir():
-            shutil.copytree(src, dest / src.name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-        elif src.is_file():
-            shutil.copy2(src, dest / src.name)
+        src = loaded.resolve(m.path)  # refuses a path outside the spec's folder
+        try:
+            st = stat_of(src)
+        except FileRefused as e:
+            raise DeployError(f"media {m.path} (looked at {src}): {e}") from None
+        if S_ISDIR(st.st_mode):
+            copy_tree(src, dest / src.name)
         else:
-            raise DeployError(f"media {m.path} is missing (looked at {src})")
+            try:
+                regular_file(src)
+            except FileRefused as e:
+                raise DeployError(f"media {m.path} (looked at {src}): {e}") from None
+            shutil.copy2(src, dest / src.name)
 
 
 @dataclass
 class ProcessDeployment(Deployment):
     proc: subprocess.Popen[bytes] | None = None
+    proc_start: str = ""  # the leader's kernel start time: with its pid, it names the group for good
     log_files: list[str] = field(default_factory=list)
     ledger_key: str = ""
     namespace: netns.Namespace | None = None  # isolation: namespace
@@ -70,16 +108,22 @@ class ProcessDeployment(Deployment):
         if out.exists():
             parts.append(out.read_text(errors="replace"))
         for rel in self.log_files:
-            p = self.sample_dir / rel
-            if p.exists():
-                parts.append(f"--- {rel} ---\n" + p.read_text(errors="replace"))
+            try:
+                parts.append(f"--- {rel} ---\n" + self.read_file(rel).decode(errors="replace"))
+            except OSError:  # not written (yet), or outside the sample's directory
+                continue
         return "\n".join(parts)
 
     def read_file(self, relative: str) -> bytes:
+        """A file the sample wrote, never one outside its directory (also not through a link), and
+        never a special file (a FIFO the sample made would block the reader)."""
         p = (self.sample_dir / relative).resolve()
         if not p.is_relative_to(self.sample_dir.resolve()):
             raise PermissionError(f"{relative} is outside the sample's directory")
-        return p.read_bytes()
+        try:
+            return read_bytes(p, MAX_READ_BYTES)
+        except FileRefused as e:
+            raise FileNotFoundError(f"{relative}: {e}") from None
 
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
@@ -120,6 +164,7 @@ class ProcessDeployment(Deployment):
                 stdin=subprocess.DEVNULL,
                 start_new_session=True,
             )
+        self.proc_start = leftovers.process_start(self.proc.pid)
         self.record_ledger()
         self.info["pid"] = self.proc.pid
 
@@ -141,6 +186,7 @@ class ProcessDeployment(Deployment):
     def ledger(self) -> dict[str, Any]:
         return {
             "pgid": self.proc.pid if self.proc is not None else None,
+            "start": self.proc_start,  # with the pgid: a reused group id is never taken for this one
             "workdir": str(self.workdir),
             "netns": self.namespace.slot if self.namespace is not None else None,
             "services": [s.ledger() for s in self.services.values()],
@@ -251,13 +297,8 @@ class ProcessDeployer(Deployer):
             services.start_local(decl, dep.workdir, dep.namespace, started)
         if dep.services:
             dep.info["services"] = [s.describe() for s in dep.services.values()]
-        values: dict[str, Any] = {
-            "workdir": str(dep.sample_dir),
-            "bind": bind,
-            "host": dep.host,
-            "ports": ports_ns(dep.ports),
-            "services": services.template_namespace(dep.services),
-        }
+        provided = services.template_namespace(dep.services)
+        values = deploy_values(str(dep.sample_dir), bind, dep.host, dep.ports, provided)
         env = dict(os.environ)
         transcript = dep.workdir / INSTALL_LOG
         try:
@@ -278,7 +319,8 @@ class ProcessDeployer(Deployer):
         if dep.torn_down:
             return
         if dep.proc is not None:
-            kill_group(dep.proc.pid)
+            # Not reaped yet, so the leader's pid cannot have been reused; the start time still names it.
+            kill_group(dep.proc.pid, start=dep.proc_start)
             with contextlib.suppress(subprocess.TimeoutExpired):
                 dep.proc.wait(timeout=10)
             dep.info["exit_code"] = dep.proc.returncode
@@ -296,9 +338,14 @@ class ProcessDeployer(Deployer):
     def cleanup_stale(self) -> list[str]:
         removed = []
         for key, payload in leftovers.orphans("process"):
-            if payload.get("pgid"):
-                kill_group(int(payload["pgid"]), signal.SIGKILL, grace_s=0)
-                removed.append(f"killed leftover sample process group {payload['pgid']} ({payload['workdir']})")
+            pgid, start = payload.get("pgid"), str(payload.get("start") or "")
+            if isinstance(pgid, int) and pgid > 1:
+                # Only the group the dead run started: its leader's pid and start time, never a
+                # group whose id the kernel has since given to an unrelated process.
+                if not start:
+                    removed.append(f"dropped a leftover record of group {pgid} without its start time (not killed)")
+                elif signal_group(pgid, start, signal.SIGKILL):
+                    removed.append(f"killed leftover sample process group {pgid} ({payload.get('workdir')})")
             removed += services.cleanup_ledger(list(payload.get("services") or []))
             slot = payload.get("netns")
             if isinstance(slot, int) and 0 <= slot < netns.SLOTS:
