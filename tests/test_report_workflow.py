@@ -18,8 +18,10 @@ from typing import Any
 
 import pytest
 import yaml
+from sqlalchemy import select
 
 from tests.conftest import SPECS, harness_cli
+from tests.test_reference_sample import EXPECTED_FAILING
 
 # The module's fixture makes two full reference runs (about 100 s each on a quiet machine): on a busy
 # one that exceeds the suite's 300 s hang guard without anything hanging.
@@ -41,13 +43,15 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         init_lab_config(base / "lab" / "lab.yaml")
         spec = _reference_spec(base, "refpay.yaml")
         r = harness_cli("run", str(spec))
+        log = r.stdout + r.stderr
         run = re.search(r"run (R-[\w-]+):", r.stdout)
         number = re.search(r"report (FTL-\d{4}-\d{4})", r.stdout)
-        assert run and number, r.stdout + r.stderr
+        assert run and number, log
         bad_spec = _reference_spec(base, "refpay-defective.yaml")
         r = harness_cli("run", str(bad_spec), "--no-report")
+        bad_log = r.stdout + r.stderr
         bad_run = re.search(r"run (R-[\w-]+):", r.stdout)
-        assert bad_run and r.returncode == 1, r.stdout + r.stderr
+        assert bad_run and r.returncode == 1, bad_log
         from harness.report.workflow import create_report, render_language
 
         bad = create_report(bad_run.group(1))
@@ -58,6 +62,8 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
             "dir": base / "reports" / f"{number.group(1)}-r1",
             "bad_run": bad_run.group(1),
             "bad_number": bad.number,
+            "log": log,
+            "bad_log": bad_log,
             "bad_dir": bad.out_dir,
             "base": base,
             "spec": spec,
@@ -106,6 +112,47 @@ def _pending(run: str) -> None:
         item_id, state = line.split(" ", 1)
         assert "检测异常" not in state, f"lab error in the reference run: {line}"
         records.record(run, item_id, "符合", "审查委托方提交的文档，满足要求", "李四", reference="《技术文档》第 2 章")
+
+
+# --- calibration: the runs the reports are written from ----------------------------------------
+
+
+@pytest.mark.slow
+def test_0_compliant_build_passes_every_automated_check(lab: dict[str, Any]) -> None:
+    verdicts = _verdicts(lab["run"])
+    assert verdicts, lab["log"]
+    bad = [
+        (v.check_id, v.model, v.outcome, v.detail[:300])
+        for v in verdicts
+        if v.outcome not in ("pass", "not_applicable")
+    ]
+    assert not bad, bad
+    assert "exit 0" in lab["log"]
+
+
+@pytest.mark.slow
+def test_0_defective_build_fails_exactly_the_mapped_checks_with_evidence(lab: dict[str, Any]) -> None:
+    from harness.store import Evidence, session
+
+    verdicts = _verdicts(lab["bad_run"])
+    # A scenario outline's examples are one check for the mapping: drop their parameters.
+    failing = {re.sub(r"\[.*\]$", "", v.check_id) for v in verdicts if v.outcome == "fail"}
+    assert failing == EXPECTED_FAILING, (sorted(failing - EXPECTED_FAILING), sorted(EXPECTED_FAILING - failing))
+    assert not [v for v in verdicts if v.outcome == "error"], lab["bad_log"]
+    with session() as s:
+        for v in verdicts:
+            if v.outcome == "fail":
+                assert list(s.scalars(select(Evidence).where(Evidence.verdict_id == v.id))), (
+                    f"{v.check_id} failed without evidence"
+                )
+    assert "exit 1" in lab["bad_log"]
+
+
+def _verdicts(run_id: str) -> list[Any]:
+    from harness.store import Verdict, session
+
+    with session() as s:
+        return list(s.scalars(select(Verdict).where(Verdict.run_id == run_id)))
 
 
 # --- the draft ------------------------------------------------------------------------------------

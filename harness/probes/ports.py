@@ -38,22 +38,30 @@ from harness.probes.tls import ProbeError
 
 
 # -- network scan (for targets that are a whole machine of their own) ------------------------------
-async def _probe(host: str, port: int, timeout: float, sem: asyncio.Semaphore) -> int | None:
+async def _probe(host: str, port: int, timeout: float, sem: asyncio.Semaphore) -> tuple[int, str]:
+    """(port, state): "open", "closed" (refused), "filtered" (no answer in time) or the local error
+    that kept the lab from asking (too many open files, no free local port...)."""
     async with sem:
         try:
             _r, w = await asyncio.wait_for(asyncio.open_connection(host, port), timeout)
-        except (TimeoutError, OSError):
-            return None
+        except TimeoutError:
+            return port, "filtered"
+        except ConnectionRefusedError:
+            return port, "closed"
+        except OSError as e:
+            return port, e.strerror or type(e).__name__
         w.close()
         with contextlib.suppress(OSError):
             await w.wait_closed()
-        return port
+        return port, "open"
 
 
 def tcp_connect_scan(
-    host: str, ports: Iterable[int], guard: ScopeGuard, timeout: float = 0.5, concurrency: int = 512
+    host: str, ports: Iterable[int], guard: ScopeGuard, timeout: float = 0.5, concurrency: int = 256
 ) -> list[int]:
-    """Open TCP ports of `host` among `ports` (a full connect, then close)."""
+    """Open TCP ports of `host` among `ports` (a full connect, then close). A port the lab could not
+    ask (a local error) or that gave no answer in time is asked again, fewer at a time and with more
+    patience; a port still unasked after that is the lab's failure (ProbeError), never "closed"."""
     ports = list(ports)
     # Every (address, port) is asked before any connection; the scan dials the allowed address.
     address = guard.addresses(host, ports[0], via="port scan")[0] if ports else host
@@ -61,10 +69,20 @@ def tcp_connect_scan(
         if not guard.in_scope(address, p):
             guard.check(address, p, via="port scan")  # raises OutOfScope, recorded
 
+    async def scan(batch: list[int], wait_s: float, at_once: int) -> dict[int, str]:
+        sem = asyncio.Semaphore(at_once)
+        return dict(await asyncio.gather(*(_probe(address, p, wait_s, sem) for p in batch)))
+
     async def run() -> list[int]:
-        sem = asyncio.Semaphore(concurrency)
-        found = await asyncio.gather(*(_probe(address, p, timeout, sem) for p in ports))
-        return sorted(p for p in found if p is not None)
+        states = await scan(ports, timeout, concurrency)
+        again = [p for p, st in states.items() if st not in ("open", "closed")]
+        if again and len(again) <= 4096:  # a few lost answers, not a host that drops everything
+            states.update(await scan(again, timeout * 6, 32))
+        unasked = {p: st for p, st in states.items() if st not in ("open", "closed", "filtered")}
+        if unasked:
+            port, why = next(iter(unasked.items()))
+            raise ProbeError(f"the scan of {address} could not ask {len(unasked)} ports (port {port}: {why})")
+        return sorted(p for p, st in states.items() if st == "open")
 
     try:
         asyncio.get_running_loop()
