@@ -40,6 +40,7 @@ class RefPayDriver(HttpDriver):
             inputs=("account_id",),
             path_inputs=("account_id",),
             returns=("balance", "card_number", "id_number", "phone", "owner"),
+            path="/api/accounts/{account_id}",
         ),
         "history": OperationInfo(
             "history",
@@ -49,6 +50,7 @@ class RefPayDriver(HttpDriver):
             inputs=("account_id",),
             path_inputs=("account_id",),
             returns=("transactions",),
+            path="/api/accounts/{account_id}/transactions",
         ),
         "transfer": OperationInfo(
             "transfer",
@@ -59,6 +61,8 @@ class RefPayDriver(HttpDriver):
             inputs=("from_account", "to_account", "amount"),
             body_fields=("from_account", "to_account", "amount"),
             returns=("transfer_id", "balance"),
+            path="/api/transfers",
+            field_roles={"from_account": "from_account", "to_account": "to_account", "amount": "amount"},
         ),
     }
     _RETURNS: ClassVar[dict[str, dict[str, str]]] = {
@@ -82,10 +86,17 @@ class RefPayDriver(HttpDriver):
     def info(self, operation: str) -> OperationInfo:
         if operation == "login":
             return OperationInfo(
-                "login", "action", False, method="POST", inputs=("username", "password"), returns=("token", "sign_key")
+                "login",
+                "action",
+                False,
+                method="POST",
+                inputs=("username", "password"),
+                returns=("token", "sign_key"),
+                path="/api/login",
+                field_roles={"username": "username", "password": "password"},
             )
         if operation == "logout":
-            return OperationInfo("logout", "action", True, method="POST")
+            return OperationInfo("logout", "action", True, method="POST", by_session=True, path="/api/logout")
         try:
             return self._OPS[operation]
         except KeyError:
@@ -99,8 +110,8 @@ class RefPayDriver(HttpDriver):
 
     def prepare(self, operation: str, session: DriverSession | None, **fields: Any) -> Call:
         if operation == "login":
-            body = {"username": fields.get("username"), "password": fields.get("password")}
-            return Call("login", "POST", self.base_url + "/api/login", {}, body)
+            login = {"username": fields.get("username"), "password": fields.get("password")}
+            return Call("login", "POST", self.base_url + "/api/login", {}, login)
         if session is None or (not session.token and not session.forged):
             raise DriverError(f"{operation} needs a logged-in session")
         own = session.account.account_id
@@ -114,8 +125,7 @@ class RefPayDriver(HttpDriver):
                 "from_account": fields.get("from_account", own),
                 "to_account": fields.get("to_account"),
                 "amount": fields.get("amount"),
-                "nonce": uuid.uuid4().hex,
-                "timestamp": int(time.time() * 1000),
+                **self.stamp(),
             }
             call = Call(operation, "POST", self.base_url + "/api/transfers", headers, body)
             if session.sign_key:
@@ -135,7 +145,19 @@ class RefPayDriver(HttpDriver):
         except (ValueError, KeyError):
             raise DriverError(f"{operation}: the answer has no field {path!r}") from None
 
+    def credentials(self, session: DriverSession) -> tuple[dict[str, str], dict[str, str]]:
+        return ({"Authorization": f"Bearer {session.token}"} if session.token else {}), {}
+
+    def unsafe(self, method: str, path: str) -> str | None:
+        return None  # RefPay documents no operation that destroys or resets data
+
+    def wire_value(self, operation: str, name: str, value: Any) -> Any:
+        return value  # amounts travel as the decimal text the suites pass
+
     # -- signing ----------------------------------------------------------------------------------
+    def stamp(self) -> dict[str, Any]:
+        return {"nonce": uuid.uuid4().hex, "timestamp": int(time.time() * 1000)}
+
     def signing(self) -> SigningInfo | None:
         return SigningInfo(_SIGNED, "nonce", "timestamp", "signature", "body")
 
@@ -180,10 +202,25 @@ class RefPayDriver(HttpDriver):
         resp = self._login_on(http, account, None)
         if resp.status_code != 200:
             return resp, None
-        data = answer_json(resp) or {}
+        return resp, self._session_from(account, answer_json(resp), http)
+
+    def session_from(self, account: Account, answer: Any) -> DriverSession:
+        if answer.status_code != 200:
+            raise DriverError(f"cannot log in as {account.name!r}: {answer.status_code}")
+        try:
+            data = answer.json()
+        except ValueError:
+            raise DriverError(f"the login answer for {account.name!r} is not JSON") from None
+        return self._session_from(account, data, self.new_http())
+
+    @staticmethod
+    def _session_from(account: Account, data: Any, http: requests.Session) -> DriverSession:
+        data = data if isinstance(data, dict) else {}
         token, key = str(data.get("token", "")), data.get("sign_key")
+        if not token:
+            raise DriverError(f"the login answer for {account.name!r} carries no token")
         values = {**account.known(), "token": token}
-        return resp, DriverSession(account, token, str(key) if key else None, data, values, http)
+        return DriverSession(account, token, str(key) if key else None, data, values, http)
 
     def session(self, account: Account) -> DriverSession:
         resp, s = self.login_session(account)
