@@ -54,6 +54,8 @@ class App:
     def __init__(self, cfg: Config) -> None:
         self.cfg = cfg
         self.store = Store(cfg.db_path, WRITE_BEHIND_S if cfg.has("ack-before-write") else None)
+        if cfg.shared_state:
+            self.store.share_state()
         self.store.sync_password_scheme(SEED_USERS, MD5 if cfg.has("weak-password-hash") else PBKDF2)
         self.store.flush()
         self.busy = 0  # API requests in progress ('slow-path' defect)
@@ -445,11 +447,12 @@ def serve(cfg: Config) -> int:
     signal.signal(signal.SIGINT, stop)
     host, port = server.server_address[:2]
     log.info(
-        "event=started url=https://%s:%s defects=%s version=%s",
+        "event=started url=https://%s:%s defects=%s version=%s%s",
         host if ":" not in str(host) else f"[{host}]",
         port,
         ",".join(sorted(cfg.defects)) or "none",
         __version__,
+        f" instance={cfg.instance} shared_state=yes" if cfg.shared_state else "",
     )
     try:
         server.serve_forever(poll_interval=0.2)
