@@ -19,8 +19,11 @@ def load_driver(spec: Any, deployment: Deployment) -> Any:
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """The crash drill restarts the sample, and a restarted sample may forget every session: it runs
     first, before any other check (or the transaction suite's idle-session clock, which starts once
-    the first check on a target is set up) has opened one."""
-    drill = [i for i in items if i.path.name == "test_continuity.py" and i.path.parent.name == "service"]
+    the first check on a target is set up) has opened one. The failover drill (an instance killed
+    and started again) follows it, for the same reason."""
+    order = {"test_continuity.py": 0, "test_failover.py": 1}
+    drill = [i for i in items if i.path.name in order and i.path.parent.name == "service"]
+    drill.sort(key=lambda i: order[i.path.name])  # stable: each file's own order is kept
     for item in drill:
         items.remove(item)
     items[:0] = drill
