@@ -20,8 +20,9 @@ from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
 from harness.catalogue import load_catalogue
+from harness.checks.answers import fingerprint
 from harness.checks.tokens import encode_jwt, flip_char, parse_jwt, swap_identity
-from harness.checks.transaction import decoy, fingerprint, order_late
+from harness.checks.transaction import decoy, order_late
 from harness.spec.model import Account
 from harness.store import Evidence, Verdict
 from tests.conftest import SPECS, harness_cli

@@ -18,7 +18,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-from harness.deploy import leftovers
+from harness.deploy import leftovers, sockets
 from harness.deploy.base import Deployer, DeployError, Deployment, NotServing, Target, register, wait_healthy
 from harness.spec import LoadedSpec
 from harness.templating import TemplateError, ports_ns, render
@@ -107,6 +107,21 @@ class ProcessDeployment(Deployment):
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
 
+    def exit_status(self) -> int | None:
+        return None if self.proc is None else self.proc.poll()
+
+    def answering_socket_holder(self, port: int) -> str | None:
+        # The sample's tree is its own session (start_new_session): every listener that could take
+        # a connection to host:port must be one of its sockets.
+        if self.proc is None:
+            return None
+        listeners = sockets.listeners_on(port, {self.host})
+        if not listeners:
+            return "no listening socket the harness can see"
+        own = {i for pid in sockets.process_tree(self.proc.pid) for i in sockets.socket_inodes(pid)}
+        foreign = [s for s in listeners if s.inode not in own]
+        return sockets.holder_of(foreign[0].inode) if foreign else None
+
     def _output(self, inst: Instance) -> Path:
         return self.workdir / f"output-instance-{inst.index}.log"
 
@@ -143,9 +158,10 @@ class ProcessDeployment(Deployment):
         self.info.setdefault("instance_pids", {})[str(inst.index)] = inst.proc.pid
 
     def wait_instance(self, inst: Instance, timeout_s: float | None = None) -> float:
-        """The health check on the instance's own ports."""
+        """The health check on the instance's own ports, answered by the instance's own processes."""
         assert self.loaded is not None, "deployed without its spec"
-        return wait_healthy(self.loaded, replace(self, ports=inst.ports), inst.alive, self.logs, timeout_s)
+        view = replace(self, ports=inst.ports, proc=inst.proc, instances=[])
+        return wait_healthy(self.loaded, view, inst.alive, self.logs, timeout_s)
 
     @staticmethod
     def _kill_group(proc: subprocess.Popen[bytes] | None) -> None:

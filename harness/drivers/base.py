@@ -14,7 +14,7 @@ from typing import Any, Protocol, runtime_checkable
 import requests
 
 from harness.errors import LabError
-from harness.spec.model import Account, ObjectKind, OperationKind
+from harness.spec.model import Account, ObjectKind, OperationKind, Success
 
 
 class DriverError(LabError):
@@ -200,6 +200,8 @@ class Driver(Protocol):
 
     def web_login_path(self) -> str | None: ...
 
+    def web_login_success(self) -> Success | None: ...
+
     def get_url(self, path: str, note: str = "", session: DriverSession | None = None) -> requests.Response: ...
 
     def describe_auth(self) -> str: ...
@@ -235,3 +237,11 @@ class Driver(Protocol):
         """The session a login answer opens when another HTTP client sent the login ``prepare``
         built (the load generator): ``answer`` has ``status_code``, ``headers``, ``text`` and ``json()``."""
         ...
+
+
+def payee_fields(to: Account) -> dict[str, Any]:
+    """How a transfer names its payee: ``{to_account}`` is the payee's account number, and every
+    other value of the payee is there as ``{to_<name>}`` (``{to_wallet_id}``, ``{to_user_id}``)."""
+    fields: dict[str, Any] = {f"to_{k}": v for k, v in to.known().items() if k not in ("password", "sign_secret")}
+    fields["to_account"] = to.account_id if to.account_id else to.known().get("username")
+    return fields

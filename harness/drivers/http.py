@@ -104,6 +104,7 @@ def _text(v: Any) -> str:
 
 
 _PROVISIONED: dict[tuple[int, str], dict[str, Account]] = {}
+_PROVISION_FAILED: dict[tuple[int, str], DriverError] = {}
 _PROVISION_LOCK = threading.Lock()
 
 
@@ -170,10 +171,16 @@ class HttpDriver:
             return list(self.declared)
         key = self._provision_key()
         with _PROVISION_LOCK:
+            if key in _PROVISION_FAILED:
+                raise _PROVISION_FAILED[key]  # once per deployment: the next check learns it at once
             done = _PROVISIONED.setdefault(key, {})
-            for a in self.declared:
-                if a.provision and a.name not in done:
-                    done[a.name] = self.provision_account(a)
+            try:
+                for a in self.declared:
+                    if a.provision and a.name not in done:
+                        done[a.name] = self.provision_account(a)
+            except DriverError as e:
+                _PROVISION_FAILED[key] = e
+                raise
             return [done.get(a.name, a) for a in self.declared]
 
     def account(self, name: str) -> Account:
@@ -264,6 +271,9 @@ class HttpDriver:
         return None
 
     def web_login_path(self) -> str | None:
+        return None
+
+    def web_login_success(self) -> Success | None:
         return None
 
 

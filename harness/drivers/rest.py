@@ -43,6 +43,7 @@ from harness.spec.model import (
     Operation,
     RestDriver,
     Signing,
+    Success,
 )
 from harness.templating import TemplateError, render, render_obj
 
@@ -267,7 +268,7 @@ class RestDriverImpl(HttpDriver):
             if session is None:
                 raise DriverError(f"{what} needs the session's credentials")
             self._authenticate(call, op.credentials, session, what, own=True)
-        csrf = op.csrf or (self.desc.csrf if op.changes_state() and op.auth else None)
+        csrf = op.csrf or (self.desc.csrf if op.changes_state() and op.auth is True else None)
         if csrf is not None:
             self._add_csrf(call, csrf, self.http_for(session), session)
         if op.signed:
@@ -363,7 +364,7 @@ class RestDriverImpl(HttpDriver):
             call.headers[s.header] = s.prefix + text
 
     def _add_csrf(self, call: Call, rule: CsrfToken, http: requests.Session, session: DriverSession | None) -> None:
-        token = self.csrf_token(rule, http)
+        token = self.csrf_token(rule, http, session)
         if token is None:
             if session is not None and session.forged:
                 return  # a forged or revoked credential: the request goes without, as an attacker's would
@@ -380,12 +381,13 @@ class RestDriverImpl(HttpDriver):
         else:
             call.params[name] = token
 
-    def csrf_token(self, rule: CsrfToken, http: requests.Session) -> str | None:
+    def csrf_token(self, rule: CsrfToken, http: requests.Session, session: DriverSession | None = None) -> str | None:
         """The anti-CSRF token as the product hands it out (a page's hidden input, a cookie, a
         header or a JSON field), fetched on the account's own HTTP session."""
         resp = None
         if rule.page:
-            page = Call("csrf", "GET", self.base_url + rule.page)
+            path = _render(rule.page, self._values(session, {}), "csrf page") if session is not None else rule.page
+            page = Call("csrf", "GET", self.base_url + path)
             resp = self.transmit(http, page, note=f"获取防跨站令牌 {rule.name}")
         if rule.source == "cookie":
             value = http.cookies.get(rule.name)
@@ -667,9 +669,9 @@ class RestDriverImpl(HttpDriver):
                 values.update({k: v for k, v in session.values.items() if k != "token"})
                 continue
             op = self.operation(st.operation)
-            if op.auth and session is None:
+            if op.auth is True and session is None:
                 session = self.session(with_values(account, values))
-            use = session if op.auth else None
+            use = session if op.auth is True else (self._credentials_only(account, values) if op.auth else None)
             call = self.prepare(st.operation, use, **{**values, **fields})
             resp = self.send(call, use, note=f"开立测试账户 {account.name}：{st.operation}")
             if not self.succeeded(st.operation, resp):
@@ -682,6 +684,12 @@ class RestDriverImpl(HttpDriver):
                 session.values.update(got)
         declared = account.known()
         return with_values(account, {k: v for k, v in values.items() if declared.get(k) != v})
+
+    def _credentials_only(self, account: Account, values: dict[str, Any]) -> DriverSession:
+        """For an operation with credentials of its own (HTTP Basic beside a web login): the account's
+        values, no login."""
+        acct = with_values(account, values)
+        return DriverSession(account=acct, token="", values=dict(values), http=self.new_http())
 
     def fresh_account(self, purpose: str) -> Account | None:
         p = self.desc.provision
@@ -703,6 +711,9 @@ class RestDriverImpl(HttpDriver):
 
     def web_login_path(self) -> str | None:
         return self.desc.web_login_path
+
+    def web_login_success(self) -> Success | None:
+        return self.desc.web_login_success
 
     def describe_auth(self) -> str:
         kinds = {

@@ -12,7 +12,7 @@ import uuid
 
 import pytest
 
-from harness.checks.transaction import brief, fingerprint
+from harness.checks.answers import brief, fingerprint
 from harness.drivers import DriverError
 from harness.policy import setting
 from harness.spec.model import Account
@@ -136,6 +136,22 @@ def _other_values(acct: Account) -> dict[str, str]:
 
 
 RATE_WINDOW_S = 60.0
+CLEAR_WAIT_S = 75.0  # how long the check waits for an earlier throttle of the lab host to lift
+
+
+def _ghost(acct, i):
+    domain = "@" + acct.username.split("@", 1)[1] if acct.username and "@" in acct.username else ""
+    return Account(
+        name="rate",
+        username=f"ratelimit{i}{uuid.uuid4().hex[:6]}{domain}",
+        password=f"Wrong-{uuid.uuid4().hex[:8]}",
+        values=_other_values(acct),
+    )
+
+
+def _correct_login(driver, acct):
+    resp = driver.login(acct)
+    return resp, driver.succeeded("login", resp)
 
 
 @pytest.mark.late(4)
@@ -143,23 +159,32 @@ RATE_WINDOW_S = 60.0
 def test_login_attempts_are_rate_limited(driver, spec, params, evidence):
     """Apart from any account lockout: one client trying many passwords (each against a different,
     non-existent user name, so no account lockout can answer) more often than the declared or the
-    lab's default rate within a minute must be slowed down or refused. Runs last: a product that does
-    limit may then refuse this client's logins for a while."""
+    lab's default rate within a minute must be slowed down or refused. Controls: the correct password
+    of an ordinary account logs in before the burst (waiting for an earlier throttle of the lab host
+    to lift), so the burst starts from an unthrottled client; right after it, the same correct login
+    tells whether the client is now held back even where the failed answers all look alike. Runs
+    last: a product that does limit may then refuse this client's logins for a while."""
     require_login(driver)
     (acct,) = accounts(driver, 1)
+    if not acct.password:
+        raise DriverError(f"the account {acct.name} has no password to log in with")
     limit = setting(params, "login_rate_limit_per_min")
     n = int(limit.value) + 1
     driver.patient = False  # throttling is what this check looks for
+    waited = time.monotonic()
+    before, ok = _correct_login(driver, acct)
+    while not ok and time.monotonic() - waited < CLEAR_WAIT_S:
+        time.sleep(5)
+        before, ok = _correct_login(driver, acct)
+    if not ok:
+        raise DriverError(
+            f"the correct password of {acct.name} was refused for {CLEAR_WAIT_S:g} s before the burst "
+            f"({before.status_code}): the lab host is held back already, the rate cannot be measured"
+        )
     start = time.monotonic()
     answers = []
     for i in range(n + 10):
-        ghost = Account(
-            name="rate",
-            username=f"ratelimit{i}{uuid.uuid4().hex[:6]}"
-            + ("@" + acct.username.split("@", 1)[1] if acct.username and "@" in acct.username else ""),
-            password=f"Wrong-{uuid.uuid4().hex[:8]}",
-            values=_other_values(acct),
-        )
+        ghost = _ghost(acct, i)
         t0 = time.monotonic()
         resp = driver.login(ghost)
         answers.append((resp, time.monotonic() - t0))
@@ -168,6 +193,7 @@ def test_login_attempts_are_rate_limited(driver, spec, params, evidence):
         if time.monotonic() - start > RATE_WINDOW_S:
             break
     took = time.monotonic() - start
+    after, after_ok = _correct_login(driver, acct)
     first = answers[: max(3, min(5, n // 4))]
 
     def fp(r):
@@ -185,30 +211,46 @@ def test_login_attempts_are_rate_limited(driver, spec, params, evidence):
         return r.status_code == 429 or "Retry-After" in r.headers or changed or t > max(1.0, 10 * base_ms)
 
     throttled = [i for i, (r, t) in enumerate(answers) if limited(r, t)]
-    within = len(answers)
     evidence.attach_json(
         "登录限速",
         {
             "阈值（次/分钟）": limit.value,
             "依据": limit.source_zh(),
+            "突发前正确口令登录": brief(before),
             "尝试次数": len(answers),
             "用时（秒）": round(took, 2),
             "限速或拒绝的尝试序号": throttled[:20],
+            "突发后正确口令登录": brief(after),
             "应答": [f"{r.status_code} {round(t * 1000)}ms" for r, t in answers],
         },
     )
-    if took > RATE_WINDOW_S and not throttled:
+    if took > RATE_WINDOW_S and not throttled and after_ok:
         raise DriverError(f"only {len(answers)} login attempts fitted in {RATE_WINDOW_S:g} s: the rate was not reached")
-    evidence.observe(
-        f"同一客户端 {took:.1f} 秒内以不同的不存在用户名尝试登录 {within} 次（阈值每分钟 {limit.value} 次，"
-        f"{limit.source_zh()}）："
-        + (f"自第 {throttled[0] + 1} 次起被限速或拒绝" if throttled else "均照常应答，未见限速"),
-        en=f"One client tried {within} logins with different non-existent user names in {took:.1f} s (threshold "
-        f"{limit.value} per minute, {limit.source_en()}): "
-        + (
-            f"slowed down or refused from attempt {throttled[0] + 1}"
-            if throttled
-            else "every attempt was answered as usual"
-        ),
+    held = bool(throttled) or not after_ok
+    where_zh = (
+        f"自第 {throttled[0] + 1} 次起被限速或拒绝"
+        if throttled
+        else (
+            "各次失败应答相同，但随后正确口令登录被拒绝（客户端已被限制）"
+            if not after_ok
+            else "均照常应答，随后正确口令照常登录，未见限速"
+        )
     )
-    assert throttled and throttled[0] < n, f"{len(answers)} login attempts in {took:.1f} s were not rate limited"
+    where_en = (
+        f"slowed down or refused from attempt {throttled[0] + 1}"
+        if throttled
+        else (
+            "the failed answers all alike, but the correct password was refused right after (the client is held back)"
+            if not after_ok
+            else "every attempt was answered as usual and the correct password still logged in: no limit"
+        )
+    )
+    evidence.observe(
+        f"突发前正确口令可登录；同一客户端 {took:.1f} 秒内以不同的不存在用户名尝试登录 {len(answers)} 次（阈值每分钟 "
+        f"{limit.value} 次，{limit.source_zh()}）：{where_zh}",
+        en=f"The correct password logged in before the burst; one client then tried {len(answers)} logins with "
+        f"different non-existent user names in {took:.1f} s (threshold {limit.value} per minute, "
+        f"{limit.source_en()}): {where_en}",
+    )
+    assert held, f"{len(answers)} login attempts in {took:.1f} s were not rate limited"
+    assert not throttled or throttled[0] < n, f"the first {n} attempts were answered without any limit"

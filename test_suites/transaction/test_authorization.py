@@ -14,9 +14,11 @@ another account (listed as such in the evidence).
 
 import pytest
 
+from harness.checks.answers import brief
 from harness.checks.authorization import judge_read, markers, text_of
-from harness.checks.transaction import TRANSFER, brief, decimals_of, money, payee_fields, send_transfer
+from harness.checks.transaction import TRANSFER, decimals_of, money, send_transfer
 from harness.drivers import DriverError
+from harness.drivers.base import payee_fields
 from harness.suite_support import accounts, balance
 
 
@@ -32,6 +34,11 @@ def _reads(driver, a, b, sa, sb, ids, rows, breaches, notes, owns):
         if info.kind != "read" or not info.auth or info.unsafe:
             continue
         addressed = [f for f in info.path_inputs if f in ids]
+        unfilled = [f for f in info.inputs if f not in sa.values and f not in ("from_account", "account_id")]
+        if unfilled:
+            # Its object is not one an account holds (a bill made later): the object kinds judge it.
+            notes.append(f"{name}：需要账户未持有的值 {', '.join(unfilled)}，由对象类别判定")
+            continue
         own_a = driver.call(name, sa)
         if not driver.succeeded(name, own_a):
             notes.append(f"{name}：{a.name} 读取本人数据未成功（{own_a.status_code}），无法判定")
@@ -107,61 +114,59 @@ def _transfer(driver, params, a, b, sa, sb, rows, breaches, notes):
 
 
 def _objects(driver, a, b, sa, sb, rows, breaches, notes):
+    """B's objects, changed or deleted by A naming them. A fresh one when the kind can be created
+    (so deleting it costs nothing); otherwise the one B already holds (its ID is one of B's values),
+    which A then only tries to change."""
     for kind, obj in driver.objects().items():
-        if not (obj.create and obj.read):
-            notes.append(f"对象 {kind}：未声明创建与读取操作，修改与删除越权不作判定")
+        if not obj.read:
+            notes.append(f"对象 {kind}：未声明读取操作，修改与删除越权不作判定")
             continue
-        made = driver.call(obj.create, sb, **_fields(obj, b))
-        if not driver.succeeded(obj.create, made):
-            notes.append(f"对象 {kind}：{b.name} 创建未成功（{made.status_code}），无法判定")
-            continue
-        try:
-            oid = driver.returned(made, obj.create, obj.id)
-        except DriverError:
+        fresh = obj.create is not None
+        if fresh:
+            made = driver.call(obj.create, sb, **_fields(obj, b))
+            if not driver.succeeded(obj.create, made):
+                notes.append(f"对象 {kind}：{b.name} 创建未成功（{made.status_code}），无法判定")
+                continue
+            try:
+                oid = driver.returned(made, obj.create, obj.id)
+            except DriverError:
+                oid = sb.values.get(obj.id)
+        else:
             oid = sb.values.get(obj.id)
         if oid in (None, ""):
-            notes.append(f"对象 {kind}：创建应答中没有 {obj.id}")
+            notes.append(f"对象 {kind}：{b.name} 没有可指向的 {obj.id}")
             continue
         key = {obj.id: oid}
         seen = driver.call(obj.read, sb, **key)
         if not driver.succeeded(obj.read, seen):
-            notes.append(f"对象 {kind}：{b.name} 读取本人新建对象未成功（{seen.status_code}）")
+            notes.append(f"对象 {kind}：{b.name} 读取本人对象未成功（{seen.status_code}）")
             continue
         if obj.update:
-            resp = driver.send(
-                driver.prepare(obj.update, sa, **{**_fields(obj, a), **key}),
-                sa,
-                note=f"{a.name} 修改 {b.name} 的 {kind}",
-            )
+            call = driver.prepare(obj.update, sa, **{**_fields(obj, a), **key})
+            resp = driver.send(call, sa, note=f"{a.name} 修改 {b.name} 的 {kind}")
             again = driver.call(obj.read, sb, **key)
-            changed = text_of(again) != text_of(seen)
-            rows.append(
-                {
-                    "操作": obj.update,
-                    "指向": key,
-                    "应答": brief(resp),
-                    "判定": "对方对象被改变" if changed else "对方对象未变",
-                }
-            )
-            if changed and driver.succeeded(obj.update, resp):
+            # Changed by A: gone from B's view, or carrying a value A sent that it did not hold
+            # (volatile fields such as timestamps change by themselves and prove nothing).
+            sent = [str(v) for v in call.body_values().values() if v not in (None, "") and len(str(v)) >= 3]
+            before, now = text_of(seen), text_of(again)
+            changed = not driver.succeeded(obj.read, again) or any(v in now and v not in before for v in sent)
+            verdict = "对方对象被改变" if changed else "对方对象未变"
+            rows.append({"操作": obj.update, "指向": key, "应答": brief(resp), "判定": verdict})
+            if changed:
                 breaches.append((f"{a.name} 修改了 {b.name} 的 {kind}", f"{a.name} changed {b.name}'s {kind}"))
             seen = again
-        if obj.delete:
+        if obj.delete and fresh:
             resp = driver.send(driver.prepare(obj.delete, sa, **key), sa, note=f"{a.name} 删除 {b.name} 的 {kind}")
             after = driver.call(obj.read, sb, **key)
             gone = not driver.succeeded(obj.read, after)
-            rows.append(
-                {
-                    "操作": obj.delete,
-                    "指向": key,
-                    "应答": brief(resp),
-                    "判定": "对方对象已被删除" if gone else "对方对象仍在",
-                }
-            )
+            verdict = "对方对象已被删除" if gone else "对方对象仍在"
+            rows.append({"操作": obj.delete, "指向": key, "应答": brief(resp), "判定": verdict})
             if gone:
                 breaches.append((f"{a.name} 删除了 {b.name} 的 {kind}", f"{a.name} deleted {b.name}'s {kind}"))
             else:
                 driver.call(obj.delete, sb, **key)  # tidy up: B removes its own object
+        elif obj.delete:
+            notes.append(f"对象 {kind}：不可新建，为免毁坏 {b.name} 的既有对象，不尝试删除")
 
 
 def _fields(obj, acct):

@@ -1,0 +1,109 @@
+#!/usr/bin/env python3
+"""Public applications the lab calibrates its checks on: fetched from the package registries at
+test time, never kept in the repository.
+
+Each application has a folder under sample_specs/public/<app>/ with, per release, a pin file
+(``pins-<version>.txt``: every artifact the install needs, by exact version and SHA-256) and the
+sample spec written from the application's documentation. ``fetch`` downloads exactly those
+artifacts (pip's hash-checking mode: a changed file on the registry is refused) into
+.cache/public-apps/<app>-<version>/ with the pin file beside them as ``requirements.txt``: that
+folder is the sample's medium, and its tree hash is what the spec declares.
+
+    python3 lab_env/public_apps.py fetch [APP[-VERSION] ...]      # all when none is named
+    python3 lab_env/public_apps.py pin APP VERSION REQUIREMENTS   # a lab engineer records a release
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PUBLIC = ROOT / "sample_specs" / "public"
+CACHE = ROOT / ".cache" / "public-apps"
+
+
+def pin_files(only: list[str]) -> list[tuple[str, str, Path]]:
+    """(app, version, pin file) for every recorded release, or for those named (app or app-version)."""
+    out = []
+    for pins in sorted(PUBLIC.glob("*/pins-*.txt")):
+        app, version = pins.parent.name, pins.stem.removeprefix("pins-")
+        if not only or app in only or f"{app}-{version}" in only:
+            out.append((app, version, pins))
+    return out
+
+
+def medium(app: str, version: str) -> Path:
+    return CACHE / f"{app}-{version}"
+
+
+def fetch(app: str, version: str, pins: Path) -> Path:
+    """Download the pinned artifacts (once: a complete folder is reused) and return the folder."""
+    dest = medium(app, version)
+    done = dest / ".complete"
+    if done.exists() and (dest / "requirements.txt").read_bytes() == pins.read_bytes():
+        return dest
+    tmp = Path(tempfile.mkdtemp(prefix=f"{app}-{version}-", dir=CACHE.parent if CACHE.parent.exists() else None))
+    try:
+        cmd = [sys.executable, "-m", "pip", "download", "--quiet", "--disable-pip-version-check", "--no-deps"]
+        cmd += ["--require-hashes", "-r", str(pins), "-d", str(tmp)]
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=1800)
+        if r.returncode != 0:
+            raise SystemExit(f"public_apps: {app} {version}: pip download failed:\n{r.stdout}{r.stderr}")
+        shutil.copyfile(pins, tmp / "requirements.txt")
+        if dest.exists():
+            shutil.rmtree(dest)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        tmp.replace(dest)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    (dest / ".complete").write_text("")
+    return dest
+
+
+def _norm(text: str) -> str:
+    return text.strip().lower().replace("-", "_").replace(".", "_")
+
+
+def pin(app: str, version: str, requirements: Path) -> Path:
+    """Record a release: download each requirement (exact versions, no dependency resolution: the
+    list must be complete) and write its pin file with every artifact's SHA-256."""
+    with tempfile.TemporaryDirectory() as d:
+        cmd = [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "-r", str(requirements), "-d", d]
+        subprocess.run(cmd, check=True, timeout=1800)
+        lines = [ln.strip() for ln in requirements.read_text().splitlines() if ln.strip() and not ln.startswith("#")]
+        files = sorted(Path(d).iterdir())
+        out = [f"# {app} {version}: every artifact the offline install needs (lab_env/public_apps.py pin)."]
+        for req in lines:
+            name, _, ver = req.partition("==")
+            prefix = f"{_norm(name)}_{_norm(ver)}"
+            match = [f for f in files if _norm(f.name).startswith(prefix + "_") or _norm(f.name).startswith(prefix + "_tar")]
+            if not match:
+                raise SystemExit(f"public_apps: no artifact downloaded for {req}")
+            hashes = " ".join(f"--hash=sha256:{hashlib.sha256(f.read_bytes()).hexdigest()}" for f in match)
+            out.append(f"{req} {hashes}")
+    target = PUBLIC / app / f"pins-{version}.txt"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text("\n".join(out) + "\n")
+    return target
+
+
+def main(argv: list[str]) -> int:
+    if argv[:1] == ["fetch"]:
+        for app, version, pins in pin_files(argv[1:]):
+            print(f"public_apps: {app} {version}: {fetch(app, version, pins)}")
+        return 0
+    if argv[:1] == ["pin"] and len(argv) == 4:
+        print(f"public_apps: wrote {pin(argv[1], argv[2], Path(argv[3]))}")
+        return 0
+    print(__doc__, file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
