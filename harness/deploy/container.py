@@ -37,13 +37,24 @@ import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
-from harness.deploy import leftovers
-from harness.deploy.base import Deployer, DeployError, Deployment, NotServing, Target, register, wait_healthy
-from harness.deploy.images import BASE_IMAGE
+from harness.deploy import hostfw, leftovers, services
+from harness.deploy.base import (
+    INSTALL_LOG,
+    OUTPUT_LOG,
+    Deployer,
+    DeployError,
+    Deployment,
+    NotServing,
+    Target,
+    register,
+    wait_healthy,
+)
+from harness.deploy.images import BASE_IMAGE, SERVICES_RECIPE, SERVICES_REPO
 from harness.deploy.process import copy_media
 from harness.spec import LoadedSpec
 from harness.templating import TemplateError, ports_ns, render
@@ -208,6 +219,7 @@ class ContainerDeployment(Deployment):
     collect_files: list[str] = field(default_factory=list)
     ledger_key: str = ""
     bridge: str = ""
+    service_ids: list[str] = field(default_factory=list)  # containers of the declared services
     torn_down: bool = False
     # Behind the entry point (``container_id`` is then the entry's container): one per instance,
     # all sharing ``volume`` at the sample's directory.
@@ -255,13 +267,9 @@ class ContainerDeployment(Deployment):
 
     def logs(self) -> str:
         if self.torn_down:  # everything was kept in the workdir before the container went
-            out = self.workdir / "output.log"
+            out = self.workdir / OUTPUT_LOG
             return out.read_text(errors="replace") if out.exists() else ""
-        parts = []
-        install = self.workdir / "install.log"
-        if install.exists():
-            parts.append(install.read_text(errors="replace"))
-        parts.append(self.container_logs())
+        parts = [self.container_logs()]
         for rel in self.log_files:
             try:
                 parts.append(f"--- {rel} ---\n" + self.read_file(rel).decode(errors="replace"))
@@ -399,17 +407,19 @@ class ContainerDeployer(Deployer):
             "bind": "0.0.0.0",  # inside its own network namespace; only the edge can reach it
             "host": "127.0.0.1",
             "ports": ports_ns(declared),
+            "services": _NotWhileBuilding(),
             "instance": 0,
         }
         try:
-            env = {k: render(v, values) for k, v in d.env.items()}
-            start_cmd = render(d.start.run, values)
+            # The image is built without any network: variables naming a service are set at start only.
+            env = {k: render(v, values) for k, v in d.env.items() if "{services." not in v}
         except TemplateError as e:
             raise DeployError(f"spec template: {e}") from None
 
         t0 = time.monotonic()
         image, base_id, source, reused = self._image(client, loaded, workdir, values, env)
         image_s = time.monotonic() - t0
+        _note_image(workdir / INSTALL_LOG, source, reused, image.id)
         sample_dir = (image.attrs.get("Config") or {}).get("WorkingDir") or SAMPLE_DIR
         if source != "install":
             sample_dir = sample_dir if sample_dir != "/" else SAMPLE_DIR
@@ -428,6 +438,7 @@ class ContainerDeployer(Deployer):
                 "image_source": source,
                 "image_reused": reused,
                 "image_s": round(image_s, 3),
+                "install_transcript": INSTALL_LOG,
                 "cpus": d.resources.cpus,
                 "memory_mb": d.resources.memory_mb,
             },
@@ -438,7 +449,7 @@ class ContainerDeployer(Deployer):
             collect_files=list(dict.fromkeys([*d.log_files, *d.data_files])),
         )
         try:
-            self._run(client, dep, loaded, image, start_cmd, env, values)
+            self._run(client, dep, loaded, image, values)
             for i in range(len(dep.instance_ids)):
                 dep.wait_instance(i, d.health.timeout_s)
             dep.info["healthy_after_s"] = round(wait_healthy(loaded, dep, dep.alive, dep.logs), 3)
@@ -612,7 +623,7 @@ class ContainerDeployer(Deployer):
             tar_path = Path(tmp) / "media.tar"
             with tarfile.open(tar_path, "w") as tar:
                 tar.add(media, arcname=SAMPLE_DIR.lstrip("/"))
-            log = workdir / "install.log"
+            log = workdir / INSTALL_LOG
             c = None
             key_ledger = ""
             try:
@@ -661,7 +672,7 @@ class ContainerDeployer(Deployer):
                             LABEL_ROLE: "sample-cache",
                         },
                         "WorkingDir": SAMPLE_DIR,
-                        "Cmd": ["/bin/sh", "-c", render(d.start.run, values)],
+                        "Cmd": ["/bin/sh", "-c", _default_cmd(d.start.run, values)],
                     },
                 )
             except DockerException as e:
@@ -682,9 +693,7 @@ class ContainerDeployer(Deployer):
         dep: ContainerDeployment,
         loaded: LoadedSpec,
         image: Image,
-        start_cmd: str,
-        env: dict[str, str],
-        values: dict[str, Any] | None = None,
+        values: dict[str, Any],
     ) -> None:
         from docker.errors import APIError, DockerException
 
@@ -704,10 +713,17 @@ class ContainerDeployer(Deployer):
             )
             dep.network_id = net.id
             dep.bridge = bridge
-            dep.info["host_firewall"] = _firewall_host(bridge)
+            dep.info["host_firewall"] = hostfw.close_host(bridge)
+            self._services(client, dep, loaded, net.name, run_id, labels)
+            try:
+                values = {**values, "services": services.template_namespace(dep.services)}
+                env = {k: render(v, values) for k, v in d.env.items()}
+                start_cmd = render(d.start.run, values)
+            except TemplateError as e:
+                raise DeployError(f"spec template: {e}") from None
             mounts: dict[str, dict[str, str]] = {}
             if d.entry is not None:
-                start_cmd = self._instances(client, dep, loaded, image, env, values or {}, run_id, net.name, labels)
+                start_cmd = self._instances(client, dep, loaded, image, env, values, run_id, net.name, labels)
                 mounts = {dep.volume: {"bind": dep.sample_dir, "mode": "rw"}}
             c = client.containers.create(
                 image.id,
@@ -816,6 +832,53 @@ class ContainerDeployer(Deployer):
         except TemplateError as e:
             raise DeployError(f"spec template: {e}") from None
 
+    def _services(
+        self, client: DockerClient, dep: ContainerDeployment, loaded: LoadedSpec, network: str, run_id: str,
+        labels: dict[str, str],
+    ) -> None:  # fmt: skip
+        """Each declared service in a container of its own beside the sample, on its internal
+        network, from the lab's services image; the lab reaches it from the host on its address."""
+        decls = loaded.spec.deployment.services
+        if not decls:
+            return
+        image = self._services_image(client)
+        for decl in decls:
+            lab_pw = services.password()
+            c = client.containers.create(
+                image.id,
+                name=f"harness-lab-{run_id}-svc-{decl.name}",
+                command=["/bin/sh", "-c", services.CONTAINER_SCRIPT[decl.kind]],
+                user=services.SYSTEM_USER[decl.kind],
+                environment={"LAB_PASSWORD": lab_pw},
+                network=network,
+                cap_drop=["ALL"],
+                security_opt=["no-new-privileges"],
+                mem_limit="256m",
+                nano_cpus=int(1e9),
+                init=True,
+                labels={**labels, LABEL_ROLE: f"service-{decl.kind}"},
+            )
+            dep.service_ids.append(c.id)
+            self._ledger(dep)
+            c.start()
+            c.reload()
+            ip = c.attrs["NetworkSettings"]["Networks"][network]["IPAddress"]
+            inst = services.container_instance(decl, ip, c.id, lab_pw)
+            dep.services[decl.name] = inst
+            services.wait_ready(inst, partial(_service_exit, client), partial(_service_logs, client))
+            services.set_up(inst, partial(_service_logs, client))
+        dep.info["services"] = [s.describe() for s in dep.services.values()]
+
+    @staticmethod
+    def _services_image(client: DockerClient) -> Image:
+        from harness.deploy import images
+
+        try:  # built on first use from the Debian mirror, like the base image, then reused
+            built = images.ensure_base_image(SERVICES_RECIPE, log=False, repo=SERVICES_REPO)
+        except images.ImageBuildError as e:
+            raise DeployError(f"cannot build the lab's services image: {e}") from None
+        return client.images.get(built.image_id)
+
     @staticmethod
     def _ledger(dep: ContainerDeployment) -> None:
         """Rewrite the ledger entry with everything created so far."""
@@ -823,9 +886,9 @@ class ContainerDeployer(Deployer):
         dep.ledger_key = leftovers.record(
             "container",
             {
-                "containers": [i for i in (dep.container_id, dep.edge_id, *dep.instance_ids) if i],
-                "networks": [dep.network_id] if dep.network_id else [],
+                "containers": [i for i in (dep.container_id, dep.edge_id, *dep.service_ids, *dep.instance_ids) if i],
                 "volumes": [dep.volume] if dep.volume else [],
+                "networks": [dep.network_id] if dep.network_id else [],
                 "workdir": str(dep.workdir),
             },
         )
@@ -854,7 +917,7 @@ class ContainerDeployer(Deployer):
             except DockerException:
                 pass
             # Keep what the sample printed and wrote before the container goes.
-            (dep.workdir / "output.log").write_text(dep.logs())
+            (dep.workdir / OUTPUT_LOG).write_text(dep.logs())
             for rel in dep.collect_files:
                 try:
                     data = dep.read_file(rel)
@@ -864,9 +927,19 @@ class ContainerDeployer(Deployer):
                 out.parent.mkdir(parents=True, exist_ok=True)
                 out.write_bytes(data)
         dep.torn_down = True
-        _remove(dep.client, [dep.edge_id, dep.container_id, *dep.instance_ids], [dep.network_id], [dep.volume])
+        for svc in dep.services.values():  # the lab's record of its services, kept with the deployment
+            with contextlib.suppress(DockerException):
+                log = dep.client.containers.get(svc.container_id).logs(stdout=True, stderr=True)
+                (dep.workdir / "services").mkdir(exist_ok=True)
+                (dep.workdir / "services" / f"{svc.name}.log").write_bytes(log)
+        _remove(
+            dep.client,
+            [dep.edge_id, dep.container_id, *dep.service_ids, *dep.instance_ids],
+            [dep.network_id],
+            [dep.volume],
+        )
         if dep.bridge:
-            _unfirewall_host(dep.bridge)
+            hostfw.reopen_host(dep.bridge)
         if dep.ledger_key:
             leftovers.forget(dep.ledger_key)
 
@@ -900,11 +973,62 @@ class ContainerDeployer(Deployer):
         for key, payload in leftovers.orphans("container"):
             _remove(client, payload.get("containers", []), payload.get("networks", []), payload.get("volumes", []))
             leftovers.forget(key)
-        for bridge in _firewalled_bridges():
+        for bridge in hostfw.closed_interfaces():
             if not Path(f"/sys/class/net/{bridge}").exists():  # its network is gone
-                _unfirewall_host(bridge)
+                hostfw.reopen_host(bridge)
                 removed.append(f"removed leftover host firewall rule for {bridge}")
         return removed
+
+
+def _default_cmd(template: str, values: dict[str, Any]) -> str:
+    """The image's default command, for someone looking at the image: the start step as far as it
+    can be known when the image is made (deployments always give their own)."""
+    try:
+        return render(template, values)
+    except TemplateError:
+        return template
+
+
+class _NotWhileBuilding:
+    """``{services.…}`` while the image is made: install steps run without any network there."""
+
+    def __getattr__(self, name: str) -> Any:
+        raise AttributeError(
+            f"service {name}: in the container backend the install steps build the image without any network, "
+            "so no service is reachable there; use the service in deployment.start or deployment.env"
+        )
+
+
+def _service_exit(client: DockerClient, inst: services.ServiceInstance) -> int | None:
+    from docker.errors import DockerException
+
+    try:
+        c = client.containers.get(inst.container_id)
+    except DockerException:
+        return -1
+    return None if c.status in ("created", "running") else int(c.attrs["State"].get("ExitCode", -1))
+
+
+def _service_logs(client: DockerClient, inst: services.ServiceInstance) -> str:
+    from docker.errors import DockerException
+
+    try:
+        return client.containers.get(inst.container_id).logs(stdout=True, stderr=True).decode(errors="replace")
+    except DockerException:
+        return ""
+
+
+def _note_image(transcript: Path, source: str, reused: bool, image_id: str) -> None:
+    """Say in the install transcript where the image came from when no install step ran now."""
+    note = {
+        "archive": "the image was loaded from the submitted archive: no install step ran in the lab",
+        "build": "the image was built from the submitted build context",
+    }.get(source, "")
+    if reused:
+        note = (note + "; " if note else "") + "an image the lab made earlier of the same media and steps was reused"
+    if note:
+        with transcript.open("a", encoding="utf-8") as f:
+            f.write(f"# {note} ({image_id})\n")
 
 
 def _remove(
@@ -924,47 +1048,3 @@ def _remove(
     for vid in filter(None, volumes):  # after the containers that mounted it
         with contextlib.suppress(DockerException):
             client.volumes.get(vid).remove(force=True)
-
-
-# An internal network has no route out of the machine, but the host still answers on the
-# network's gateway address (INPUT, not FORWARD): any host service bound to 0.0.0.0 would be
-# reachable from the sample. One rule per deployment bridge refuses new connections to the host;
-# the edge reaches the sample across the bridge and the host never needs the sample to call it.
-FIREWALL_COMMENT = "harness-lab"
-
-
-def _iptables(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["iptables", "-w", "5", *args], capture_output=True, text=True, timeout=30)
-
-
-def _rule(bridge: str) -> list[str]:
-    return ["INPUT", "-i", bridge, "-m", "conntrack", "--ctstate", "NEW", "-m", "comment",
-            "--comment", FIREWALL_COMMENT, "-j", "DROP"]  # fmt: skip
-
-
-def _firewall_host(bridge: str) -> str:
-    """Install the rule; report (not raise) when it cannot be, e.g. not root: it goes in the info."""
-    try:
-        r = _iptables("-I", *_rule(bridge))
-    except (OSError, subprocess.TimeoutExpired) as e:
-        return f"unavailable: {e}"
-    return "host closed to the sample" if r.returncode == 0 else f"unavailable: {r.stderr.strip()}"
-
-
-def _unfirewall_host(bridge: str) -> None:
-    with contextlib.suppress(OSError, subprocess.TimeoutExpired):
-        while _iptables("-D", *_rule(bridge)).returncode == 0:  # every copy, should there be several
-            pass
-
-
-def _firewalled_bridges() -> list[str]:
-    try:
-        r = _iptables("-S", "INPUT")
-    except (OSError, subprocess.TimeoutExpired):
-        return []
-    out = []
-    for line in r.stdout.splitlines():
-        parts = line.split()
-        if FIREWALL_COMMENT in parts and "-i" in parts:
-            out.append(parts[parts.index("-i") + 1])
-    return out

@@ -1,8 +1,16 @@
-"""Run the sample as local processes on 127.0.0.1, exactly by its spec's install and start steps.
+"""Run the sample as local processes, exactly by its spec's install and start steps.
 
-A sample that declares several instances runs its start step once per instance, each on ports of
-its own and all on the one working directory (the data the install made), then its entry step (the
-product's own gateway) on the declared ports, in front of them."""
+With ``isolation: none`` (the default) the sample listens on 127.0.0.1, on free ports the lab
+picks, or on the declared number of a ``fixed`` port. With ``isolation: namespace`` it runs in a
+lab network namespace of its own (harness.deploy.netns) on the declared ports of an address of the
+lab's range, so products that bind a fixed port or every interface run side by side and are
+reached from the network, not from loopback. Declared services start first (harness.deploy.services);
+in a namespace they run there too, on its loopback.
+
+A sample that declares several instances runs its start step once per instance, each on free ports
+of its own and all on the one working directory (the data the install made), each checked healthy
+on its own ports; then its entry step (the product's own gateway) on the declared ports, in front.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +18,6 @@ import contextlib
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import time
 from dataclasses import dataclass, field, replace
@@ -18,16 +25,23 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-from harness.deploy import leftovers, sockets
-from harness.deploy.base import Deployer, DeployError, Deployment, NotServing, Target, register, wait_healthy
+from harness.deploy import leftovers, netns, services, sockets
+from harness.deploy.base import (
+    INSTALL_LOG,
+    OUTPUT_LOG,
+    Deployer,
+    DeployError,
+    Deployment,
+    NotServing,
+    Target,
+    register,
+    wait_healthy,
+)
+from harness.deploy.local import free_port, kill_group, port_free
 from harness.spec import LoadedSpec
 from harness.templating import TemplateError, ports_ns, render
 
-
-def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((host, 0))
-        return int(s.getsockname()[1])
+__all__ = ["ProcessDeployer", "ProcessDeployment", "copy_media", "free_port", "kill_group"]
 
 
 def copy_media(loaded: LoadedSpec, dest: Path) -> None:
@@ -43,22 +57,6 @@ def copy_media(loaded: LoadedSpec, dest: Path) -> None:
             raise DeployError(f"media {m.path} is missing (looked at {src})")
 
 
-def kill_group(pgid: int, sig: int = signal.SIGTERM, grace_s: float = 5.0) -> None:
-    try:
-        os.killpg(pgid, sig)
-    except ProcessLookupError:
-        return
-    deadline = time.monotonic() + grace_s
-    while time.monotonic() < deadline:
-        try:
-            os.killpg(pgid, 0)
-        except ProcessLookupError:
-            return
-        time.sleep(0.05)
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(pgid, signal.SIGKILL)
-
-
 @dataclass
 class Instance:
     """One instance behind the sample's entry point: its rendered start step and its own ports."""
@@ -67,7 +65,6 @@ class Instance:
     cmd: str
     ports: dict[str, int]
     proc: subprocess.Popen[bytes] | None = None
-    ledger_key: str = ""
 
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
@@ -79,8 +76,10 @@ class ProcessDeployment(Deployment):
     proc: subprocess.Popen[bytes] | None = None
     log_files: list[str] = field(default_factory=list)
     ledger_key: str = ""
+    namespace: netns.Namespace | None = None  # isolation: namespace
     start_cmd: str = ""  # rendered, so a restart runs exactly what the first start ran
     env: dict[str, str] = field(default_factory=dict, repr=False)
+    torn_down: bool = False
     instances: list[Instance] = field(default_factory=list)  # behind the entry point (empty: none)
 
     @property
@@ -89,7 +88,7 @@ class ProcessDeployment(Deployment):
 
     def logs(self) -> str:
         parts = []
-        for out in [self.workdir / "output.log", *(self._output(i) for i in self.instances)]:
+        for out in [self.workdir / OUTPUT_LOG, *(self._output(i) for i in self.instances)]:
             if out.exists():
                 parts.append(out.read_text(errors="replace"))
         for rel in self.log_files:
@@ -112,8 +111,9 @@ class ProcessDeployment(Deployment):
 
     def answering_socket_holder(self, port: int) -> str | None:
         # The sample's tree is its own session (start_new_session): every listener that could take
-        # a connection to host:port must be one of its sockets.
-        if self.proc is None:
+        # a connection to host:port must be one of its sockets. In its own network namespace nothing
+        # but the sample can hold a port.
+        if self.proc is None or self.namespace is not None:
             return None
         listeners = sockets.listeners_on(port, {self.host})
         if not listeners:
@@ -122,18 +122,19 @@ class ProcessDeployment(Deployment):
         foreign = [s for s in listeners if s.inode not in own]
         return sockets.holder_of(foreign[0].inode) if foreign else None
 
-    def _output(self, inst: Instance) -> Path:
-        return self.workdir / f"output-instance-{inst.index}.log"
-
     def _spawn(self, cmd: str, output: Path) -> subprocess.Popen[bytes]:
-        """Run a step in the sample's directory, in a process group of its own (so a teardown or a
-        kill reaches the whole tree)."""
+        """Run a step in the sample's directory (in its namespace, if it has one), in a process group
+        of its own (so a teardown or a kill reaches the whole tree), its output kept apart from the
+        lab's transcript."""
+        argv = ["/bin/sh", "-c", cmd]
+        if self.namespace is not None:
+            argv = [*self.namespace.run_prefix(), *argv]
+        where = f"  (in network namespace {self.namespace.name})\n" if self.namespace is not None else ""
+        with (self.workdir / INSTALL_LOG).open("ab") as t:
+            t.write(f"$ {cmd}\n{where}".encode())
         with output.open("ab") as out:
-            out.write(f"$ {cmd}\n".encode())
-            out.flush()
             return subprocess.Popen(
-                cmd,
-                shell=True,
+                argv,
                 cwd=self.sample_dir,
                 env=self.env,
                 stdout=out,
@@ -143,25 +144,27 @@ class ProcessDeployment(Deployment):
             )
 
     def launch(self) -> None:
-        """Run the start step (the entry step, in front of instances) and record its group in the ledger."""
-        self.proc = self._spawn(self.start_cmd, self.workdir / "output.log")
-        if self.ledger_key:
-            leftovers.forget(self.ledger_key)
-        self.ledger_key = leftovers.record("process", {"pgid": self.proc.pid, "workdir": str(self.workdir)})
+        """Run the start step (the entry step, in front of instances) and record it in the ledger."""
+        self.proc = self._spawn(self.start_cmd, self.workdir / OUTPUT_LOG)
+        self.record_ledger()
         self.info["pid"] = self.proc.pid
+
+    def _output(self, inst: Instance) -> Path:
+        return self.workdir / f"output-instance-{inst.index}.log"
 
     def launch_instance(self, inst: Instance) -> None:
         inst.proc = self._spawn(inst.cmd, self._output(inst))
-        if inst.ledger_key:
-            leftovers.forget(inst.ledger_key)
-        inst.ledger_key = leftovers.record("process", {"pgid": inst.proc.pid, "workdir": str(self.workdir)})
+        self.record_ledger()
         self.info.setdefault("instance_pids", {})[str(inst.index)] = inst.proc.pid
 
     def wait_instance(self, inst: Instance, timeout_s: float | None = None) -> float:
         """The health check on the instance's own ports, answered by the instance's own processes."""
         assert self.loaded is not None, "deployed without its spec"
         view = replace(self, ports=inst.ports, proc=inst.proc, instances=[])
-        return wait_healthy(self.loaded, view, inst.alive, self.logs, timeout_s)
+        try:
+            return wait_healthy(self.loaded, view, inst.alive, self.logs, timeout_s)
+        except NotServing as e:
+            raise NotServing(f"instance {inst.index}: {e.args[0]}", e.logs) from None
 
     @staticmethod
     def _kill_group(proc: subprocess.Popen[bytes] | None) -> None:
@@ -181,6 +184,9 @@ class ProcessDeployment(Deployment):
         assert self.loaded is not None, "deployed without its spec"
         if self.alive() or any(i.alive() for i in self.instances):
             raise DeployError("restart asked for while the sample still runs")
+        if not self.instances:
+            self.launch()
+            return wait_healthy(self.loaded, self, self.alive, self.logs, timeout_s)
         start = time.monotonic()
         for inst in self.instances:
             self.launch_instance(inst)
@@ -208,6 +214,22 @@ class ProcessDeployment(Deployment):
             raise DeployError(f"no instance {index}: the sample runs {self.instance_count()} instance(s)")
         return self.instances[index]
 
+    def ledger(self) -> dict[str, Any]:
+        return {
+            "pgid": self.proc.pid if self.proc is not None else None,
+            "instance_pgids": [i.proc.pid for i in self.instances if i.proc is not None],
+            "workdir": str(self.workdir),
+            "netns": self.namespace.slot if self.namespace is not None else None,
+            "services": [s.ledger() for s in self.services.values()],
+        }
+
+    def record_ledger(self) -> None:
+        """Rewrite the ledger entry with everything started so far (a killed run leaves a record)."""
+        old = self.ledger_key
+        self.ledger_key = leftovers.record("process", self.ledger())
+        if old:
+            leftovers.forget(old)
+
 
 def run_step(cmd: str, cwd: Path, env: dict[str, str], timeout_s: float, log: Path) -> None:
     with log.open("ab") as out:
@@ -223,6 +245,33 @@ def run_step(cmd: str, cwd: Path, env: dict[str, str], timeout_s: float, log: Pa
         raise DeployError(f"install step exited {rc}: {cmd}", log.read_text(errors="replace"))
 
 
+def _shown(cmd: str, dep: ProcessDeployment) -> str:
+    """A command for an error message: the services' generated passwords hidden."""
+    for svc in dep.services.values():
+        cmd = cmd.replace(svc.password, "***").replace(svc.lab_password, "***")
+    return cmd
+
+
+def _listen_ports(loaded: LoadedSpec, namespace: netns.Namespace | None) -> dict[str, int]:
+    """The port each declared port listens on: in a namespace of its own, the declared number;
+    on the shared loopback, a free one, or the declared number where the product cannot be told."""
+    d = loaded.spec.deployment
+    if namespace is not None:
+        return {p.name: p.port for p in d.ports}
+    out = {}
+    for p in d.ports:
+        if not p.fixed:
+            out[p.name] = free_port()
+        elif port_free("127.0.0.1", p.port):
+            out[p.name] = p.port
+        else:
+            raise DeployError(
+                f"port {p.name} is fixed at {p.port}, which something else on this host already holds: "
+                "declare `isolation: namespace` to run the sample on an address of its own"
+            )
+    return out
+
+
 @register("process")
 class ProcessDeployer(Deployer):
     def deploy(self, loaded: LoadedSpec, target: Target, workdir: Path) -> ProcessDeployment:
@@ -231,57 +280,86 @@ class ProcessDeployer(Deployer):
             shutil.rmtree(workdir)
         sample_dir = workdir / "sample"
         copy_media(loaded, sample_dir)
-        listen = {p.name: free_port() for p in d.ports}
-        values: dict[str, Any] = {
-            "workdir": str(sample_dir),
-            "bind": "127.0.0.1",
-            "host": "127.0.0.1",
-            "ports": ports_ns(listen),
-            "instance": 0,
-        }
-        env = dict(os.environ)
-        log = workdir / "output.log"
         dep = ProcessDeployment(
             target=target,
             host="127.0.0.1",
-            ports=listen,
+            ports={},
             workdir=workdir,
-            info={"backend": "process", "host": "127.0.0.1"},
+            info={"backend": "process", "host": "127.0.0.1", "isolation": d.isolation},
             loaded=loaded,
             log_files=list(d.log_files),
-            env=env,
         )
         try:
-            env.update({k: render(v, values) for k, v in d.env.items()})
-            for step in d.install:
-                run_step(render(step.run, values), sample_dir, env, step.timeout_s, log)
-            if d.entry is None:
-                dep.start_cmd = render(d.start.run, values)
-            else:
-                dep.instances, dep.start_cmd = self._behind_entry(loaded, values, listen)
-        except TemplateError as e:
-            raise DeployError(f"spec template: {e}") from None
-        try:
-            for inst in dep.instances:  # each healthy on its own ports before the entry opens
-                dep.launch_instance(inst)
-            for inst in dep.instances:
-                dep.wait_instance(inst)
-        except BaseException as e:
-            self.teardown(dep)
-            if isinstance(e, NotServing):
-                raise NotServing(f"an instance of the sample did not start: {str(e).splitlines()[0]}", e.logs) from None
-            raise
-        dep.launch()
-        try:
-            dep.info["healthy_after_s"] = round(wait_healthy(loaded, dep, dep.alive, dep.logs), 3)
+            self._start(loaded, dep)
+            try:
+                dep.info["healthy_after_s"] = round(wait_healthy(loaded, dep, dep.alive, dep.logs), 3)
+            except DeployError as e:
+                if dep.proc is None or dep.proc.poll() is None:
+                    raise
+                # Name how it was started: its own output may not (the lab's transcript is not its log).
+                raise DeployError(
+                    f"{e.args[0]}; exit code {dep.proc.returncode}, started as: {_shown(dep.start_cmd, dep)}", e.logs
+                ) from None
         except BaseException:
             self.teardown(dep)
             raise
         return dep
 
+    def _start(self, loaded: LoadedSpec, dep: ProcessDeployment) -> None:
+        d = loaded.spec.deployment
+        bind = "127.0.0.1"
+        if d.isolation == "namespace":
+            try:
+                dep.namespace = netns.create()
+            except netns.NamespaceError as e:
+                raise DeployError(str(e)) from None
+            dep.record_ledger()
+            dep.host = dep.namespace.address
+            bind = "0.0.0.0"  # every interface of its own namespace: its loopback and its link to the lab
+            dep.info.update(host=dep.host, netns=dep.namespace.name, host_firewall=netns.close_host(dep.namespace))
+        dep.ports = _listen_ports(loaded, dep.namespace)
+        dep.info["ports"] = dict(dep.ports)
+
+        def started(inst: services.ServiceInstance) -> None:
+            dep.services[inst.name] = inst  # from here on, teardown (or the next start) stops it
+            dep.record_ledger()
+
+        for decl in d.services:
+            services.start_local(decl, dep.workdir, dep.namespace, started)
+        if dep.services:
+            dep.info["services"] = [s.describe() for s in dep.services.values()]
+        values: dict[str, Any] = {
+            "workdir": str(dep.sample_dir),
+            "bind": bind,
+            "host": dep.host,
+            "ports": ports_ns(dep.ports),
+            "services": services.template_namespace(dep.services),
+            "instance": 0,
+        }
+        env = dict(os.environ)
+        transcript = dep.workdir / INSTALL_LOG
+        try:
+            env.update({k: render(v, values) for k, v in d.env.items()})
+            for step in d.install:
+                run_step(render(step.run, values), dep.sample_dir, env, step.timeout_s, transcript)
+            if d.entry is None:
+                dep.start_cmd = render(d.start.run, values)
+            else:
+                dep.instances, dep.start_cmd = self._behind_entry(loaded, values, dep.ports)
+        except TemplateError as e:
+            raise DeployError(f"spec template: {e}") from None
+        dep.env = env
+        dep.info["install_transcript"] = INSTALL_LOG
+        dep.info["install_steps"] = len(d.install)
+        for inst in dep.instances:  # each healthy on its own ports before the entry opens
+            dep.launch_instance(inst)
+        for inst in dep.instances:
+            dep.wait_instance(inst)
+        dep.launch()
+
     @staticmethod
     def _behind_entry(loaded: LoadedSpec, values: dict[str, Any], listen: dict[str, int]) -> tuple[list[Instance], str]:
-        """The instances (each its own free ports) and the entry step in front of them."""
+        """The instances (each on free ports of its own) and the entry step in front of them."""
         d = loaded.spec.deployment
         assert d.entry is not None
         instances = []
@@ -295,23 +373,42 @@ class ProcessDeployer(Deployer):
 
     def teardown(self, deployment: Deployment) -> None:
         assert isinstance(deployment, ProcessDeployment)
-        if deployment.proc is not None:
-            kill_group(deployment.proc.pid)
-            deployment.proc.wait(timeout=10)
-            deployment.info["exit_code"] = deployment.proc.returncode
-        for inst in deployment.instances:
-            if inst.proc is not None:
-                kill_group(inst.proc.pid)
-                inst.proc.wait(timeout=10)
-            if inst.ledger_key:
-                leftovers.forget(inst.ledger_key)
-        if deployment.ledger_key:
-            leftovers.forget(deployment.ledger_key)
+        dep = deployment
+        if dep.torn_down:
+            return
+        if dep.proc is not None:
+            kill_group(dep.proc.pid)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                dep.proc.wait(timeout=10)
+            dep.info["exit_code"] = dep.proc.returncode
+        for member in dep.instances:
+            if member.proc is not None:
+                kill_group(member.proc.pid)
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    member.proc.wait(timeout=10)
+        for inst in dep.services.values():
+            services.stop_local(inst)
+        if dep.namespace is not None:
+            # Whatever the sample left running in its namespace (a daemon that escaped its group).
+            left = netns.destroy(dep.namespace)
+            if left:
+                dep.info["killed_in_namespace"] = left
+        dep.torn_down = True
+        if dep.ledger_key:
+            leftovers.forget(dep.ledger_key)
 
     def cleanup_stale(self) -> list[str]:
         removed = []
         for key, payload in leftovers.orphans("process"):
-            kill_group(int(payload["pgid"]), signal.SIGKILL, grace_s=0)
+            for pgid in [payload.get("pgid"), *(payload.get("instance_pgids") or [])]:
+                if pgid:
+                    kill_group(int(pgid), signal.SIGKILL, grace_s=0)
+                    removed.append(f"killed leftover sample process group {pgid} ({payload['workdir']})")
+            removed += services.cleanup_ledger(list(payload.get("services") or []))
+            slot = payload.get("netns")
+            if isinstance(slot, int) and 0 <= slot < netns.SLOTS:
+                ns = netns.Namespace(slot)
+                netns.destroy(ns)
+                removed.append(f"removed leftover network namespace {ns.name}")
             leftovers.forget(key)
-            removed.append(f"killed leftover sample process group {payload['pgid']} ({payload['workdir']})")
         return removed

@@ -84,6 +84,9 @@ class PortDecl(Strict):
     port: int = Field(ge=1, le=65535)
     protocol: Literal["tcp", "udp"] = "tcp"
     tls: bool = False
+    # The product cannot be told this port: it always listens on `port`. A local process then gets
+    # exactly that port (so two such products need `isolation: namespace` to run side by side).
+    fixed: bool = False
 
 
 class HealthCheck(Strict):
@@ -117,8 +120,28 @@ class ContainerSource(Strict):
         return self
 
 
+class Service(Strict):
+    """A service the product needs (its documentation says so), started privately for each
+    deployment by the lab and torn down with it. Templates read its connection values as
+    ``{services.<name>.url}``, ``.host``, ``.port``, ``.user``, ``.password`` and ``.name``; the
+    password is generated per deployment, so nothing about it is invented in the spec."""
+
+    name: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$")]
+    kind: Literal["postgresql", "redis"]
+    # PostgreSQL: the database made for the product and the role it logs in as (owner of that
+    # database, not a superuser). Give them only where the product's documentation fixes them.
+    database: Annotated[str, StringConstraints(pattern=r"^[a-z_][a-z0-9_]{0,62}$")] = "sample"
+    user: Annotated[str, StringConstraints(pattern=r"^[a-z_][a-z0-9_]{0,62}$")] = "sample"
+
+
 class Deployment(Strict):
     backend: Literal["process", "container", "terminal"] = "process"
+    # namespace: a local process runs in a network namespace of its own, reached on an address of
+    # the lab's range (not loopback), so a product that binds a fixed port or every interface runs
+    # beside others, and is judged on what a client from the network gets. Containers and terminal
+    # units are isolated by their nature; there this changes nothing.
+    isolation: Literal["none", "namespace"] = "none"
+    services: list[Service] = []
     container: ContainerSource = ContainerSource()
     install: list[Step] = []
     start: Step
@@ -148,6 +171,10 @@ class Deployment(Strict):
                 "several instances need 'entry': the product's own entry point in front of them "
                 "(the lab does not put a balancer of its own in front of a product)"
             )
+        services = [s.name for s in self.services]
+        dup = {n for n in services if services.count(n) > 1}
+        if dup:
+            raise ValueError(f"service names must be unique, repeated: {', '.join(sorted(dup))}")
         return self
 
 
@@ -289,6 +316,14 @@ class CsrfToken(Strict):
 
 
 OperationKind = Literal["read", "create", "update", "delete", "action"]
+# What an operation does to a password, for the checks that judge password change and reset
+# (5.auth.credential-change). Its templates name the values by these names: ``{password}`` the current
+# password, ``{new_password}`` the new one, ``{reset_code}`` the code or token a reset needs; the
+# account it addresses by the account's own values (``{username}``, ``{account_id}``).
+# - ``password-change``: a logged-in account changes a password;
+# - ``password-reset-request``: asks for a reset (the code goes out of band: mail, SMS);
+# - ``password-reset``: sets a new password with the code the request sent.
+OperationRole = Literal["password-change", "password-reset-request", "password-reset"]
 
 
 class Operation(Strict):
@@ -321,6 +356,9 @@ class Operation(Strict):
     # Never called by fuzzing, conformance or generic probes: it destroys or resets data, is for the
     # lab only, or is out of scope. The text says why.
     unsafe: str | None = None
+    # Which password operation this is (see OperationRole). Generic probes never call such an
+    # operation; only the credential checks do, on accounts they may change.
+    role: OperationRole | None = None
 
     def inputs(self) -> list[str]:
         """The call fields this operation takes: every placeholder of its path, body, query and
@@ -462,7 +500,9 @@ class ObjectKind(Strict):
     update: str | None = None
     delete: str | None = None
     actions: list[NonEmpty] = []
-    fields: dict[str, str] = {}  # call fields for create/update (templates)
+    # Call fields for create/update: templates over the account's values; ``{random}`` is new for each
+    # request, so checks can tell their own writes apart when they read the object back.
+    fields: dict[str, str] = {}
 
     def operations(self) -> list[str]:
         names = [self.create, self.read, self.listing, self.update, self.delete, *self.actions]

@@ -1,5 +1,5 @@
 """Server-side session table: a JWT is only valid while its jti is active. In memory for one
-process; in the database (``serve --shared-state``) when several instances share the data."""
+process; in the database (``serve --instance``) when several instances share the data."""
 
 from __future__ import annotations
 
@@ -19,6 +19,8 @@ class Session:
     account_id: str
     sign_key: str
     last_seen: float
+    # The web client's anti-CSRF token (cookie refpay_csrf, sent back as X-CSRF-Token).
+    csrf_token: str = ""
 
 
 class SessionStore:
@@ -35,6 +37,7 @@ class SessionStore:
             account_id=account_id,
             sign_key=secrets.token_hex(32),
             last_seen=time.monotonic(),
+            csrf_token=secrets.token_urlsafe(24),
         )
         with self._lock:
             self._sessions[session.jti] = session
@@ -67,11 +70,19 @@ class SharedSessionStore(SessionStore):
         self._store = store
 
     def create(self, username: str, account_id: str) -> Session:
-        session = Session(secrets.token_hex(16), username, account_id, secrets.token_hex(32), time.time())
+        session = Session(
+            secrets.token_hex(16),
+            username,
+            account_id,
+            secrets.token_hex(32),
+            time.time(),
+            csrf_token=secrets.token_urlsafe(24),
+        )
         with self._store.connect() as conn:
             conn.execute(
-                "INSERT INTO sessions (jti, username, account_id, sign_key, last_seen) VALUES (?, ?, ?, ?, ?)",
-                (session.jti, username, account_id, session.sign_key, session.last_seen),
+                "INSERT INTO sessions (jti, username, account_id, sign_key, last_seen, csrf_token) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (session.jti, username, account_id, session.sign_key, session.last_seen, session.csrf_token),
             )
         return session
 
@@ -79,7 +90,7 @@ class SharedSessionStore(SessionStore):
         now = time.time()
         with self._store.connect() as conn:  # autocommit: each statement on its own
             row = conn.execute(
-                "SELECT jti, username, account_id, sign_key, last_seen FROM sessions WHERE jti = ?", (jti,)
+                "SELECT jti, username, account_id, sign_key, last_seen, csrf_token FROM sessions WHERE jti = ?", (jti,)
             ).fetchone()
             if row is None:
                 raise ApiError(401, "未授权")
@@ -87,7 +98,7 @@ class SharedSessionStore(SessionStore):
                 conn.execute("DELETE FROM sessions WHERE jti = ?", (jti,))
                 raise ApiError(401, "会话已过期")
             conn.execute("UPDATE sessions SET last_seen = ? WHERE jti = ?", (now, jti))
-        return Session(row["jti"], row["username"], row["account_id"], row["sign_key"], now)
+        return Session(row["jti"], row["username"], row["account_id"], row["sign_key"], now, row["csrf_token"])
 
     def revoke(self, jti: str) -> None:
         with self._store.connect() as conn:
