@@ -109,6 +109,8 @@ def _field_roles(op: Operation) -> dict[str, str]:
     """Request fields (body, query) that carry exactly one call field: ``{"walletNo": "from_account"}``."""
     fields = {**op.query, **(op.body if isinstance(op.body, dict) else {})}
     return {k: role for k, v in fields.items() if (role := _placeholder(v)) is not None}
+
+
 def _role_unsafe(op: Operation) -> str | None:
     """Why a password operation is never sent by a generic probe: it would change a test account's
     password (or send reset codes) in the middle of a run. Only the credential checks send it."""
@@ -610,12 +612,17 @@ class RestDriverImpl(HttpDriver):
 
     def session_from(self, account: Account, answer: Any) -> DriverSession:
         """The session a login answer opens, when another client (the load generator's) sent the
-        login the driver prepared. A cookie session cannot be carried over to another client."""
-        if any(s.kind == "cookie" for s in self.desc.auth_schemes()):
+        login the driver prepared. A session that only cookies carry cannot be carried over to another
+        client; one whose token also goes in a header or the query (a bearer token beside the web
+        face's cookie) can: its requests authenticate without the jar."""
+        if all(s.kind == "cookie" for s in self.desc.auth_schemes()):
             raise DriverError("a cookie session cannot be handed to another HTTP client (load generation)")
         if not self.succeeded("login", answer):
             raise DriverError(f"cannot log in as declared test account {account.name!r}: {answer.status_code}")
-        return self._session_from(account, self.new_http(), answer, dict(account.known()))
+        session = self._session_from(account, self.new_http(), answer, dict(account.known()))
+        if session.http is not None:
+            session.http.cookies.clear()  # the other client has no jar: the header credential alone
+        return session
 
     def _session_from(
         self, account: Account, http: requests.Session, resp: Any, values: dict[str, Any]
