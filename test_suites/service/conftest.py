@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from harness.checks.transaction import order_late
 from harness.deploy import GUARD, Deployment
 from harness.drivers import build_driver
 
@@ -15,15 +16,18 @@ def load_driver(spec: Any, deployment: Deployment) -> Any:
     return build_driver(spec, deployment, GUARD)
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "late(rank): run after the target's other checks (higher rank later)")
+
+
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """The crash drill restarts the sample, and a restarted sample may forget every session: it runs
     first, before any other check (or the transaction suite's idle-session clock, which starts once
-    the first check on a target is set up) has opened one. The failover drill (an instance killed
-    and started again) follows it, for the same reason."""
-    order = {"test_continuity.py": 0, "test_failover.py": 1}
-    drill = [i for i in items if i.path.name in order and i.path.parent.name == "service"]
-    drill.sort(key=lambda i: order[i.path.name])  # stable: each file's own order is kept
+    the first check on a target is set up) has opened one."""
+    drill = [i for i in items if i.path.name == "test_continuity.py" and i.path.parent.name == "service"]
     for item in drill:
         items.remove(item)
     items[:0] = drill
+    # The failover drill (late) runs after the target's other checks, as the other suites order theirs.
+    order_late(items)

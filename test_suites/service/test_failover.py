@@ -6,7 +6,8 @@ would be, one instance (chosen at random) is killed at a random moment. The load
 declared failover bound and a few seconds more; the interruption it saw is judged against the bound
 (``parameters.service_level.failover_s``, else the lab's default, which the evidence names). The
 killed instance is then started again, and every transfer the sample acknowledged, before the kill
-or after it, is looked for in the transaction history read back through the driver.
+or after it, is looked for in the transaction history read back through the driver. It runs after
+every other check on its target (``late``).
 """
 
 from __future__ import annotations
@@ -29,6 +30,9 @@ from harness.verdicts import not_applicable
 
 
 @pytest.mark.clause("7.dr.failover")
+# Last on its target: while an instance is down, no other check's request (the idle-session clock's
+# control, running in the background) may meet the failover, nor the load slow it down.
+@pytest.mark.late(6)
 def test_one_instance_failing_interrupts_clients_no_longer_than_declared(deployment, spec, params, evidence):
     declared = spec.deployment.instances
     if declared < 2:
