@@ -16,8 +16,8 @@ for arg in "$@"; do
   esac
 done
 
-# chromium: browser checks (never `playwright install`: no browser download works here);
-# fonts-wqy-microhei: Chinese in PDFs and screenshots; libpcap0.8: scapy's BPF filters;
+# chromium: browser checks and the report's PDF (never `playwright install`: no browser download
+# works here); fonts-wqy-microhei: Chinese in PDFs and screenshots; libpcap0.8: scapy's BPF filters;
 # openssl: the reference sample makes its certificate; poppler-utils: looking at PDF pages.
 pkgs=(chromium fonts-wqy-microhei libpcap0.8 openssl poppler-utils iproute2 openssh-server openssh-client rsync)
 if [ "$engine" = 1 ]; then pkgs+=(docker.io debootstrap); fi
@@ -51,6 +51,10 @@ if [ "${#svc_missing[@]}" -gt 0 ]; then
   apt-get update -q >/dev/null
   DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${svc_missing[@]}" >/dev/null
 fi
+
+# The lab configuration (identity, signatories, report-signing certificate): made from
+# lab_env/lab.example.yaml with a lab test certificate when missing; an existing one is kept.
+python3 -m harness lab init
 
 if [ "$engine" = 1 ]; then
   # gitlab-ci-local runs the example retest pipeline for real in the tests; 4.72.0 is the last

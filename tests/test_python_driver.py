@@ -27,7 +27,7 @@ from sqlalchemy import select
 from harness.media import tree_sha256
 from harness.run import run_sample
 from harness.spec import load_spec
-from harness.spec.loader import _PATH_FIELDS, _rebase
+from harness.spec.loader import _rebase
 from harness.store import Verdict, session
 from tests.conftest import ROOT, SPECS
 
@@ -45,8 +45,7 @@ def _spec(tmp: Path, name: str, *, python: bool, defects: str = "") -> Path:
     with the Python driver in place of the REST description, and/or defects planted by its start
     step."""
     data: dict[str, Any] = yaml.safe_load((SPECS / "refpay.yaml").read_text(encoding="utf-8"))
-    for f in _PATH_FIELDS:
-        _rebase(data, f, SPECS)
+    _rebase(data, SPECS)
     for m in data["media"]:  # the sample as it is now (a defect being added elsewhere changes it)
         m["sha256"] = tree_sha256(Path(m["path"]))
     if python:

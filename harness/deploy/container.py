@@ -31,17 +31,18 @@ import os
 import posixpath
 import shutil
 import subprocess
+import sys
 import tarfile
 import tempfile
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
+from harness.config import lab_config
 from harness.deploy import hostfw, leftovers, services
 from harness.deploy.base import (
     INSTALL_LOG,
@@ -55,9 +56,11 @@ from harness.deploy.base import (
     wait_healthy,
 )
 from harness.deploy.images import BASE_IMAGE, SERVICES_RECIPE, SERVICES_REPO
-from harness.deploy.process import copy_media
+from harness.deploy.process import copy_media, copy_tree
+from harness.files import FileRefused, regular_file
 from harness.spec import LoadedSpec
-from harness.templating import TemplateError, ports_ns, render
+from harness.spec.model import check_package_requirement
+from harness.templating import ENTRY_NAMESPACES, TemplateError, deploy_values, render
 
 if TYPE_CHECKING:
     from docker import DockerClient
@@ -129,18 +132,9 @@ for port in map(int, sys.argv[3:]):
 """
 
 
-def _proc_start(pid: int) -> str:
-    """The kernel's start time of a process (field 22 of /proc/PID/stat): pid plus this is unique."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return ""
-    return stat.rsplit(")", 1)[1].split()[19]
-
-
 def owner_labels() -> dict[str, str]:
     pid = os.getpid()
-    return {LABEL_OWNER: str(pid), LABEL_OWNER_START: _proc_start(pid), LABEL_DEPLOYMENT: "1"}
+    return {LABEL_OWNER: str(pid), LABEL_OWNER_START: leftovers.process_start(pid), LABEL_DEPLOYMENT: "1"}
 
 
 def _owner_gone(labels: dict[str, str]) -> bool:
@@ -155,7 +149,38 @@ def _owner_gone(labels: dict[str, str]) -> bool:
     except PermissionError:
         pass
     start = labels.get(LABEL_OWNER_START)
-    return bool(start) and _proc_start(pid) not in ("", start)
+    return bool(start) and leftovers.process_start(pid) not in ("", start)
+
+
+def _pip_env(home: Path) -> dict[str, str]:
+    """Only what pip needs to reach the index: no PIP_* variable, no host configuration of the user."""
+    keep = ("PATH", "LANG", "http_proxy", "https_proxy", "no_proxy", "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY")
+    return {**{k: os.environ[k] for k in keep if k in os.environ}, "HOME": str(home)}
+
+
+def download_wheels(loaded: LoadedSpec, dest: Path) -> None:
+    """Built wheels of the spec's ``deployment.container.wheels`` (and of what they need), from the
+    lab's index only, into ``dest``. Each item is a package requirement (checked again here: never a
+    pip option such as ``-r /etc/shadow``); pip runs isolated from the host's environment and user
+    configuration, and never builds a source distribution (that would run the applicant's setup.py
+    on the host)."""
+    index = lab_config().pip_index_url
+    dest.mkdir(parents=True, exist_ok=True)
+    for i, req in enumerate(loaded.spec.deployment.container.wheels):
+        field = f"deployment.container.wheels[{i}]"
+        try:
+            check_package_requirement(req)
+        except ValueError as e:
+            raise DeployError(str(loaded.problem(field, str(e)))) from None
+        cmd = [sys.executable, "-m", "pip", "download", "--isolated", "--no-input", "--disable-pip-version-check"]
+        cmd += ["--only-binary=:all:", "--index-url", index, "--dest", str(dest), "--", req]
+        try:
+            r = subprocess.run(cmd, capture_output=True, text=True, timeout=600, env=_pip_env(dest.parent), cwd=dest)
+        except subprocess.TimeoutExpired:
+            raise DeployError(str(loaded.problem(field, f"downloading {req!r} from {index} took over 600 s"))) from None
+        if r.returncode != 0:
+            msg = f"no built wheel of {req!r} (or of what it needs) on {index}; the lab never builds from source"
+            raise DeployError(str(loaded.problem(field, msg)), r.stdout + r.stderr)
 
 
 def docker_client() -> DockerClient:
@@ -402,14 +427,8 @@ class ContainerDeployer(Deployer):
             shutil.rmtree(workdir)
         workdir.mkdir(parents=True)
         declared = {p.name: p.port for p in d.ports}
-        values: dict[str, Any] = {
-            "workdir": SAMPLE_DIR,
-            "bind": "0.0.0.0",  # inside its own network namespace; only the edge can reach it
-            "host": "127.0.0.1",
-            "ports": ports_ns(declared),
-            "services": _NotWhileBuilding(),
-            "instance": 0,
-        }
+        # bind 0.0.0.0: inside its own network namespace; only the edge can reach it
+        values = deploy_values(SAMPLE_DIR, "0.0.0.0", "127.0.0.1", declared, _NotWhileBuilding())
         try:
             # The image is built without any network: variables naming a service are set at start only.
             env = {k: render(v, values) for k, v in d.env.items() if "{services." not in v}
@@ -525,8 +544,10 @@ class ContainerDeployer(Deployer):
     def _load_archive(client: DockerClient, path: Path) -> Image:
         from docker.errors import DockerException
 
-        if not path.is_file():
-            raise DeployError(f"image archive {path} is missing")
+        try:
+            regular_file(path)
+        except FileRefused as e:
+            raise DeployError(f"image archive {path}: {e}") from None
         try:
             with path.open("rb") as f:
                 loaded = client.images.load(f)
@@ -561,19 +582,12 @@ class ContainerDeployer(Deployer):
             return hit, True
         with tempfile.TemporaryDirectory(prefix="harness-build-") as tmp:
             ctx = Path(tmp) / "context"
-            shutil.copytree(context, ctx, symlinks=True)
+            copy_tree(context, ctx)  # links stay links; one leading out of the context is refused
             if wheels:
                 # The build has no network (and a container's TLS fails here): the host fetches wheels.
-                r = subprocess.run(
-                    ["python3", "-m", "pip", "download", "--only-binary=:all:", "-d", str(ctx / "wheels"), *wheels],
-                    capture_output=True,
-                    text=True,
-                    timeout=600,
-                )
-                if r.returncode != 0:
-                    raise DeployError(
-                        f"pip download of the sample's wheels failed ({r.returncode})", r.stdout + r.stderr
-                    )
+                if (ctx / "wheels").is_symlink():
+                    raise DeployError(f"build context {context}: 'wheels' is a link; the lab downloads wheels there")
+                download_wheels(loaded, ctx / "wheels")
             try:
                 image, _log = client.images.build(
                     path=str(ctx),
@@ -828,7 +842,7 @@ class ContainerDeployer(Deployer):
                 self._ledger(dep)
                 ci.start()  # one by one: the first fills the volume
             upstreams = {p.name: ",".join(f"{n}:{p.port}" for n in names) for p in d.ports}
-            return render(d.entry.run, {**values, "upstreams": SimpleNamespace(**upstreams)})
+            return render(d.entry.run, {**values, "upstreams": upstreams}, ENTRY_NAMESPACES)
         except TemplateError as e:
             raise DeployError(f"spec template: {e}") from None
 
@@ -989,14 +1003,24 @@ def _default_cmd(template: str, values: dict[str, Any]) -> str:
         return template
 
 
-class _NotWhileBuilding:
-    """``{services.…}`` while the image is made: install steps run without any network there."""
+class _NotWhileBuilding(Mapping[str, Any]):
+    """``{services.…}`` while the image is made: install steps run without any network there.
+    A mapping, as templates look names up in mappings only; asking it for a service says why not."""
 
-    def __getattr__(self, name: str) -> Any:
-        raise AttributeError(
+    def __getitem__(self, name: str) -> Any:
+        raise TemplateError(
             f"service {name}: in the container backend the install steps build the image without any network, "
             "so no service is reachable there; use the service in deployment.start or deployment.env"
         )
+
+    def __contains__(self, name: object) -> bool:
+        return self[str(name)] is not None  # raises: the reason, not "unknown placeholder"
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(())
+
+    def __len__(self) -> int:
+        return 0
 
 
 def _service_exit(client: DockerClient, inst: services.ServiceInstance) -> int | None:

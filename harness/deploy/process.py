@@ -22,7 +22,7 @@ import subprocess
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from types import SimpleNamespace
+from stat import S_ISDIR
 from typing import Any
 
 from harness.deploy import leftovers, netns, services, sockets
@@ -37,24 +37,60 @@ from harness.deploy.base import (
     register,
     wait_healthy,
 )
-from harness.deploy.local import free_port, kill_group, port_free
+from harness.deploy.local import free_port, kill_group, port_free, signal_group
+from harness.files import FileRefused, read_bytes, regular_file, stat_of
+from harness.media import entries
 from harness.spec import LoadedSpec
-from harness.templating import TemplateError, ports_ns, render
+from harness.templating import ENTRY_NAMESPACES, TemplateError, deploy_values, ports_ns, render
+
+MAX_READ_BYTES = 1 << 30  # a log or data file the checks read
 
 __all__ = ["ProcessDeployer", "ProcessDeployment", "copy_media", "free_port", "kill_group"]
+
+
+def copy_tree(src: Path, dest: Path) -> None:
+    """Copy a directory medium as submitted: files with their modes, links as links (never followed),
+    byte caches left out. A link that leaves the medium, or a special file, is refused (intake
+    reports both; this is the second line of defence, at use)."""
+    try:
+        found = entries(src)
+    except FileRefused as e:
+        raise DeployError(f"media {src}: {e}") from None
+    dest.mkdir(parents=True, exist_ok=True)
+    for entry in found:
+        if entry.link_escapes():
+            raise DeployError(f"media {src}: {entry.rel} is a link to {entry.target}, outside the medium")
+        if entry.kind not in ("file", "link"):
+            raise DeployError(f"media {src}: {entry.rel} is a {entry.kind}, not a file")
+    try:
+        for entry in found:
+            out = dest / entry.rel
+            out.parent.mkdir(parents=True, exist_ok=True)
+            if entry.kind == "link":
+                out.symlink_to(entry.target)
+            else:
+                shutil.copy2(entry.path, out, follow_symlinks=False)  # refuses a file swapped for a FIFO
+    except OSError as err:
+        raise DeployError(f"media {src}: cannot be copied: {err}") from None
 
 
 def copy_media(loaded: LoadedSpec, dest: Path) -> None:
     """Put the sample's media in a fresh working directory: each run starts from what was submitted."""
     dest.mkdir(parents=True, exist_ok=True)
     for m in loaded.spec.media:
-        src = loaded.resolve(m.path)
-        if src.is_dir():
-            shutil.copytree(src, dest / src.name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-        elif src.is_file():
-            shutil.copy2(src, dest / src.name)
+        src = loaded.resolve(m.path)  # refuses a path outside the spec's folder
+        try:
+            st = stat_of(src)
+        except FileRefused as e:
+            raise DeployError(f"media {m.path} (looked at {src}): {e}") from None
+        if S_ISDIR(st.st_mode):
+            copy_tree(src, dest / src.name)
         else:
-            raise DeployError(f"media {m.path} is missing (looked at {src})")
+            try:
+                regular_file(src)
+            except FileRefused as e:
+                raise DeployError(f"media {m.path} (looked at {src}): {e}") from None
+            shutil.copy2(src, dest / src.name)
 
 
 @dataclass
@@ -65,6 +101,7 @@ class Instance:
     cmd: str
     ports: dict[str, int]
     proc: subprocess.Popen[bytes] | None = None
+    proc_start: str = ""  # as ProcessDeployment.proc_start
 
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
@@ -74,6 +111,7 @@ class Instance:
 class ProcessDeployment(Deployment):
     # The process in front: the single instance, or the entry point when instances stand behind one.
     proc: subprocess.Popen[bytes] | None = None
+    proc_start: str = ""  # the leader's kernel start time: with its pid, it names the group for good
     log_files: list[str] = field(default_factory=list)
     ledger_key: str = ""
     namespace: netns.Namespace | None = None  # isolation: namespace
@@ -92,16 +130,22 @@ class ProcessDeployment(Deployment):
             if out.exists():
                 parts.append(out.read_text(errors="replace"))
         for rel in self.log_files:
-            p = self.sample_dir / rel
-            if p.exists():
-                parts.append(f"--- {rel} ---\n" + p.read_text(errors="replace"))
+            try:
+                parts.append(f"--- {rel} ---\n" + self.read_file(rel).decode(errors="replace"))
+            except OSError:  # not written (yet), or outside the sample's directory
+                continue
         return "\n".join(parts)
 
     def read_file(self, relative: str) -> bytes:
+        """A file the sample wrote, never one outside its directory (also not through a link), and
+        never a special file (a FIFO the sample made would block the reader)."""
         p = (self.sample_dir / relative).resolve()
         if not p.is_relative_to(self.sample_dir.resolve()):
             raise PermissionError(f"{relative} is outside the sample's directory")
-        return p.read_bytes()
+        try:
+            return read_bytes(p, MAX_READ_BYTES)
+        except FileRefused as e:
+            raise FileNotFoundError(f"{relative}: {e}") from None
 
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
@@ -146,6 +190,7 @@ class ProcessDeployment(Deployment):
     def launch(self) -> None:
         """Run the start step (the entry step, in front of instances) and record it in the ledger."""
         self.proc = self._spawn(self.start_cmd, self.workdir / OUTPUT_LOG)
+        self.proc_start = leftovers.process_start(self.proc.pid)
         self.record_ledger()
         self.info["pid"] = self.proc.pid
 
@@ -154,6 +199,7 @@ class ProcessDeployment(Deployment):
 
     def launch_instance(self, inst: Instance) -> None:
         inst.proc = self._spawn(inst.cmd, self._output(inst))
+        inst.proc_start = leftovers.process_start(inst.proc.pid)
         self.record_ledger()
         self.info.setdefault("instance_pids", {})[str(inst.index)] = inst.proc.pid
 
@@ -217,7 +263,8 @@ class ProcessDeployment(Deployment):
     def ledger(self) -> dict[str, Any]:
         return {
             "pgid": self.proc.pid if self.proc is not None else None,
-            "instance_pgids": [i.proc.pid for i in self.instances if i.proc is not None],
+            "start": self.proc_start,  # with the pgid: a reused group id is never taken for this one
+            "instances": [{"pgid": i.proc.pid, "start": i.proc_start} for i in self.instances if i.proc is not None],
             "workdir": str(self.workdir),
             "netns": self.namespace.slot if self.namespace is not None else None,
             "services": [s.ledger() for s in self.services.values()],
@@ -328,14 +375,8 @@ class ProcessDeployer(Deployer):
             services.start_local(decl, dep.workdir, dep.namespace, started)
         if dep.services:
             dep.info["services"] = [s.describe() for s in dep.services.values()]
-        values: dict[str, Any] = {
-            "workdir": str(dep.sample_dir),
-            "bind": bind,
-            "host": dep.host,
-            "ports": ports_ns(dep.ports),
-            "services": services.template_namespace(dep.services),
-            "instance": 0,
-        }
+        provided = services.template_namespace(dep.services)
+        values = deploy_values(str(dep.sample_dir), bind, dep.host, dep.ports, provided)
         env = dict(os.environ)
         transcript = dep.workdir / INSTALL_LOG
         try:
@@ -368,7 +409,7 @@ class ProcessDeployer(Deployer):
             cmd = render(d.start.run, {**values, "ports": ports_ns(own), "instance": i})
             instances.append(Instance(i, cmd, own))
         upstreams = {p.name: ",".join(f"127.0.0.1:{i.ports[p.name]}" for i in instances) for p in d.ports}
-        entry = render(d.entry.run, {**values, "ports": ports_ns(listen), "upstreams": SimpleNamespace(**upstreams)})
+        entry = render(d.entry.run, {**values, "ports": ports_ns(listen), "upstreams": upstreams}, ENTRY_NAMESPACES)
         return instances, entry
 
     def teardown(self, deployment: Deployment) -> None:
@@ -377,13 +418,14 @@ class ProcessDeployer(Deployer):
         if dep.torn_down:
             return
         if dep.proc is not None:
-            kill_group(dep.proc.pid)
+            # Not reaped yet, so the leader's pid cannot have been reused; the start time still names it.
+            kill_group(dep.proc.pid, start=dep.proc_start)
             with contextlib.suppress(subprocess.TimeoutExpired):
                 dep.proc.wait(timeout=10)
             dep.info["exit_code"] = dep.proc.returncode
         for member in dep.instances:
             if member.proc is not None:
-                kill_group(member.proc.pid)
+                kill_group(member.proc.pid, start=member.proc_start)
                 with contextlib.suppress(subprocess.TimeoutExpired):
                     member.proc.wait(timeout=10)
         for inst in dep.services.values():
@@ -400,10 +442,17 @@ class ProcessDeployer(Deployer):
     def cleanup_stale(self) -> list[str]:
         removed = []
         for key, payload in leftovers.orphans("process"):
-            for pgid in [payload.get("pgid"), *(payload.get("instance_pgids") or [])]:
-                if pgid:
-                    kill_group(int(pgid), signal.SIGKILL, grace_s=0)
-                    removed.append(f"killed leftover sample process group {pgid} ({payload['workdir']})")
+            # The entry (or only) process's group and each instance's.
+            groups = [payload, *(g for g in payload.get("instances") or [] if isinstance(g, dict))]
+            for group in groups:
+                pgid, start = group.get("pgid"), str(group.get("start") or "")
+                if isinstance(pgid, int) and pgid > 1:
+                    # Only the group the dead run started: its leader's pid and start time, never a
+                    # group whose id the kernel has since given to an unrelated process.
+                    if not start:
+                        removed.append(f"dropped a leftover record of group {pgid} without its start time (not killed)")
+                    elif signal_group(pgid, start, signal.SIGKILL):
+                        removed.append(f"killed leftover sample process group {pgid} ({payload.get('workdir')})")
             removed += services.cleanup_ledger(list(payload.get("services") or []))
             slot = payload.get("netns")
             if isinstance(slot, int) and 0 <= slot < netns.SLOTS:

@@ -34,6 +34,7 @@ from types import SimpleNamespace
 from typing import Any
 from urllib.parse import quote
 
+from harness.deploy import leftovers
 from harness.deploy.base import DeployError
 from harness.deploy.local import free_port, kill_group
 from harness.deploy.netns import Namespace
@@ -108,6 +109,8 @@ class ServiceInstance:
         return {
             "name": self.name,
             "pgid": self.proc.pid if self.proc is not None else None,
+            # With the pgid, so cleanup never kills a group whose id was given to someone else.
+            "start": leftovers.process_start(self.proc.pid) if self.proc is not None else "",
             "home": str(self.home) if self.temporary and self.home else None,
         }
 
@@ -465,9 +468,13 @@ def cleanup_ledger(entries: list[dict[str, Any]]) -> list[str]:
     """Stop what a killed run's ledger says it started; a line per thing removed."""
     lines = []
     for e in entries:
-        if e.get("pgid"):
-            kill_group(int(e["pgid"]), signal.SIGKILL, grace_s=1.0)
-            lines.append(f"killed leftover service {e.get('name')} (process group {e['pgid']})")
+        pgid, start = e.get("pgid"), str(e.get("start") or "")
+        if isinstance(pgid, int) and pgid > 1 and start:
+            if leftovers.group_members(pgid, start):
+                kill_group(pgid, signal.SIGKILL, grace_s=1.0, start=start)
+                lines.append(f"killed leftover service {e.get('name')} (process group {pgid})")
+        elif pgid:
+            lines.append(f"left leftover service {e.get('name')} alone: group {pgid} has no start time recorded")
         if e.get("home"):
             home = Path(str(e["home"]))
             # Only a directory this module made is removed, whatever a ledger file says.

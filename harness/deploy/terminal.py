@@ -34,7 +34,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
@@ -52,7 +52,7 @@ from harness.deploy.base import (
 from harness.deploy.inventory import Unit
 from harness.deploy.process import copy_media
 from harness.spec import LoadedSpec
-from harness.templating import TemplateError, ports_ns, render
+from harness.templating import TemplateError, deploy_values, render
 
 if TYPE_CHECKING:
     import paramiko
@@ -319,8 +319,8 @@ class TerminalDeployment(Deployment):
                 parts.append(remote.read(posixpath.join(self.remote_dir, OUTPUT_LOG)).decode(errors="replace"))
             for rel in self.log_files:
                 try:
-                    data = remote.read(posixpath.join(self.remote_sample_dir, rel))
-                except FileNotFoundError:
+                    data = self.read_file(rel)  # keeps to the sample's directory on the unit
+                except OSError:
                     continue
                 parts.append(f"--- {rel} ---\n" + data.decode(errors="replace"))
             return "\n".join(parts)
@@ -328,9 +328,10 @@ class TerminalDeployment(Deployment):
         if out.exists():
             parts.append(out.read_text(errors="replace"))
         for rel in self.log_files:
-            p = self.sample_dir / rel
-            if p.is_file():
-                parts.append(f"--- {rel} ---\n" + p.read_text(errors="replace"))
+            try:  # read_file keeps to the sample's directory
+                parts.append(f"--- {rel} ---\n" + self.read_file(rel).decode(errors="replace"))
+            except OSError:
+                continue
         return "\n".join(parts)
 
     def read_file(self, relative: str) -> bytes:
@@ -520,12 +521,8 @@ class TerminalDeployer(Deployer):
 
         sample = dep.remote_sample_dir
         transcript = posixpath.join(dep.remote_dir, INSTALL_LOG)
-        values: dict[str, Any] = {
-            "workdir": sample,
-            "bind": "0.0.0.0",  # reached from the lab over the unit's network, not loopback
-            "host": unit.host,
-            "ports": ports_ns(dep.ports),
-        }
+        # bind 0.0.0.0: reached from the lab over the unit's network, not loopback
+        values = deploy_values(sample, "0.0.0.0", unit.host, dep.ports)
         bad_env = [k for k in d.env if not _ENV_NAME_RE.match(k)]
         if bad_env:  # they go into a remote shell line unquoted
             raise DeployError(f"spec deployment.env: not a variable name: {', '.join(bad_env)}")

@@ -621,7 +621,8 @@ class RestDriverImpl(HttpDriver):
             raise DriverError(f"cannot log in as declared test account {account.name!r}: {answer.status_code}")
         session = self._session_from(account, self.new_http(), answer, dict(account.known()))
         if session.http is not None:
-            session.http.cookies.clear()  # the other client has no jar: the header credential alone
+            session.http.cookies.clear()  # the other client carries no cookie: the token alone authenticates
+        session.credential_cookie = None
         return session
 
     def _session_from(
