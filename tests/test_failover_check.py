@@ -9,6 +9,7 @@ applicable; in a container too.
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 from typing import Any
 
@@ -78,6 +79,27 @@ def test_the_gateway_defect_is_planted_by_its_spec():
     (defect,) = GATEWAY_DEFECTS
     start = yaml.safe_load((ROOT / defect["spec"]).read_text(encoding="utf-8"))["deployment"]["entry"]["run"]
     assert f"--defects {defect['id']}" in start and defect["checks"] == [CHECK]
+
+
+def test_the_failover_drill_runs_after_every_other_check_of_its_target_and_the_crash_drill_first():
+    spec = importlib.util.spec_from_file_location("service_conftest", ROOT / "test_suites/service/conftest.py")
+    assert spec is not None and spec.loader is not None
+    conftest = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(conftest)
+
+    class Item:
+        def __init__(self, path: str, target: str, late: int = 0) -> None:
+            self.path, self.late = ROOT / "test_suites" / path, late
+            self.callspec = type("CS", (), {"params": {"deployment": target}})()
+
+        def get_closest_marker(self, name: str) -> object:
+            return type("M", (), {"args": (self.late,)})() if name == "late" and self.late else None
+
+    failover, expiry = Item("service/test_failover.py", "A", 6), Item("transaction/test_session.py", "A", 2)
+    crash, other = Item("service/test_continuity.py", "A"), Item("network/test_tls.py", "A")
+    items = [failover, other, expiry, crash, Item("network/test_tls.py", "B")]
+    conftest.pytest_collection_modifyitems(items)
+    assert items[:4] == [crash, other, expiry, failover] and items[4].callspec.params["deployment"] == "B"
 
 
 # -- the reference sample as a cluster ------------------------------------------------------------------
