@@ -11,7 +11,7 @@ import pytest
 import yaml
 from sqlalchemy import select
 
-from harness.deploy import Target, deployer_for
+from harness.deploy import GUARD, Target, deployer_for
 from harness.deploy.base import lab_session
 from harness.spec import load_spec
 from harness.store import Evidence, session
@@ -42,6 +42,7 @@ def test_process_deployment_survives_a_kill_and_restarts_on_its_data(tmp_path):
     loaded = load_spec(variant(tmp_path, "restart", ""))
     deployer = deployer_for("process")
     dep = deployer.deploy(loaded, Target("process", "process"), tmp_path / "dep")
+    GUARD.allow_deployment(dep)  # the health request below goes through the lab's guarded client
     try:
         port, first_pid = dep.ports["https"], dep.info["pid"]
         dep.kill()
@@ -51,6 +52,7 @@ def test_process_deployment_survives_a_kill_and_restarts_on_its_data(tmp_path):
         assert lab_session().get(dep.url("https://{host}:{ports.https}/health"), timeout=5).status_code == 200
         assert "event=unclean_shutdown_detected" in dep.logs()  # the same data directory, after a crash
     finally:
+        GUARD.revoke_deployment(dep)
         deployer.teardown(dep)
     assert not dep.alive()
 
@@ -98,7 +100,9 @@ def test_a_load_that_cannot_reach_the_sample_is_a_lab_error_not_a_failure(tmp_pa
     assert r.returncode == 3, r.stdout[-3000:]
     vs = verdicts_of(run_id_of(r.stdout))
     assert {v.outcome for v in vs} == {"error"} and len(vs) == 3
-    assert all("no answer from the sample" in v.detail for v in vs), [v.detail[:200] for v in vs]
+    # The port is outside what was deployed: the scope guard refuses it before any packet leaves.
+    why = ("no answer from the sample", "outside this run's scope")
+    assert all(any(w in v.detail for w in why) for v in vs), [v.detail[:200] for v in vs]
 
 
 @pytest.mark.slow

@@ -403,7 +403,7 @@ def _unthrottled(resp: requests.Response) -> requests.Response:
     return resp
 
 
-@pytest.mark.late(5)
+@pytest.mark.late(4)
 @pytest.mark.timeout(BUDGET_S + 2 * av.RECOVERY_S + 300)
 @pytest.mark.clause("11.availability.input")
 def test_crafted_input_does_not_stop_the_service(driver, deployment, params, evidence):

@@ -254,7 +254,7 @@ def _correct_login(driver, acct):
     return resp, driver.succeeded("login", resp)
 
 
-@pytest.mark.late(4)
+@pytest.mark.late(5)
 @pytest.mark.clause("5.auth.rate-limit")
 def test_login_attempts_are_rate_limited(driver, spec, params, evidence):
     """Apart from any account lockout: one client trying many passwords (each against a different,

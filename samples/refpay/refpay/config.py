@@ -13,7 +13,7 @@ class Config:
     port: int = 8443
     session_idle_timeout: float = 300.0
     lockout_threshold: int = 5
-    login_rate_limit: int = 30  # failed logins per client per minute before it is throttled
+    login_rate_limit: int = 60  # failed logins per client per minute before it is throttled
     defects: frozenset[str] = field(default_factory=frozenset)
     # One of several instances on one data directory (behind ``refpay gateway``), by name: then
     # sessions, the token key, used nonces and the login-failure window live in the database.

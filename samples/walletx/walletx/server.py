@@ -164,7 +164,7 @@ class Handler(BaseHTTPRequestHandler):
         name, credential = body.get("loginName"), body.get("secret")
         if not isinstance(name, str) or not isinstance(credential, str) or not name or len(name) > 64:
             raise Refusal(400, 4001, "参数错误")
-        self.ok(self.svc.sign_in(name, credential), status=201)
+        self.ok(self.svc.sign_in(name, credential, self.client_address[0]), status=201)
 
     def sign_out(self) -> None:
         token = self.token()

@@ -8,6 +8,7 @@ import secrets
 import threading
 import time
 import uuid
+from collections import deque
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -32,6 +33,7 @@ class Refusal(Exception):
 BAD_LOGIN = (401, 4011, "登录名或密码错误")
 LOCKED = (403, 4033, "账户已锁定，请稍后再试")
 NO_SESSION = (401, 4012, "会话无效或已过期，请重新登录")
+TOO_MANY = (429, 4291, "登录尝试过于频繁，请一分钟后再试")
 
 
 @dataclass
@@ -85,9 +87,32 @@ class WalletService:
         self.master = master
         self.sessions = Sessions(settings.idle_seconds)
         self._money = threading.Lock()
+        self._failed: dict[str, deque[float]] = {}  # client address -> times of its failed sign-ins
+        self._failed_lock = threading.Lock()
 
     # --- sign-in ------------------------------------------------------------------------------
-    def sign_in(self, login_name: str, credential: str) -> dict[str, Any]:
+    def _held_back(self, client: str) -> bool:
+        """Whether this client already failed the allowed number of sign-ins within the last minute."""
+        now = time.monotonic()
+        with self._failed_lock:
+            window = self._failed.setdefault(client, deque())
+            while window and now - window[0] > 60:
+                window.popleft()
+            return len(window) >= self.cfg.failures_per_client_min
+
+    def sign_in(self, login_name: str, credential: str, client: str = "") -> dict[str, Any]:
+        if self._held_back(client):
+            log.warning("event=sign_in_throttled client=%s", client)
+            raise Refusal(*TOO_MANY)
+        try:
+            return self._sign_in(login_name, credential)
+        except Refusal as r:
+            if r.status in (401, 403):
+                with self._failed_lock:
+                    self._failed.setdefault(client, deque()).append(time.monotonic())
+            raise
+
+    def _sign_in(self, login_name: str, credential: str) -> dict[str, Any]:
         row = self.db.holder_by_login(login_name)
         now = int(time.time())
         if row is None:

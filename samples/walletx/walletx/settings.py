@@ -13,6 +13,7 @@ class Settings:
     port: int = 9443
     max_failures: int = 3  # consecutive failed logins before the holder is locked
     lock_minutes: int = 30
+    failures_per_client_min: int = 30  # failed sign-ins from one client per minute before it must wait
     idle_seconds: float = 6.0  # a session unused this long is gone
     single_limit_fen: int = 2_000_000  # 20000.00 yuan per payment
     daily_limit_fen: int = 5_000_000  # 50000.00 yuan per payer per day (Beijing time)
