@@ -19,8 +19,9 @@ from types import SimpleNamespace
 from typing import Any
 
 # Namespaces with a documented dotted form, and how many names follow: {ports.NAME},
-# {services.NAME.FIELD}.
+# {services.NAME.FIELD}; the entry step in front of several instances also has {upstreams.NAME}.
 NAMESPACES: Mapping[str, int] = {"ports": 1, "services": 2}
+ENTRY_NAMESPACES: Mapping[str, int] = {**NAMESPACES, "upstreams": 1}
 SERVICE_FIELDS: tuple[str, ...] = ("url", "host", "port", "user", "password", "name")
 _NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 _PARSER = string.Formatter()
@@ -92,8 +93,8 @@ def _lookup(field: str, values: Mapping[str, Any]) -> Any:
     return value
 
 
-def render(template: str, values: Mapping[str, Any]) -> str:
-    placeholders(template)  # the form first: nothing is looked up for a malformed template
+def render(template: str, values: Mapping[str, Any], namespaces: Mapping[str, int] = NAMESPACES) -> str:
+    placeholders(template, namespaces)  # the form first: nothing is looked up for a malformed template
     out = []
     for literal, field, _spec, _conversion in _PARSER.parse(template):
         out.append(literal)
@@ -133,23 +134,34 @@ def ports_ns(ports: Mapping[str, int]) -> SimpleNamespace:
 
 
 # What the deployers provide to a deployment's templates. Install and start steps and the
-# environment get all of them; URLs (health check, driver base URL) are filled from the deployment
-# as the lab reaches it: host and ports.
-STEP_NAMES: tuple[str, ...] = ("workdir", "bind", "host")
+# environment get all of them ({instance}: the instance's number, 0 for the first or only one); the
+# entry step in front of several instances gets them too, and the instances' addresses
+# (``{upstreams.NAME}``: "host:port,host:port" for each declared port). URLs (health check, driver
+# base URL) are filled from the deployment as the lab reaches it: host and ports.
+STEP_NAMES: tuple[str, ...] = ("workdir", "bind", "host", "instance")
 URL_NAMES: tuple[str, ...] = ("host",)
 
 
-def deploy_values(workdir: str, bind: str, host: str, ports: Mapping[str, int], services: Any = None) -> dict[str, Any]:
+def deploy_values(
+    workdir: str, bind: str, host: str, ports: Mapping[str, int], services: Any = None, instance: int = 0
+) -> dict[str, Any]:
     """The values of a deployment's step and environment templates (STEP_NAMES, ports, services)."""
-    values = {"workdir": workdir, "bind": bind, "host": host, "ports": ports_ns(ports)}
+    values = {"workdir": workdir, "bind": bind, "host": host, "instance": instance, "ports": ports_ns(ports)}
     return values if services is None else {**values, "services": services}
 
 
-def available(names: Collection[str], port_names: Collection[str], service_names: Collection[str] = ()) -> set[str]:
-    """The placeholders a template may use: these names, ``ports.NAME`` for each port and
-    ``services.NAME.FIELD`` for each declared service."""
+def available(
+    names: Collection[str],
+    port_names: Collection[str],
+    service_names: Collection[str] = (),
+    upstreams: bool = False,
+) -> set[str]:
+    """The placeholders a template may use: these names, ``ports.NAME`` for each port,
+    ``services.NAME.FIELD`` for each declared service and, in the entry step, ``upstreams.NAME``
+    for each port."""
     return {
         *names,
         *(f"ports.{p}" for p in port_names),
+        *(f"upstreams.{p}" for p in port_names if upstreams),
         *(f"services.{s}.{f}" for s in service_names for f in SERVICE_FIELDS),
     }

@@ -317,9 +317,23 @@ def test_template_placeholders_are_names_and_known(tmp_path):
     p = _variant(tmp_path, "deployment:\n  start: {run: 'serve --port {ports.nope} --user {username}'}\n")
     assert _problems(p) == [
         f"{p}:3: deployment.start.run: unknown placeholder {{ports.nope}}; available: {{bind}}, {{host}}, "
-        "{ports.https}, {workdir}",
+        "{instance}, {ports.https}, {workdir}",
         f"{p}:3: deployment.start.run: unknown placeholder {{username}}; available: {{bind}}, {{host}}, "
-        "{ports.https}, {workdir}",
+        "{instance}, {ports.https}, {workdir}",
+    ]
+    # The entry step in front of several instances also names their addresses; no other step does.
+    p = _variant(
+        tmp_path,
+        "deployment:\n"
+        "  instances: 2\n"
+        "  start: {run: 'serve --port {ports.https} --instance {instance} --to {upstreams.https}'}\n"
+        "  entry: {run: 'gateway --port {ports.https} --to {upstreams.https} {upstreams.web}'}\n",
+    )
+    assert _problems(p) == [
+        f"{p}:4: deployment.start.run: {{upstreams.https}}: only {{ports.NAME}} or {{services.NAME.FIELD}} have a "
+        "dotted form",
+        f"{p}:5: deployment.entry.run: unknown placeholder {{upstreams.web}}; available: {{bind}}, {{host}}, "
+        "{instance}, {ports.https}, {upstreams.https}, {workdir}",
     ]
 
 

@@ -118,6 +118,20 @@ class Deployment(ABC):
         and return the seconds that took."""
         raise LabError(f"the {self.target.backend} backend cannot restart a sample")
 
+    # Failover (chapter 7): one of several instances behind the sample's entry point fails.
+    def instance_count(self) -> int:
+        """How many instances of the start step run (behind the entry point when more than one)."""
+        return 1
+
+    def kill_instance(self, index: int) -> None:
+        """Stop one instance at once, as a crash would; the entry point and the others keep running."""
+        raise LabError(f"the {self.target.backend} backend cannot kill one instance of a sample")
+
+    def restart_instance(self, index: int, timeout_s: float) -> float:
+        """Start a killed instance again on the shared data; return the seconds until it accepts
+        connections again (``NotServing`` past ``timeout_s``)."""
+        raise LabError(f"the {self.target.backend} backend cannot restart one instance of a sample")
+
 
 class Deployer(ABC):
     backend: ClassVar[str]

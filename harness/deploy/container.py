@@ -13,6 +13,11 @@ The host talks to 127.0.0.1:PORT -> docker-proxy -> edge -> sample. The edge, no
 process, forwards, so the published ports survive as long as the containers do and a busy check
 does not compete with the harness for the GIL. Only TCP is forwarded.
 
+A sample declaring several instances behind its own entry point runs one container per instance
+and one for the entry step, all of the sample's image on its internal network, sharing one volume
+at the sample's directory (filled from the image, so every instance starts on the data the install
+made); the edge forwards to the entry container, which reaches the instances by name.
+
 The docker SDK is imported inside functions, so this module imports (and ``deployer_for`` works)
 on a machine without an engine.
 """
@@ -31,7 +36,7 @@ import tarfile
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -45,6 +50,7 @@ from harness.deploy.base import (
     Deployer,
     DeployError,
     Deployment,
+    NotServing,
     Target,
     register,
     wait_healthy,
@@ -54,7 +60,7 @@ from harness.deploy.process import copy_media, copy_tree
 from harness.files import FileRefused, regular_file
 from harness.spec import LoadedSpec
 from harness.spec.model import check_package_requirement
-from harness.templating import TemplateError, deploy_values, render
+from harness.templating import ENTRY_NAMESPACES, TemplateError, deploy_values, render
 
 if TYPE_CHECKING:
     from docker import DockerClient
@@ -107,6 +113,22 @@ async def main():
     print("edge ready", flush=True)
     await asyncio.gather(*(s.serve_forever() for s in servers))
 asyncio.run(main())
+"""
+
+# Run on the edge: wait until HOST accepts TCP connections on every PORT (an instance is up again).
+# python3 -c LISTENING <host> <deadline-seconds> <port> ...
+LISTENING = r"""
+import socket, sys, time
+host, deadline = sys.argv[1], time.monotonic() + float(sys.argv[2])
+for port in map(int, sys.argv[3:]):
+    while True:
+        try:
+            socket.create_connection((host, port), timeout=1).close()
+            break
+        except OSError:
+            if time.monotonic() > deadline:
+                sys.exit(1)
+            time.sleep(0.1)
 """
 
 
@@ -224,6 +246,10 @@ class ContainerDeployment(Deployment):
     bridge: str = ""
     service_ids: list[str] = field(default_factory=list)  # containers of the declared services
     torn_down: bool = False
+    # Behind the entry point (``container_id`` is then the entry's container): one per instance,
+    # all sharing ``volume`` at the sample's directory.
+    instance_ids: list[str] = field(default_factory=list)
+    volume: str = ""
 
     @property
     def collected_dir(self) -> Path:
@@ -241,7 +267,22 @@ class ContainerDeployment(Deployment):
 
     def container_logs(self) -> str:
         c = self._container()
-        return c.logs(stdout=True, stderr=True).decode(errors="replace") if c else ""
+        out = c.logs(stdout=True, stderr=True).decode(errors="replace") if c else ""
+        for i, cid in enumerate(self.instance_ids):
+            ci = self._by_id(cid)
+            if ci is not None:
+                out += f"\n--- instance {i} ---\n" + ci.logs(stdout=True, stderr=True).decode(errors="replace")
+        return out
+
+    def _by_id(self, cid: str) -> Container | None:
+        from docker.errors import NotFound
+
+        if not cid or self.client is None:
+            return None
+        try:
+            return self.client.containers.get(cid)
+        except NotFound:
+            return None
 
     def _path(self, relative: str) -> str:
         norm = posixpath.normpath(posixpath.join(self.sample_dir, relative))
@@ -295,6 +336,60 @@ class ContainerDeployment(Deployment):
             c.wait(timeout=30)
         except DockerException as e:
             raise DeployError(f"docker kill of the sample failed: {e}") from None
+        for i in range(len(self.instance_ids)):
+            self.kill_instance(i)
+
+    def instance_count(self) -> int:
+        return max(1, len(self.instance_ids))
+
+    def _instance(self, index: int) -> Container:
+        if not 0 <= index < len(self.instance_ids):
+            raise DeployError(f"no instance {index}: the sample runs {self.instance_count()} instance(s)")
+        c = self._by_id(self.instance_ids[index])
+        if c is None:
+            raise DeployError(f"the container of instance {index} is gone")
+        return c
+
+    def kill_instance(self, index: int) -> None:
+        from docker.errors import DockerException
+
+        c = self._instance(index)
+        try:
+            c.reload()
+            if c.status == "running":
+                c.kill()
+            c.wait(timeout=30)
+        except DockerException as e:
+            raise DeployError(f"docker kill of instance {index} failed: {e}") from None
+
+    def restart_instance(self, index: int, timeout_s: float) -> float:
+        from docker.errors import DockerException
+
+        c = self._instance(index)
+        start = time.monotonic()
+        try:
+            c.start()
+        except DockerException as e:
+            raise DeployError(f"docker start of instance {index} failed: {e}") from None
+        self.wait_instance(index, timeout_s)
+        return time.monotonic() - start
+
+    def wait_instance(self, index: int, timeout_s: float) -> None:
+        """Until the instance accepts connections on its declared ports, seen from the edge (the
+        instances are on the internal network only)."""
+        from docker.errors import DockerException
+
+        assert self.loaded is not None, "deployed without its spec"
+        c, edge = self._instance(index), self._by_id(self.edge_id)
+        if edge is None:
+            raise DeployError("the edge container is gone: the instance cannot be reached")
+        ports = [str(p.port) for p in self.loaded.spec.deployment.ports]
+        try:
+            rc, _ = edge.exec_run(["python3", "-c", LISTENING, c.name, f"{timeout_s:g}", *ports])
+        except DockerException as e:
+            raise DeployError(f"cannot probe instance {index} from the edge: {e}") from None
+        if rc != 0:
+            raise NotServing(f"instance {index} accepted no connection within {timeout_s:g} s", self.logs())
 
     def restart(self, timeout_s: float) -> float:
         """The same container started again: the engine runs its start step on the files it kept."""
@@ -304,14 +399,20 @@ class ContainerDeployment(Deployment):
         c = self._container()
         if c is None:
             raise DeployError("the sample container is gone: nothing to start again")
+        start = time.monotonic()
         try:
+            for i in range(len(self.instance_ids)):
+                self._instance(i).start()
             c.start()
             c.reload()
         except DockerException as e:
             raise DeployError(f"docker start of the sample failed: {e}") from None
         networks = c.attrs["NetworkSettings"]["Networks"]
         self.info["sample_ip"] = next((n.get("IPAddress") for n in networks.values()), None)
-        return wait_healthy(self.loaded, self, self.alive, self.logs, timeout_s)
+        for i in range(len(self.instance_ids)):
+            self.wait_instance(i, max(0.1, timeout_s - (time.monotonic() - start)))
+        wait_healthy(self.loaded, self, self.alive, self.logs, max(0.1, timeout_s - (time.monotonic() - start)))
+        return time.monotonic() - start
 
 
 @register("container")
@@ -368,6 +469,8 @@ class ContainerDeployer(Deployer):
         )
         try:
             self._run(client, dep, loaded, image, values)
+            for i in range(len(dep.instance_ids)):
+                dep.wait_instance(i, d.health.timeout_s)
             dep.info["healthy_after_s"] = round(wait_healthy(loaded, dep, dep.alive, dep.logs), 3)
         except DeployError as e:
             c = dep._container()
@@ -632,9 +735,13 @@ class ContainerDeployer(Deployer):
                 start_cmd = render(d.start.run, values)
             except TemplateError as e:
                 raise DeployError(f"spec template: {e}") from None
+            mounts: dict[str, dict[str, str]] = {}
+            if d.entry is not None:
+                start_cmd = self._instances(client, dep, loaded, image, env, values, run_id, net.name, labels)
+                mounts = {dep.volume: {"bind": dep.sample_dir, "mode": "rw"}}
             c = client.containers.create(
                 image.id,
-                name=f"harness-lab-{run_id}-sample",
+                name=f"harness-lab-{run_id}-sample" if d.entry is None else f"harness-lab-{run_id}-entry",
                 entrypoint=["/bin/sh", "-c"],
                 command=[start_cmd],
                 working_dir=dep.sample_dir,
@@ -647,7 +754,8 @@ class ContainerDeployer(Deployer):
                 memswap_limit=f"{d.resources.memory_mb}m",  # no swap beyond the declared memory
                 stop_signal=d.stop_signal,
                 init=True,  # signals reach the sample, zombies are reaped
-                labels={**labels, LABEL_ROLE: "sample"},
+                labels={**labels, LABEL_ROLE: "sample" if d.entry is None else "entry"},
+                volumes=mounts or None,
             )
             dep.container_id = c.id
             self._ledger(dep)
@@ -689,6 +797,54 @@ class ContainerDeployer(Deployer):
                 raise DeployError(f"the engine published no host port for {p.name} ({p.port}/tcp)")
             dep.ports[p.name] = int(bindings[0]["HostPort"])
         dep.info["ports"] = dict(dep.ports)
+
+    def _instances(
+        self,
+        client: DockerClient,
+        dep: ContainerDeployment,
+        loaded: LoadedSpec,
+        image: Image,
+        env: dict[str, str],
+        values: dict[str, Any],
+        run_id: str,
+        network: str,
+        labels: dict[str, str],
+    ) -> str:
+        """Start one container per instance on a volume shared at the sample's directory (the engine
+        fills the empty volume from the image at the first mount); return the rendered entry step."""
+        d = loaded.spec.deployment
+        assert d.entry is not None
+        vol = client.volumes.create(name=f"harness-lab-{run_id}-data", labels={**labels, LABEL_ROLE: "data"})
+        dep.volume = vol.name
+        self._ledger(dep)
+        names = [f"harness-lab-{run_id}-instance-{i}" for i in range(d.instances)]
+        try:
+            for i, name in enumerate(names):
+                ci = client.containers.create(
+                    image.id,
+                    name=name,
+                    entrypoint=["/bin/sh", "-c"],
+                    command=[render(d.start.run, {**values, "instance": i})],
+                    working_dir=dep.sample_dir,
+                    environment=env,
+                    network=network,
+                    cap_drop=["ALL"],
+                    security_opt=["no-new-privileges"],
+                    nano_cpus=int(d.resources.cpus * 1e9),
+                    mem_limit=f"{d.resources.memory_mb}m",
+                    memswap_limit=f"{d.resources.memory_mb}m",
+                    stop_signal=d.stop_signal,
+                    init=True,
+                    labels={**labels, LABEL_ROLE: "instance"},
+                    volumes={vol.name: {"bind": dep.sample_dir, "mode": "rw"}},
+                )
+                dep.instance_ids.append(ci.id)
+                self._ledger(dep)
+                ci.start()  # one by one: the first fills the volume
+            upstreams = {p.name: ",".join(f"{n}:{p.port}" for n in names) for p in d.ports}
+            return render(d.entry.run, {**values, "upstreams": upstreams}, ENTRY_NAMESPACES)
+        except TemplateError as e:
+            raise DeployError(f"spec template: {e}") from None
 
     def _services(
         self, client: DockerClient, dep: ContainerDeployment, loaded: LoadedSpec, network: str, run_id: str,
@@ -744,7 +900,8 @@ class ContainerDeployer(Deployer):
         dep.ledger_key = leftovers.record(
             "container",
             {
-                "containers": [i for i in (dep.container_id, dep.edge_id, *dep.service_ids) if i],
+                "containers": [i for i in (dep.container_id, dep.edge_id, *dep.service_ids, *dep.instance_ids) if i],
+                "volumes": [dep.volume] if dep.volume else [],
                 "networks": [dep.network_id] if dep.network_id else [],
                 "workdir": str(dep.workdir),
             },
@@ -761,6 +918,11 @@ class ContainerDeployer(Deployer):
         from docker.errors import DockerException
 
         c = dep._container()
+        for cid in dep.instance_ids:
+            ci = dep._by_id(cid)
+            if ci is not None:
+                with contextlib.suppress(DockerException):
+                    ci.stop(timeout=5)
         if c is not None:
             try:
                 c.stop(timeout=5)
@@ -784,7 +946,12 @@ class ContainerDeployer(Deployer):
                 log = dep.client.containers.get(svc.container_id).logs(stdout=True, stderr=True)
                 (dep.workdir / "services").mkdir(exist_ok=True)
                 (dep.workdir / "services" / f"{svc.name}.log").write_bytes(log)
-        _remove(dep.client, [dep.edge_id, dep.container_id, *dep.service_ids], [dep.network_id])
+        _remove(
+            dep.client,
+            [dep.edge_id, dep.container_id, *dep.service_ids, *dep.instance_ids],
+            [dep.network_id],
+            [dep.volume],
+        )
         if dep.bridge:
             hostfw.reopen_host(dep.bridge)
         if dep.ledger_key:
@@ -810,10 +977,15 @@ class ContainerDeployer(Deployer):
                 if _owner_gone(labels):
                     _remove(client, [], [n.id])
                     removed.append(f"removed leftover network {n.name} (owner pid {labels.get(LABEL_OWNER)})")
+            for v in client.volumes.list(filters={"label": f"{LABEL_DEPLOYMENT}=1"}):
+                labels = v.attrs.get("Labels") or {}
+                if _owner_gone(labels):
+                    _remove(client, [], [], [v.name])
+                    removed.append(f"removed leftover volume {v.name} (owner pid {labels.get(LABEL_OWNER)})")
         except DockerException as e:
             removed.append(f"could not list leftovers: {e}")
         for key, payload in leftovers.orphans("container"):
-            _remove(client, payload.get("containers", []), payload.get("networks", []))
+            _remove(client, payload.get("containers", []), payload.get("networks", []), payload.get("volumes", []))
             leftovers.forget(key)
         for bridge in hostfw.closed_interfaces():
             if not Path(f"/sys/class/net/{bridge}").exists():  # its network is gone
@@ -883,8 +1055,10 @@ def _note_image(transcript: Path, source: str, reused: bool, image_id: str) -> N
             f.write(f"# {note} ({image_id})\n")
 
 
-def _remove(client: DockerClient | None, containers: list[str], networks: list[str]) -> None:
-    """Force-remove by ID; what is already gone is fine (teardown and cleanup may race)."""
+def _remove(
+    client: DockerClient | None, containers: list[str], networks: list[str], volumes: Sequence[str] = ()
+) -> None:
+    """Force-remove by ID (volumes by name); what is already gone is fine (teardown and cleanup may race)."""
     if client is None:
         return
     from docker.errors import DockerException
@@ -895,3 +1069,6 @@ def _remove(client: DockerClient | None, containers: list[str], networks: list[s
     for nid in filter(None, networks):
         with contextlib.suppress(DockerException):
             client.networks.get(nid).remove()
+    for vid in filter(None, volumes):  # after the containers that mounted it
+        with contextlib.suppress(DockerException):
+            client.volumes.get(vid).remove(force=True)

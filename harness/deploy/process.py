@@ -6,6 +6,10 @@ lab network namespace of its own (harness.deploy.netns) on the declared ports of
 lab's range, so products that bind a fixed port or every interface run side by side and are
 reached from the network, not from loopback. Declared services start first (harness.deploy.services);
 in a namespace they run there too, on its loopback.
+
+A sample that declares several instances runs its start step once per instance, each on free ports
+of its own and all on the one working directory (the data the install made), each checked healthy
+on its own ports; then its entry step (the product's own gateway) on the declared ports, in front.
 """
 
 from __future__ import annotations
@@ -15,7 +19,8 @@ import os
 import shutil
 import signal
 import subprocess
-from dataclasses import dataclass, field
+import time
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from stat import S_ISDIR
 from typing import Any
@@ -27,6 +32,7 @@ from harness.deploy.base import (
     Deployer,
     DeployError,
     Deployment,
+    NotServing,
     Target,
     register,
     wait_healthy,
@@ -35,7 +41,7 @@ from harness.deploy.local import free_port, kill_group, port_free, signal_group
 from harness.files import FileRefused, read_bytes, regular_file, stat_of
 from harness.media import entries
 from harness.spec import LoadedSpec
-from harness.templating import TemplateError, deploy_values, render
+from harness.templating import ENTRY_NAMESPACES, TemplateError, deploy_values, ports_ns, render
 
 MAX_READ_BYTES = 1 << 30  # a log or data file the checks read
 
@@ -88,7 +94,22 @@ def copy_media(loaded: LoadedSpec, dest: Path) -> None:
 
 
 @dataclass
+class Instance:
+    """One instance behind the sample's entry point: its rendered start step and its own ports."""
+
+    index: int
+    cmd: str
+    ports: dict[str, int]
+    proc: subprocess.Popen[bytes] | None = None
+    proc_start: str = ""  # as ProcessDeployment.proc_start
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+
+@dataclass
 class ProcessDeployment(Deployment):
+    # The process in front: the single instance, or the entry point when instances stand behind one.
     proc: subprocess.Popen[bytes] | None = None
     proc_start: str = ""  # the leader's kernel start time: with its pid, it names the group for good
     log_files: list[str] = field(default_factory=list)
@@ -97,6 +118,7 @@ class ProcessDeployment(Deployment):
     start_cmd: str = ""  # rendered, so a restart runs exactly what the first start ran
     env: dict[str, str] = field(default_factory=dict, repr=False)
     torn_down: bool = False
+    instances: list[Instance] = field(default_factory=list)  # behind the entry point (empty: none)
 
     @property
     def sample_dir(self) -> Path:
@@ -104,9 +126,9 @@ class ProcessDeployment(Deployment):
 
     def logs(self) -> str:
         parts = []
-        out = self.workdir / OUTPUT_LOG
-        if out.exists():
-            parts.append(out.read_text(errors="replace"))
+        for out in [self.workdir / OUTPUT_LOG, *(self._output(i) for i in self.instances)]:
+            if out.exists():
+                parts.append(out.read_text(errors="replace"))
         for rel in self.log_files:
             try:
                 parts.append(f"--- {rel} ---\n" + self.read_file(rel).decode(errors="replace"))
@@ -144,18 +166,18 @@ class ProcessDeployment(Deployment):
         foreign = [s for s in listeners if s.inode not in own]
         return sockets.holder_of(foreign[0].inode) if foreign else None
 
-    def launch(self) -> None:
-        """Run the start step in the sample's directory (in its namespace, if it has one), in a
-        process group of its own (so a teardown or a kill reaches the whole tree), its output kept
-        apart from the lab's transcript, and record it in the ledger."""
-        argv = ["/bin/sh", "-c", self.start_cmd]
+    def _spawn(self, cmd: str, output: Path) -> subprocess.Popen[bytes]:
+        """Run a step in the sample's directory (in its namespace, if it has one), in a process group
+        of its own (so a teardown or a kill reaches the whole tree), its output kept apart from the
+        lab's transcript."""
+        argv = ["/bin/sh", "-c", cmd]
         if self.namespace is not None:
             argv = [*self.namespace.run_prefix(), *argv]
         where = f"  (in network namespace {self.namespace.name})\n" if self.namespace is not None else ""
         with (self.workdir / INSTALL_LOG).open("ab") as t:
-            t.write(f"$ {self.start_cmd}\n{where}".encode())
-        with (self.workdir / OUTPUT_LOG).open("ab") as out:
-            self.proc = subprocess.Popen(
+            t.write(f"$ {cmd}\n{where}".encode())
+        with output.open("ab") as out:
+            return subprocess.Popen(
                 argv,
                 cwd=self.sample_dir,
                 env=self.env,
@@ -164,29 +186,85 @@ class ProcessDeployment(Deployment):
                 stdin=subprocess.DEVNULL,
                 start_new_session=True,
             )
+
+    def launch(self) -> None:
+        """Run the start step (the entry step, in front of instances) and record it in the ledger."""
+        self.proc = self._spawn(self.start_cmd, self.workdir / OUTPUT_LOG)
         self.proc_start = leftovers.process_start(self.proc.pid)
         self.record_ledger()
         self.info["pid"] = self.proc.pid
 
-    def kill(self) -> None:
-        if self.proc is None:
+    def _output(self, inst: Instance) -> Path:
+        return self.workdir / f"output-instance-{inst.index}.log"
+
+    def launch_instance(self, inst: Instance) -> None:
+        inst.proc = self._spawn(inst.cmd, self._output(inst))
+        inst.proc_start = leftovers.process_start(inst.proc.pid)
+        self.record_ledger()
+        self.info.setdefault("instance_pids", {})[str(inst.index)] = inst.proc.pid
+
+    def wait_instance(self, inst: Instance, timeout_s: float | None = None) -> float:
+        """The health check on the instance's own ports, answered by the instance's own processes."""
+        assert self.loaded is not None, "deployed without its spec"
+        view = replace(self, ports=inst.ports, proc=inst.proc, instances=[])
+        try:
+            return wait_healthy(self.loaded, view, inst.alive, self.logs, timeout_s)
+        except NotServing as e:
+            raise NotServing(f"instance {inst.index}: {e.args[0]}", e.logs) from None
+
+    @staticmethod
+    def _kill_group(proc: subprocess.Popen[bytes] | None) -> None:
+        if proc is None:
             return
         # The whole group at once; waiting on the leader reaps it (a zombie would still count).
         with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.proc.pid, signal.SIGKILL)
-        self.proc.wait(timeout=10)
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+
+    def kill(self) -> None:
+        self._kill_group(self.proc)
+        for inst in self.instances:
+            self._kill_group(inst.proc)
 
     def restart(self, timeout_s: float) -> float:
         assert self.loaded is not None, "deployed without its spec"
-        if self.alive():
+        if self.alive() or any(i.alive() for i in self.instances):
             raise DeployError("restart asked for while the sample still runs")
+        if not self.instances:
+            self.launch()
+            return wait_healthy(self.loaded, self, self.alive, self.logs, timeout_s)
+        start = time.monotonic()
+        for inst in self.instances:
+            self.launch_instance(inst)
+        for inst in self.instances:
+            self.wait_instance(inst, max(0.1, timeout_s - (time.monotonic() - start)))
         self.launch()
-        return wait_healthy(self.loaded, self, self.alive, self.logs, timeout_s)
+        wait_healthy(self.loaded, self, self.alive, self.logs, max(0.1, timeout_s - (time.monotonic() - start)))
+        return time.monotonic() - start
+
+    def instance_count(self) -> int:
+        return max(1, len(self.instances))
+
+    def kill_instance(self, index: int) -> None:
+        self._kill_group(self._instance(index).proc)
+
+    def restart_instance(self, index: int, timeout_s: float) -> float:
+        inst = self._instance(index)
+        if inst.alive():
+            raise DeployError(f"restart of instance {index} asked for while it still runs")
+        self.launch_instance(inst)
+        return self.wait_instance(inst, timeout_s)
+
+    def _instance(self, index: int) -> Instance:
+        if not 0 <= index < len(self.instances):
+            raise DeployError(f"no instance {index}: the sample runs {self.instance_count()} instance(s)")
+        return self.instances[index]
 
     def ledger(self) -> dict[str, Any]:
         return {
             "pgid": self.proc.pid if self.proc is not None else None,
             "start": self.proc_start,  # with the pgid: a reused group id is never taken for this one
+            "instances": [{"pgid": i.proc.pid, "start": i.proc_start} for i in self.instances if i.proc is not None],
             "workdir": str(self.workdir),
             "netns": self.namespace.slot if self.namespace is not None else None,
             "services": [s.ledger() for s in self.services.values()],
@@ -305,13 +383,34 @@ class ProcessDeployer(Deployer):
             env.update({k: render(v, values) for k, v in d.env.items()})
             for step in d.install:
                 run_step(render(step.run, values), dep.sample_dir, env, step.timeout_s, transcript)
-            dep.start_cmd = render(d.start.run, values)
+            if d.entry is None:
+                dep.start_cmd = render(d.start.run, values)
+            else:
+                dep.instances, dep.start_cmd = self._behind_entry(loaded, values, dep.ports)
         except TemplateError as e:
             raise DeployError(f"spec template: {e}") from None
         dep.env = env
         dep.info["install_transcript"] = INSTALL_LOG
         dep.info["install_steps"] = len(d.install)
+        for inst in dep.instances:  # each healthy on its own ports before the entry opens
+            dep.launch_instance(inst)
+        for inst in dep.instances:
+            dep.wait_instance(inst)
         dep.launch()
+
+    @staticmethod
+    def _behind_entry(loaded: LoadedSpec, values: dict[str, Any], listen: dict[str, int]) -> tuple[list[Instance], str]:
+        """The instances (each on free ports of its own) and the entry step in front of them."""
+        d = loaded.spec.deployment
+        assert d.entry is not None
+        instances = []
+        for i in range(d.instances):
+            own = {p.name: free_port() for p in d.ports}
+            cmd = render(d.start.run, {**values, "ports": ports_ns(own), "instance": i})
+            instances.append(Instance(i, cmd, own))
+        upstreams = {p.name: ",".join(f"127.0.0.1:{i.ports[p.name]}" for i in instances) for p in d.ports}
+        entry = render(d.entry.run, {**values, "ports": ports_ns(listen), "upstreams": upstreams}, ENTRY_NAMESPACES)
+        return instances, entry
 
     def teardown(self, deployment: Deployment) -> None:
         assert isinstance(deployment, ProcessDeployment)
@@ -324,6 +423,11 @@ class ProcessDeployer(Deployer):
             with contextlib.suppress(subprocess.TimeoutExpired):
                 dep.proc.wait(timeout=10)
             dep.info["exit_code"] = dep.proc.returncode
+        for member in dep.instances:
+            if member.proc is not None:
+                kill_group(member.proc.pid, start=member.proc_start)
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    member.proc.wait(timeout=10)
         for inst in dep.services.values():
             services.stop_local(inst)
         if dep.namespace is not None:
@@ -338,14 +442,17 @@ class ProcessDeployer(Deployer):
     def cleanup_stale(self) -> list[str]:
         removed = []
         for key, payload in leftovers.orphans("process"):
-            pgid, start = payload.get("pgid"), str(payload.get("start") or "")
-            if isinstance(pgid, int) and pgid > 1:
-                # Only the group the dead run started: its leader's pid and start time, never a
-                # group whose id the kernel has since given to an unrelated process.
-                if not start:
-                    removed.append(f"dropped a leftover record of group {pgid} without its start time (not killed)")
-                elif signal_group(pgid, start, signal.SIGKILL):
-                    removed.append(f"killed leftover sample process group {pgid} ({payload.get('workdir')})")
+            # The entry (or only) process's group and each instance's.
+            groups = [payload, *(g for g in payload.get("instances") or [] if isinstance(g, dict))]
+            for group in groups:
+                pgid, start = group.get("pgid"), str(group.get("start") or "")
+                if isinstance(pgid, int) and pgid > 1:
+                    # Only the group the dead run started: its leader's pid and start time, never a
+                    # group whose id the kernel has since given to an unrelated process.
+                    if not start:
+                        removed.append(f"dropped a leftover record of group {pgid} without its start time (not killed)")
+                    elif signal_group(pgid, start, signal.SIGKILL):
+                        removed.append(f"killed leftover sample process group {pgid} ({payload.get('workdir')})")
             removed += services.cleanup_ledger(list(payload.get("services") or []))
             slot = payload.get("netns")
             if isinstance(slot, int) and 0 <= slot < netns.SLOTS:

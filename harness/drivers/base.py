@@ -132,6 +132,13 @@ class OperationInfo:
     # Authenticated by the session's own credential (the login's token or cookie), not by credentials
     # of its own: what session checks (forgery, logout, expiry) probe with.
     by_session: bool = False
+    # The HTTP path template, relative to ``web_base_url()``: its placeholders name call fields
+    # (``/api/accounts/{account_id}``). What binds an interface document's operation to this one.
+    path: str | None = None
+    # Request fields (body or query) that carry exactly one call field, and which:
+    # ``{"walletNo": "from_account", "amountFen": "amount"}``. Tools that generate requests of their
+    # own (conformance) put the session's values where the request carries them.
+    field_roles: dict[str, str] = field(default_factory=dict, hash=False)
     role: OperationRole | None = None  # what it does to a password (change, reset request, reset)
 
     def changes_state(self) -> bool:
@@ -216,6 +223,38 @@ class Driver(Protocol):
     def get_url(self, path: str, note: str = "", session: DriverSession | None = None) -> requests.Response: ...
 
     def describe_auth(self) -> str: ...
+
+    # for tools that build requests of their own (API conformance, the load generator)
+    tls_verify: bool  # whether the sample's certificate is verified
+    timeout_s: float  # how long one request may take
+
+    def credentials(self, session: DriverSession) -> tuple[dict[str, str], dict[str, str]]:
+        """The headers and query parameters the session's credential adds to a request (cookies
+        travel in ``session.http``)."""
+        ...
+
+    def unsafe(self, method: str, path: str) -> str | None:
+        """Why a request (an interface document's ``method`` and path template) must never be sent by
+        a generic tool; None when it may be."""
+        ...
+
+    def stamp(self) -> dict[str, Any]:
+        """Fresh replay-protection values a signed request carries (nonce, timestamp), by request
+        field name, as the driver's own signed requests would carry them."""
+        ...
+
+    def wire_value(self, operation: str, name: str, value: Any) -> Any:
+        """A call field's value as ``operation`` writes it on the wire (an amount in minor units)."""
+        ...
+
+    def login_session(self, account: Account) -> tuple[requests.Response | None, DriverSession | None]:
+        """Log in once: the login's answer, and the session when the login succeeded (None otherwise)."""
+        ...
+
+    def session_from(self, account: Account, answer: Any) -> DriverSession:
+        """The session a login answer opens when another HTTP client sent the login ``prepare``
+        built (the load generator): ``answer`` has ``status_code``, ``headers``, ``text`` and ``json()``."""
+        ...
 
 
 def payee_fields(to: Account) -> dict[str, Any]:

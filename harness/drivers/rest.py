@@ -98,6 +98,19 @@ def _same_path(template: str, path: str) -> bool:
     return re.fullmatch(rx, norm) is not None or re.fullmatch(rx, path) is not None
 
 
+def _placeholder(value: object) -> str | None:
+    """The call field a template stands for when it is exactly one placeholder (``"{amount}"``)."""
+    if isinstance(value, str) and value.startswith("{") and value.endswith("}") and value[1:-1].isidentifier():
+        return value[1:-1]
+    return None
+
+
+def _field_roles(op: Operation) -> dict[str, str]:
+    """Request fields (body, query) that carry exactly one call field: ``{"walletNo": "from_account"}``."""
+    fields = {**op.query, **(op.body if isinstance(op.body, dict) else {})}
+    return {k: role for k, v in fields.items() if (role := _placeholder(v)) is not None}
+
+
 def _role_unsafe(op: Operation) -> str | None:
     """Why a password operation is never sent by a generic probe: it would change a test account's
     password (or send reset codes) in the middle of a run. Only the credential checks send it."""
@@ -165,6 +178,8 @@ class RestDriverImpl(HttpDriver):
                 path_inputs=tuple(dict.fromkeys(i for op in steps for i in op.path_inputs() if i not in captured)),
                 body_fields=tuple((last.body or {}).keys()) if isinstance(last.body, dict) else (),
                 returns=tuple([*last.returns.values(), *last.capture.values()]),
+                path=last.path,
+                field_roles=_field_roles(last),
             )
         op = self.operation(name)
         read = [p for p in [*op.returns.values(), *op.capture.values()] if p not in ("$", "")]
@@ -182,6 +197,8 @@ class RestDriverImpl(HttpDriver):
             path_inputs=tuple(op.path_inputs()),
             body_fields=tuple((op.body or {}).keys()) if isinstance(op.body, dict) else (),
             returns=tuple(dict.fromkeys(read)),
+            path=op.path,
+            field_roles=_field_roles(op),
             role=op.role,
         )
 
@@ -444,14 +461,21 @@ class RestDriverImpl(HttpDriver):
     def sign_values(self, values: dict[str, Any], key: str, fields: list[str] | None = None) -> str:
         return signer.sign(self._scheme(), key, values, fields)
 
+    def stamp(self) -> dict[str, Any]:
+        s = self.desc.signing
+        if s is None:
+            return {}
+        now = time.time()
+        out: dict[str, Any] = {}
+        if s.nonce_field:
+            out[s.nonce_field] = uuid.uuid4().hex
+        if s.timestamp_field:
+            out[s.timestamp_field] = int(now * 1000) if s.timestamp_unit == "ms" else int(now)
+        return out
+
     def _sign(self, call: Call, session: DriverSession | None) -> None:
         s = self._scheme()
-        now = time.time()
-        stamp: dict[str, Any] = {}
-        if s.nonce_field:
-            stamp[s.nonce_field] = uuid.uuid4().hex
-        if s.timestamp_field:
-            stamp[s.timestamp_field] = int(now * 1000) if s.timestamp_unit == "ms" else int(now)
+        stamp = self.stamp()
         if call.form is not None:
             call.form.update({k: str(v) for k, v in stamp.items()})
         elif isinstance(call.json, dict) or (call.json is None and call.method != "GET"):
@@ -482,6 +506,12 @@ class RestDriverImpl(HttpDriver):
         s = self._scheme()
         values = {k: v for k, v in call.body_values().items() if k != s.signature_field}
         return self.with_signature(call, self.sign_values(values, self.signing_key(session)))
+
+    def wire_value(self, operation: str, name: str, value: Any) -> Any:
+        op = self.operation(operation)
+        if op.amounts is not None and name in op.amounts.fields:
+            return to_wire_amount(op.amounts, value)
+        return value
 
     # -- answers ---------------------------------------------------------------------------------
     def succeeded(self, operation: str, response: requests.Response) -> bool:
@@ -582,7 +612,9 @@ class RestDriverImpl(HttpDriver):
 
     def session_from(self, account: Account, answer: Any) -> DriverSession:
         """The session a login answer opens, when another client (the load generator's) sent the
-        login the driver prepared. A cookie session cannot be carried over to another client."""
+        login the driver prepared. A session that only cookies carry cannot be carried over to another
+        client; one whose token also goes in a header or the query (a bearer token beside the web
+        face's cookie) can: its requests authenticate without the jar."""
         if all(s.kind == "cookie" for s in self.desc.auth_schemes()):
             raise DriverError("a cookie session cannot be handed to another HTTP client (load generation)")
         if not self.succeeded("login", answer):

@@ -1,13 +1,19 @@
 """API conformance (接口一致性): Schemathesis checks every operation the sample's OpenAPI document
-describes, authenticated through the spec's driver and inside the scope guard.
+describes, authenticated through the sample's driver and inside the scope guard.
 
 Schemathesis does the generating and the judging (coverage cases, a few fuzzed cases per
 operation with Hypothesis shrinking, and its response checks). The lab adds only what a
-generic tool cannot know, all of it read from the sample spec:
+generic tool cannot know, all of it asked of the driver through the driver protocol (so a sample
+driven by Python code is checked exactly like one described in REST terms):
 
-* authentication: a fresh session per ordinary test account, its token in the declared header;
-* the signing envelope: in a generated body, the payer field and the spec's nonce/timestamp are
-  replaced by the session's values and the signature recomputed (only where the generated value is
+* binding: a document's operation is the declared operation with the same method and path
+  template (``OperationInfo.path``); which request fields carry the payer, the payee, the amount
+  or the user name is the declared operation's ``field_roles``;
+* authentication: a fresh session per ordinary test account, its credential where the driver
+  puts it (``driver.credentials``);
+* the signing envelope: in a generated body, the payer field and the nonce/timestamp
+  (``driver.stamp``) are replaced by the session's values and the signature recomputed
+  (``driver.sign_values``) where the driver's signing puts it (only where the generated value is
   valid for its schema, so a negative case stays negative); otherwise every state-changing
   request would stop at the signature check and nothing behind it would be tested;
 * declared-limit cases: for the operation bound to ``transfer``, amounts at the declared limits
@@ -22,7 +28,6 @@ from __future__ import annotations
 import contextlib
 import re
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -34,10 +39,11 @@ import jsonschema
 import requests
 import yaml
 
-from harness.deploy.scope import OutOfScope
-from harness.drivers import DriverSession
-from harness.drivers.rest import dig, to_wire_amount
-from harness.spec.model import Account, Operation, RestDriver, SampleSpec
+from harness.deploy.base import lab_session
+from harness.deploy.scope import OutOfScope, ScopeGuard
+from harness.drivers import DriverSession, OperationInfo
+from harness.drivers.http import dig
+from harness.spec.model import Account, SampleSpec
 
 UNKNOWN_USER = "lab-unknown-user"
 STACK_TRACE = re.compile(
@@ -86,12 +92,6 @@ def _path_roles(doc_path: str, spec_path: str) -> dict[str, str]:
     return roles
 
 
-def _placeholder(value: object) -> str | None:
-    if isinstance(value, str) and value.startswith("{") and value.endswith("}") and value[1:-1].isidentifier():
-        return value[1:-1]
-    return None
-
-
 class _Resolver:
     """Local $ref resolution in the OpenAPI document (enough to validate one property)."""
 
@@ -115,58 +115,67 @@ class _Resolver:
 
 @dataclass
 class _Bound:
-    """An OpenAPI operation and the spec operation it is (method + path template)."""
+    """An OpenAPI operation and the declared operation it is (method + path template)."""
 
     name: str | None
-    op: Operation | None
+    op: OperationInfo | None
     body_props: dict[str, Any]
     path_params: dict[str, Any]
 
 
 class ConformanceRun:
+    """``driver`` is any implementation of the driver protocol (``harness.drivers.Driver``)."""
+
     def __init__(
         self,
         spec: SampleSpec,
         openapi_path: Path,
         driver: Any,
-        check_url: Callable[[str], None],
+        guard: ScopeGuard,
         *,
         max_examples: int = 8,
         time_budget_s: float = 60.0,
     ):
-        if not isinstance(spec.driver, RestDriver):
-            raise TypeError("API conformance needs a REST driver")
         self.spec = spec
-        self.desc: RestDriver = spec.driver
         self.driver = driver
         self.openapi_path = openapi_path
-        self.base_url = str(driver.base_url).rstrip("/")
-        self.http = driver.http  # anonymous requests; an account's own go on its session's jar
+        self.base_url = str(driver.web_base_url() or "").rstrip("/")
+        self.tls_verify = bool(driver.tls_verify)
+        self.timeout_s = float(driver.timeout_s)
+        # Anonymous requests; an account's own go on its session's jar. Guarded like all test traffic.
+        self.http = lab_session(self.tls_verify, guard)
         self._login: Callable[[Account], DriverSession] = driver.session
-        self.check_url = check_url
+        self.check_url: Callable[[str], None] = guard.check_url
         self.max_examples = max_examples
         self.time_budget_s = time_budget_s
-        self.tls_verify = self.desc.tls_verify
-        self.timeout_s = self.desc.timeout_s
         self.doc = yaml.safe_load(openapi_path.read_text(encoding="utf-8"))
         self.resolver = _Resolver(self.doc)
         self.outcome = Outcome()
         self._found: dict[tuple[str, str, str], Finding] = {}
         self._start = 0.0
         self._unknown_users = {a.username for a in driver.accounts() if a.username}
+        self._ops: dict[tuple[str, str], tuple[str, OperationInfo]] | None = None
 
-    # -- binding OpenAPI operations to the spec ------------------------------------------------
-    def _spec_ops(self) -> dict[tuple[str, str], tuple[str, Operation]]:
-        ops: dict[tuple[str, str], tuple[str, Operation]] = {}
-        named: list[tuple[str, Operation | None]] = [("login", self.desc.login), ("logout", self.desc.logout)]
-        named += list(self.desc.operations.items())
-        for name, op in named:
-            if op is not None:
-                ops[(op.method.upper(), _norm_path(op.path))] = (name, op)
+    # -- binding OpenAPI operations to the declared ones ----------------------------------------
+    def _declared_ops(self) -> dict[tuple[str, str], tuple[str, OperationInfo]]:
+        """Declared operations by (method, path template). An operation's own request is bound before
+        a multi-step operation that ends in it."""
+        infos: list[OperationInfo] = []
+        if self.driver.can_login():
+            infos.append(self.driver.info("login"))
+        if self.driver.can_logout():
+            infos.append(self.driver.info("logout"))
+        infos += list(self.driver.operations().values())
+        ops: dict[tuple[str, str], tuple[str, OperationInfo]] = {}
+        for info in infos:
+            if info.method and info.path:
+                ops.setdefault((info.method.upper(), _norm_path(info.path)), (info.name, info))
         return ops
 
     def _bind(self, operation: Any) -> _Bound:
-        found = self._spec_ops().get((operation.method.upper(), _norm_path(operation.path)))
+        if self._ops is None:
+            self._ops = self._declared_ops()
+        found = self._ops.get((operation.method.upper(), _norm_path(operation.path)))
         raw = self.doc.get("paths", {}).get(operation.path, {}).get(operation.method.lower(), {})
         raw = self.resolver.resolve(raw)
         props: dict[str, Any] = {}
@@ -225,8 +234,8 @@ class ConformanceRun:
                 case.query = {**(case.query or {}), **params}
         acct = session.account
         own = {k: v for k, v in {"account_id": acct.account_id, "from_account": acct.account_id}.items() if v}
-        if bound.op is not None and isinstance(case.path_parameters, dict):
-            roles = _path_roles(operation.path, bound.op.path)  # the document's name -> the spec's
+        if bound.op is not None and bound.op.path and isinstance(case.path_parameters, dict):
+            roles = _path_roles(operation.path, bound.op.path)  # the document's name -> the call field
             for name, value in list(case.path_parameters.items()):
                 role = roles.get(name)
                 if role in own and name != broken and self._valid(value, bound.path_params.get(name, {})):
@@ -234,8 +243,7 @@ class ConformanceRun:
         body = case.body
         if bound.op is None or not isinstance(body, dict):
             return
-        template = bound.op.body or {}
-        body_roles = {k: _placeholder(v) for k, v in template.items()}
+        body_roles = bound.op.field_roles
         if bound.name == "login" and not declared_login:
             user_keys = [k for k, r in body_roles.items() if r == "username"]
             for k in user_keys:
@@ -243,24 +251,12 @@ class ConformanceRun:
                     body[k] = UNKNOWN_USER  # never a generated password against a declared account
             return
         for k, body_role in body_roles.items():
-            if (
-                body_role is not None
-                and body_role in own
-                and k in body
-                and k != broken
-                and self._valid(body[k], bound.body_props.get(k, {}))
-            ):
+            if body_role in own and k in body and k != broken and self._valid(body[k], bound.body_props.get(k, {})):
                 body[k] = own[body_role]
-        s = self.desc.signing
+        s = self.driver.signing()
         if not (bound.op.signed and s is not None):
             return
-        now = time.time()
-        fresh: dict[str, Any] = {}
-        if s.nonce_field:
-            fresh[s.nonce_field] = uuid.uuid4().hex
-        if s.timestamp_field:
-            fresh[s.timestamp_field] = int(now * 1000) if s.timestamp_unit == "ms" else int(now)
-        for k, v in fresh.items():
+        for k, v in self.driver.stamp().items():
             if k in body and k != broken and self._valid(body[k], bound.body_props.get(k, {})):
                 body[k] = v
         if s.signature_in == "body":
@@ -335,7 +331,7 @@ class ConformanceRun:
                 "ms": round(response.elapsed * 1000, 1),
             }
         )
-        if bound.name == "logout" and bound.op is not None and response.status_code == bound.op.expect_status:
+        if bound.name == "logout" and self.driver.succeeded("logout", as_requests_response(response)):
             state["session"] = self._login(session.account)  # that session is gone; carry on with a new one
         try:
             case.validate_response(response, checks=self._checks())
@@ -406,9 +402,9 @@ class ConformanceRun:
     def _limit_cases(self, operation: Any, bound: _Bound, payer: Account) -> list[Any]:
         """Amounts at the declared limits, and one decimal beyond the declared precision, for the
         operation the spec binds to `transfer` (Hypothesis rarely hits such values by chance)."""
-        if bound.name != "transfer" or bound.op is None or not bound.op.body:
+        if bound.name != "transfer" or bound.op is None:
             return []
-        amount_keys = [k for k, v in bound.op.body.items() if _placeholder(v) == "amount"]
+        amount_keys = [k for k, role in bound.op.field_roles.items() if role == "amount"]
         if not amount_keys:
             return []
         lim = self.spec.parameters.limits
@@ -426,15 +422,13 @@ class ConformanceRun:
         if template is None:
             return []  # no valid body documented to vary
         payees = [a for a in self.driver.accounts() if not a.purposes and a.name != payer.name]
-        payee_keys = [k for k, v in bound.op.body.items() if _placeholder(v) == "to_account"]
+        payee_keys = [k for k, role in bound.op.field_roles.items() if role == "to_account"]
         cases = []
         for text in values:
             body = dict(template.body)
             for k in payee_keys:
                 body[k] = payees[0].account_id if payees else body.get(k)
-            wire: Any = text
-            if bound.op.amounts is not None and "amount" in bound.op.amounts.fields:
-                wire = to_wire_amount(bound.op.amounts, Decimal(text))  # e.g. yuan -> fen
+            wire = self.driver.wire_value(bound.name, "amount", text)  # e.g. yuan -> fen
             for k in amount_keys:
                 body[k] = wire
             cases.append(operation.Case(body=body, media_type=template.media_type))
@@ -517,11 +511,11 @@ class ConformanceRun:
         """The account's own login with its declared password: the documented success answer."""
         assert bound.op is not None
         acct = state["session"].account
-        values = {"username": acct.username, "password": acct.password}
-        from harness.templating import render_obj
-
-        body = render_obj(bound.op.body, values) if bound.op.body else None
-        case = operation.Case(body=body, media_type="application/json")
+        call = self.driver.prepare("login", None, **acct.known())
+        if call.form is not None:
+            case = operation.Case(body=call.form, media_type="application/x-www-form-urlencoded")
+        else:
+            case = operation.Case(body=call.json, media_type="application/json")
         with contextlib.suppress(AssertionError, BaseExceptionGroup):  # kept in self._found
             self._send(case, bound, state, "login")
 
@@ -574,6 +568,29 @@ def no_stack_trace(ctx: Any, response: Any, case: Any) -> bool | None:
             message=f"the answer discloses a stack trace: …{text[max(0, m.start() - 40) : m.end() + 80]}…",
         )
     return None
+
+
+def as_requests_response(response: Any) -> requests.Response:
+    """A Schemathesis answer as the ``requests.Response`` drivers judge (``driver.succeeded``)."""
+    from http.cookies import CookieError, SimpleCookie
+
+    from requests.structures import CaseInsensitiveDict
+
+    out = requests.Response()
+    out.status_code = int(response.status_code)
+    out._content = bytes(response.content or b"")
+    headers: CaseInsensitiveDict[str] = CaseInsensitiveDict()
+    for name, values in response.headers.items():
+        headers[name] = ", ".join(values) if name.lower() != "set-cookie" else values[-1]
+        if name.lower() == "set-cookie":
+            for raw in values:
+                with contextlib.suppress(CookieError):
+                    for morsel in SimpleCookie(raw).values():
+                        out.cookies.set(morsel.key, morsel.value)
+    out.headers = headers
+    out.encoding = response.encoding
+    out.url = str(getattr(response.request, "url", "") or "")
+    return out
 
 
 def declared_answer_field(body: Any, path: str) -> Any:

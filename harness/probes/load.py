@@ -70,6 +70,9 @@ class LoadPlan:
     read_share: float = 0.6  # the rest are signed transfers
     relogin_every: int = 40
     seed: int = 0
+    # Every operation on a new connection, as a new client's would be: a kept-alive connection to a
+    # surviving instance would hide an entry point that still sends new clients to a dead one.
+    fresh_connections: bool = False
 
 
 @dataclass
@@ -159,7 +162,7 @@ class Load:
 
     async def _users(self) -> None:
         ctx: ssl.SSLContext | bool = ssl.create_default_context() if self.tls_verify else False
-        connector = aiohttp.TCPConnector(limit=0, ssl=ctx, force_close=False)
+        connector = aiohttp.TCPConnector(limit=0, ssl=ctx, force_close=self.plan.fresh_connections)
         timeout = aiohttp.ClientTimeout(total=self.timeout_s)
         # trust_env=False: no proxy from the environment, as for every lab session.
         async with aiohttp.ClientSession(connector=connector, timeout=timeout, trust_env=False) as http:

@@ -13,7 +13,7 @@ import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import ValidationError
@@ -23,6 +23,7 @@ from harness.config import lab_config
 from harness.errors import InputError
 from harness.spec.model import SampleSpec, TrueFalse
 from harness.templating import (
+    ENTRY_NAMESPACES,
     NAMESPACES,
     STEP_NAMES,
     URL_NAMES,
@@ -392,18 +393,24 @@ def _real(p: Path) -> Path:
 
 
 # -- templates -------------------------------------------------------------------------------------
-def _templates(spec: SampleSpec) -> Iterator[tuple[str, str, tuple[str, ...] | None]]:
-    """(field path, template, the names it may use, or None where only the form is checked)."""
+_Kind = Literal["step", "entry", "url"] | None
+
+
+def _templates(spec: SampleSpec) -> Iterator[tuple[str, str, _Kind]]:
+    """(field path, template, what kind of template: a step's, the entry step's, a URL; None where
+    only the form is checked)."""
     d = spec.deployment
     for i, step in enumerate(d.install):
-        yield f"deployment.install[{i}].run", step.run, STEP_NAMES
-    yield "deployment.start.run", d.start.run, STEP_NAMES
+        yield f"deployment.install[{i}].run", step.run, "step"
+    yield "deployment.start.run", d.start.run, "step"
+    if d.entry is not None:
+        yield "deployment.entry.run", d.entry.run, "entry"
     for k, v in d.env.items():
-        yield f"deployment.env.{k}", v, STEP_NAMES
-    yield "deployment.health.url", d.health.url, URL_NAMES
+        yield f"deployment.env.{k}", v, "step"
+    yield "deployment.health.url", d.health.url, "url"
     driver = spec.driver
     if driver.kind == "rest":
-        yield "driver.base_url", driver.base_url, URL_NAMES
+        yield "driver.base_url", driver.base_url, "url"
         ops = {name: op for name, op in (("login", driver.login), ("logout", driver.logout)) if op is not None}
         for name, op in [*ops.items(), *((f"operations.{n}", o) for n, o in driver.operations.items())]:
             yield f"driver.{name}.path", op.path, None
@@ -422,14 +429,17 @@ def template_problems(loaded: LoadedSpec) -> list[SpecProblem]:
     ports = [p.name for p in loaded.spec.deployment.ports]
     services = [s.name for s in loaded.spec.deployment.services]
     problems = []
-    for where, text, names in _templates(loaded.spec):
+    for where, text, kind in _templates(loaded.spec):
         try:
-            if names is None:
+            if kind is None:
                 placeholders(text, NAMESPACES)
                 continue
-            allowed = available(names, ports, services if names is STEP_NAMES else ())
+            if kind == "url":
+                allowed = available(URL_NAMES, ports)
+            else:
+                allowed = available(STEP_NAMES, ports, services, upstreams=kind == "entry")
             listed = ", ".join(f"{{{a}}}" for a in sorted(allowed))
-            for name in unknown(text, allowed):
+            for name in unknown(text, allowed, ENTRY_NAMESPACES if kind == "entry" else NAMESPACES):
                 problems.append(loaded.problem(where, f"unknown placeholder {{{name}}}; available: {listed}"))
         except TemplateError as e:
             problems.append(loaded.problem(where, str(e)))

@@ -240,6 +240,13 @@ class Deployment(Strict):
     log_files: list[SamplePath] = []  # paths relative to the workdir, collected as evidence
     data_files: list[SamplePath] = []  # what the sample stores (db, files), readable by data checks
     resources: Resources = Resources()
+    # Instances of the start step run side by side on the sample's shared data, as the install guide
+    # says (each with its own ports; in the start step ``{instance}`` is its number, 0 first).
+    instances: int = Field(default=1, ge=1, le=8)
+    # The product's own entry point in front of the instances (its gateway or proxy mode), started
+    # after them: it listens on the declared ports, which the lab and the driver use; its step names
+    # the instances' addresses as ``{upstreams.<port name>}`` ("host:port,host:port").
+    entry: Step | None = None
 
     @model_validator(mode="after")
     def _unique_ports(self) -> Deployment:
@@ -247,6 +254,11 @@ class Deployment(Strict):
         dup = {n for n in names if names.count(n) > 1}
         if dup:
             raise ValueError(f"port names must be unique, repeated: {', '.join(sorted(dup))}")
+        if self.instances > 1 and self.entry is None:
+            raise ValueError(
+                "several instances need 'entry': the product's own entry point in front of them "
+                "(the lab does not put a balancer of its own in front of a product)"
+            )
         services = [s.name for s in self.services]
         dup = {n for n in services if services.count(n) > 1}
         if dup:
@@ -684,6 +696,8 @@ class ServiceLevel(Strict):
     p99_ms: float | None = Field(default=None, gt=0)
     throughput_rps: float | None = Field(default=None, gt=0)  # operations per second, at least
     error_rate: float | None = Field(default=None, ge=0, le=1)  # share of operations that may fail
+    # With several instances: the longest interruption clients may see when one of them fails.
+    failover_s: float | None = Field(default=None, gt=0)
 
 
 class Parameters(Strict):

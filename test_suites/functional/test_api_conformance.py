@@ -3,13 +3,13 @@
 Schemathesis generates the requests and judges the answers (no server errors, documented status
 codes, content types and schemas, invalid input rejected) plus the lab's stack-trace check; the
 harness supplies authentication (a fresh session per ordinary test account), the signing envelope
-and the declared-limit amounts, all from the spec, and keeps every request inside the scope guard.
+and the declared-limit amounts, all through the driver protocol (a REST description and a Python
+driver alike), and keeps every request inside the scope guard.
 """
 
 import pytest
 
 from harness.deploy import GUARD
-from harness.drivers import RestDriverImpl
 from harness.functional.conformance import ConformanceRun
 from harness.plan import API_CONFORMANCE
 from harness.suite_support import usable_accounts
@@ -24,8 +24,8 @@ def test_answers_match_the_interface_document(driver, spec, sample_spec, evidenc
     doc = spec.documentation.openapi
     if not doc:
         not_applicable("样品文档未包含接口描述（OpenAPI）")
-    if not isinstance(driver, RestDriverImpl):
-        not_applicable("样品驱动不是 REST 驱动，无法按接口文档发送请求")
+    if not driver.web_base_url():
+        not_applicable("样品驱动未给出接口的网络地址，无法按接口文档发送请求")
     accounts = usable_accounts(driver)
     if not accounts:
         not_applicable("样品未声明普通测试账户，无法以测试账户身份检查需认证的接口")
@@ -33,7 +33,7 @@ def test_answers_match_the_interface_document(driver, spec, sample_spec, evidenc
         spec,
         sample_spec.resolve(doc),
         driver,
-        GUARD.check_url,
+        GUARD,
         max_examples=MAX_EXAMPLES,
         time_budget_s=TIME_BUDGET_S,
     )

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from harness.checks.transaction import order_late
 from harness.deploy import GUARD, Deployment
 from harness.drivers import build_driver
 
@@ -13,6 +14,10 @@ from harness.drivers import build_driver
 @pytest.fixture
 def load_driver(spec: Any, deployment: Deployment) -> Any:
     return build_driver(spec, deployment, GUARD)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "late(rank): run after the target's other checks (higher rank later)")
 
 
 @pytest.hookimpl(trylast=True)
@@ -24,3 +29,5 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in drill:
         items.remove(item)
     items[:0] = drill
+    # The failover drill (late) runs after the target's other checks, as the other suites order theirs.
+    order_late(items)

@@ -16,7 +16,7 @@ from refpay import tokens
 from refpay.config import Config
 from refpay.errors import ApiError
 from refpay.passwords import DUMMY_HASH, verify_password
-from refpay.sessions import Session, SessionStore
+from refpay.sessions import Session, SessionStore, SharedSessionStore
 from refpay.store import Store
 from refpay.validators import mask_card
 
@@ -35,9 +35,20 @@ class AuthService:
     def __init__(self, cfg: Config, store: Store) -> None:
         self.cfg = cfg
         self.store = store
-        # 'weak-jwt' uses a guessable constant; otherwise a fresh secret per process.
-        self.secret = b"secret" if cfg.has("weak-jwt") else secrets.token_bytes(32)
-        self.sessions = SessionStore(cfg.session_idle_timeout, enforce_idle=not cfg.has("no-session-expiry"))
+        # 'weak-jwt' uses a guessable constant; otherwise a fresh secret per process, or one secret
+        # for every instance sharing the data directory.
+        enforce_idle = not cfg.has("no-session-expiry")
+        self.sessions: SessionStore
+        if cfg.has("weak-jwt"):
+            self.secret = b"secret"
+        elif cfg.shared_state:
+            self.secret = bytes.fromhex(store.setting("jwt_secret", secrets.token_hex(32)))
+        else:
+            self.secret = secrets.token_bytes(32)
+        if cfg.shared_state:
+            self.sessions = SharedSessionStore(store, cfg.session_idle_timeout, enforce_idle=enforce_idle)
+        else:
+            self.sessions = SessionStore(cfg.session_idle_timeout, enforce_idle=enforce_idle)
         self._failures: dict[str, deque[float]] = {}
         self._failures_lock = threading.Lock()
 
@@ -47,17 +58,24 @@ class AuthService:
         oldest leaves the window, whatever the account (apart from the per-account lockout)."""
         if self.cfg.has("no-rate-limit"):
             return
-        now = time.monotonic()
-        with self._failures_lock:
-            window = self._failures.setdefault(client, deque())
-            while window and now - window[0] > 60:
-                window.popleft()
-            if len(window) >= self.cfg.login_rate_limit:
-                wait = max(1, math.ceil(60 - (now - window[0])))
-                log.warning("event=login_throttled client=%s failures=%d", client, len(window))
-                raise ApiError(429, "登录尝试过于频繁，请稍后再试", {"Retry-After": str(wait)})
+        if self.cfg.shared_state:  # the window every instance sees (wall clock)
+            now = time.time()
+            window = deque(self.store.login_failures(client, now - 60))
+        else:
+            now = time.monotonic()
+            with self._failures_lock:
+                window = self._failures.setdefault(client, deque())
+                while window and now - window[0] > 60:
+                    window.popleft()
+        if len(window) >= self.cfg.login_rate_limit:
+            wait = max(1, math.ceil(60 - (now - window[0])))
+            log.warning("event=login_throttled client=%s failures=%d", client, len(window))
+            raise ApiError(429, "登录尝试过于频繁，请稍后再试", {"Retry-After": str(wait)})
 
     def _failed(self, client: str) -> None:
+        if self.cfg.shared_state:
+            self.store.record_login_failure(client, time.time())
+            return
         with self._failures_lock:
             self._failures.setdefault(client, deque()).append(time.monotonic())
 

@@ -1,4 +1,4 @@
-"""Command line: ``init`` and ``serve``."""
+"""Command line: ``init``, ``serve`` and ``gateway``."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 
 from refpay.certs import CertError, make_self_signed
 from refpay.config import Config
-from refpay.defects import DEFECTS, parse_defects
+from refpay.defects import DEFECTS, GATEWAY_DEFECTS, parse_defects
 from refpay.seed import SEED_USERS
 
 
@@ -31,10 +31,30 @@ def _parser() -> argparse.ArgumentParser:
         "--login-rate-limit", type=int, default=60, metavar="N", help="failed logins per client per minute"
     )
     serve.add_argument(
+        "--instance",
+        default="",
+        metavar="NAME",
+        help="run as one of several instances sharing --data-dir behind 'refpay gateway' "
+        "(sessions, token key, nonces and login failures are then kept in the database)",
+    )
+    serve.add_argument(
         "--defects",
         default="",
         metavar="ID,ID,...",
         help="planted defects: " + ", ".join(DEFECTS),
+    )
+    gateway = sub.add_parser("gateway", help="the entry point in front of several 'serve --instance' processes")
+    gateway.add_argument("--host", default="127.0.0.1")
+    gateway.add_argument("--port", type=int, required=True)
+    gateway.add_argument(
+        "--upstream",
+        action="append",
+        required=True,
+        metavar="HOST:PORT[,HOST:PORT...]",
+        help="an instance's address (repeat, or separate with commas)",
+    )
+    gateway.add_argument(
+        "--defects", default="", metavar="ID,ID,...", help="planted gateway defects: " + ", ".join(GATEWAY_DEFECTS)
     )
     return parser
 
@@ -75,6 +95,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         lockout_threshold=args.lockout_threshold,
         login_rate_limit=args.login_rate_limit,
         defects=defects,
+        instance=args.instance,
     )
     missing = [p.name for p in (cfg.db_path, cfg.cert_path, cfg.key_path) if not p.is_file()]
     if missing:
@@ -91,8 +112,23 @@ def cmd_serve(args: argparse.Namespace) -> int:
         return _fail(f"cannot serve: {exc}")
 
 
+def cmd_gateway(args: argparse.Namespace) -> int:
+    from refpay import gateway
+
+    try:
+        defects = parse_defects(args.defects, GATEWAY_DEFECTS)
+        upstreams = gateway.parse_upstreams(args.upstream)
+    except ValueError as exc:
+        return _fail(str(exc), 2)
+    if not 0 <= args.port <= 65535:
+        return _fail("--port must be 0..65535", 2)
+    return gateway.run(args.host, args.port, upstreams, defects)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "init":
         return cmd_init(args.data_dir, tuple(args.san))
+    if args.command == "gateway":
+        return cmd_gateway(args)
     return cmd_serve(args)

@@ -15,9 +15,16 @@ class Config:
     lockout_threshold: int = 5
     login_rate_limit: int = 60  # failed logins per client per minute before it is throttled
     defects: frozenset[str] = field(default_factory=frozenset)
+    # One of several instances on one data directory (behind ``refpay gateway``), by name: then
+    # sessions, the token key, used nonces and the login-failure window live in the database.
+    instance: str = ""
 
     def has(self, defect: str) -> bool:
         return defect in self.defects
+
+    @property
+    def shared_state(self) -> bool:
+        return bool(self.instance)
 
     @property
     def db_path(self) -> Path:
@@ -37,4 +44,5 @@ class Config:
 
     @property
     def running_marker(self) -> Path:
-        return self.data_dir / "refpay.running"
+        # One per instance: instances sharing a data directory stop and crash one by one.
+        return self.data_dir / (f"refpay.{self.instance}.running" if self.instance else "refpay.running")

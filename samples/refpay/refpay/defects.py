@@ -45,12 +45,19 @@ DEFECTS: dict[str, str] = {
 }
 
 
-def parse_defects(raw: str | None) -> frozenset[str]:
+# Defects of ``refpay gateway`` (the entry point in front of several instances), selectable with
+# ``gateway --defects``. Keep in sync with ../gateway-defects.yaml.
+GATEWAY_DEFECTS: dict[str, str] = {
+    "no-failover": "the gateway keeps sending new connections to an instance that is down (no retry, no health)",
+}
+
+
+def parse_defects(raw: str | None, known: dict[str, str] = DEFECTS) -> frozenset[str]:
     """Parse a comma-separated list; raise ValueError naming unknown ids."""
     if not raw:
         return frozenset()
     ids = {part.strip() for part in raw.split(",") if part.strip()}
-    unknown = sorted(ids - DEFECTS.keys())
+    unknown = sorted(ids - known.keys())
     if unknown:
-        raise ValueError(f"unknown defect id(s): {', '.join(unknown)}; known: {', '.join(sorted(DEFECTS))}")
+        raise ValueError(f"unknown defect id(s): {', '.join(unknown)}; known: {', '.join(sorted(known))}")
     return frozenset(ids)

@@ -66,6 +66,8 @@ class App:
     def __init__(self, cfg: Config) -> None:
         self.cfg = cfg
         self.store = Store(cfg.db_path, WRITE_BEHIND_S if cfg.has("ack-before-write") else None)
+        if cfg.shared_state:
+            self.store.share_state()
         self.password_scheme = MD5 if cfg.has("weak-password-hash") else PBKDF2
         self.store.sync_password_scheme(SEED_USERS, self.password_scheme)
         self.store.flush()
@@ -604,11 +606,12 @@ def serve(cfg: Config) -> int:
     signal.signal(signal.SIGINT, stop)
     host, port = server.server_address[:2]
     log.info(
-        "event=started url=https://%s:%s defects=%s version=%s",
+        "event=started url=https://%s:%s defects=%s version=%s%s",
         host if ":" not in str(host) else f"[{host}]",
         port,
         ",".join(sorted(cfg.defects)) or "none",
         __version__,
+        f" instance={cfg.instance} shared_state=yes" if cfg.shared_state else "",
     )
     try:
         server.serve_forever(poll_interval=0.2)

@@ -1,4 +1,5 @@
-"""Server-side session table: a JWT is only valid while its jti is active."""
+"""Server-side session table: a JWT is only valid while its jti is active. In memory for one
+process; in the database (``serve --instance``) when several instances share the data."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import time
 from dataclasses import dataclass
 
 from refpay.errors import ApiError
+from refpay.store import Store
 
 
 @dataclass
@@ -57,3 +59,47 @@ class SessionStore:
     def revoke(self, jti: str) -> None:
         with self._lock:
             self._sessions.pop(jti, None)
+
+
+class SharedSessionStore(SessionStore):
+    """The same sessions seen by every instance on one data directory (idle time by the wall clock,
+    which all instances share)."""
+
+    def __init__(self, store: Store, idle_timeout: float, *, enforce_idle: bool = True) -> None:
+        super().__init__(idle_timeout, enforce_idle=enforce_idle)
+        self._store = store
+
+    def create(self, username: str, account_id: str) -> Session:
+        session = Session(
+            secrets.token_hex(16),
+            username,
+            account_id,
+            secrets.token_hex(32),
+            time.time(),
+            csrf_token=secrets.token_urlsafe(24),
+        )
+        with self._store.connect() as conn:
+            conn.execute(
+                "INSERT INTO sessions (jti, username, account_id, sign_key, last_seen, csrf_token) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (session.jti, username, account_id, session.sign_key, session.last_seen, session.csrf_token),
+            )
+        return session
+
+    def touch(self, jti: str) -> Session:
+        now = time.time()
+        with self._store.connect() as conn:  # autocommit: each statement on its own
+            row = conn.execute(
+                "SELECT jti, username, account_id, sign_key, last_seen, csrf_token FROM sessions WHERE jti = ?", (jti,)
+            ).fetchone()
+            if row is None:
+                raise ApiError(401, "未授权")
+            if self._enforce_idle and now - float(row["last_seen"]) > self._idle_timeout:
+                conn.execute("DELETE FROM sessions WHERE jti = ?", (jti,))
+                raise ApiError(401, "会话已过期")
+            conn.execute("UPDATE sessions SET last_seen = ? WHERE jti = ?", (now, jti))
+        return Session(row["jti"], row["username"], row["account_id"], row["sign_key"], now, row["csrf_token"])
+
+    def revoke(self, jti: str) -> None:
+        with self._store.connect() as conn:
+            conn.execute("DELETE FROM sessions WHERE jti = ?", (jti,))

@@ -15,6 +15,10 @@ from refpay.passwords import hash_password, scheme_of, verify_password
 from refpay.seed import SeedUser
 
 SCHEMA = """
+DROP TABLE IF EXISTS sessions;
+DROP TABLE IF EXISTS settings;
+DROP TABLE IF EXISTS used_nonces;
+DROP TABLE IF EXISTS login_failures;
 DROP TABLE IF EXISTS reset_codes;
 DROP TABLE IF EXISTS transfers;
 DROP TABLE IF EXISTS accounts;
@@ -51,6 +55,23 @@ CREATE TABLE reset_codes (
 );
 CREATE INDEX transfers_from ON transfers(from_account, created_at);
 CREATE INDEX transfers_to ON transfers(to_account, created_at);
+"""
+
+# Shared state (``serve --instance``): what one process would keep in memory, kept in the
+# database so several instances on one data directory serve as one.
+SHARED_SCHEMA = """
+CREATE TABLE IF NOT EXISTS settings (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS sessions (
+    jti        TEXT PRIMARY KEY,
+    username   TEXT NOT NULL,
+    account_id TEXT NOT NULL,
+    sign_key   TEXT NOT NULL,
+    last_seen  REAL NOT NULL,  -- unix time
+    csrf_token TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS used_nonces (nonce TEXT PRIMARY KEY);
+CREATE TABLE IF NOT EXISTS login_failures (client TEXT NOT NULL, at REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS login_failures_client ON login_failures(client, at);
 """
 
 USER_COLUMNS = "username, password_hash, account_id, card_number, id_number, phone, failed_logins, locked"
@@ -154,6 +175,38 @@ class Store:
                         "UPDATE users SET password_hash = ? WHERE username = ?",
                         (hash_password(u.password, scheme), u.username),
                     )
+
+    def share_state(self) -> None:
+        """Create the shared-state tables (every instance does; the first one wins)."""
+        with self.connect() as conn:
+            conn.executescript(SHARED_SCHEMA)
+
+    def setting(self, name: str, make: str) -> str:
+        """A value every instance shares: the first instance to ask stores ``make``."""
+        with self.transaction() as conn:
+            conn.execute("INSERT OR IGNORE INTO settings (name, value) VALUES (?, ?)", (name, make))
+            return str(conn.execute("SELECT value FROM settings WHERE name = ?", (name,)).fetchone()[0])
+
+    def use_nonce(self, nonce: str) -> bool:
+        """Record a nonce as used; False when it was used before (by any instance)."""
+        with self.transaction() as conn:
+            if conn.execute("SELECT 1 FROM transfers WHERE nonce = ?", (nonce,)).fetchone():
+                return False
+            try:
+                conn.execute("INSERT INTO used_nonces (nonce) VALUES (?)", (nonce,))
+            except sqlite3.IntegrityError:
+                return False
+            return True
+
+    def login_failures(self, client: str, since: float) -> list[float]:
+        with self.transaction() as conn:
+            conn.execute("DELETE FROM login_failures WHERE client = ? AND at < ?", (client, since))
+            rows = conn.execute("SELECT at FROM login_failures WHERE client = ? ORDER BY at", (client,))
+            return [float(r[0]) for r in rows]
+
+    def record_login_failure(self, client: str, at: float) -> None:
+        with self.connect() as conn:
+            conn.execute("INSERT INTO login_failures (client, at) VALUES (?, ?)", (client, at))
 
     # --- users -----------------------------------------------------------
     def find_user(self, username: str) -> sqlite3.Row | None:

@@ -97,6 +97,11 @@ class TransferService:
         return result
 
     def _consume_nonce(self, nonce: str) -> None:
+        if self.cfg.shared_state:  # used by any instance on the same data
+            if not self.store.use_nonce(nonce):
+                log.warning("event=transfer_replay_rejected nonce=%s", nonce)
+                raise ApiError(409, "重复请求")
+            return
         with self._nonce_lock:
             if nonce in self._nonces:
                 log.warning("event=transfer_replay_rejected nonce=%s", nonce)
