@@ -13,7 +13,7 @@ with the Python driver:
 - the compliant build, only the checks the defects are calibrated to: they pass.
 
 The REST description's verdicts on the same builds are the calibration itself
-(tests/test_reference_sample.py: the compliant build passes every check, a defect fails exactly
+(tests/test_report_workflow.py: the compliant build passes every check, a defect fails exactly
 the checks it is mapped to), so neither run is repeated here through the REST driver.
 """
 
