@@ -80,7 +80,7 @@ def run_sample(
     suites: list[Path] | None = None,
     retest: dict[str, Any] | None = None,
     units: dict[str, str] | None = None,
-    on_open: Callable[[str], None] | None = None,
+    on_open: Callable[[str], object] | None = None,
 ) -> RunResult:
     """`units` (model -> unit ID): only these terminal models, each on this unit; `on_open` is told
     the run's ID as soon as it is in the record (a lab host's job, harness.hosts)."""

@@ -233,11 +233,25 @@ def engine() -> Engine:
 
 
 def forget_engines() -> None:
-    """Close every open engine (tests that switch lab, and forked workers)."""
+    """Close every open engine (tests that switch lab)."""
     with _LOCK:
         for e in _ENGINES.values():
             e.dispose()
         _ENGINES.clear()
+
+
+def _after_fork_in_child() -> None:
+    """A forked process (a lab host's job: Celery's prefork pool) opens its own connections: the
+    parent's stay the parent's (dispose(close=False) leaves them untouched), and a lock another
+    thread of the parent held at the fork is not inherited held."""
+    global _LOCK
+    _LOCK = threading.Lock()
+    for e in _ENGINES.values():
+        e.dispose(close=False)
+    _ENGINES.clear()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 @contextlib.contextmanager
