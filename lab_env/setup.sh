@@ -18,8 +18,10 @@ done
 
 # chromium: browser checks (never `playwright install`: no browser download works here);
 # fonts-wqy-microhei: Chinese in PDFs and screenshots; libpcap0.8: scapy's BPF filters;
-# openssl: the reference sample makes its certificate; poppler-utils: looking at PDF pages.
-pkgs=(chromium fonts-wqy-microhei libpcap0.8 openssl poppler-utils iproute2 openssh-server openssh-client rsync)
+# openssl: the reference sample makes its certificate; poppler-utils: looking at PDF pages;
+# redis-server: the broker of the lab hosts' job queue (harness/hosts; the tests start their own).
+pkgs=(chromium fonts-wqy-microhei libpcap0.8 openssl poppler-utils iproute2 openssh-server openssh-client rsync
+  redis-server)
 if [ "$engine" = 1 ]; then pkgs+=(docker.io debootstrap); fi
 if [ "$postgres" = 1 ]; then pkgs+=(postgresql); fi
 missing=()

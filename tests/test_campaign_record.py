@@ -273,3 +273,25 @@ def test_a_run_narrowed_to_one_model_uses_the_named_unit_only(monkeypatch: pytes
         targets_for(loaded, "terminal", {"LT-POS-B2": "LT-POS-A1-U01"})
     with pytest.raises(PlanError, match="not in the sample's hardware list"):
         targets_for(loaded, "terminal", {"LT-POS-Z9": "X"})
+
+
+def test_an_s3_compatible_store_keeps_and_gives_back_evidence_by_hash(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    from tests.lab_hosts import seaweedfs_s3
+
+    with scratch_lab("sqlite", tmp_path / "lab"), seaweedfs_s3(tmp_path / "s3", "evidence") as endpoint:
+        monkeypatch.setenv("HARNESS_EVIDENCE_STORE", "s3://evidence/lab-1")
+        monkeypatch.setenv("HARNESS_S3_ENDPOINT", endpoint)
+        monkeypatch.setenv("AWS_ACCESS_KEY_ID", "lab")
+        monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "lab")
+        results.open_lab()
+        run_id = a_run()
+        refs = (_evidence(run_id, "pcap.txt", b"\x00capture"), _evidence(run_id, "log.txt", "日志".encode()))
+        results.record_verdict(run_id, verdict("c", results.Outcome.PASS, refs))
+        elsewhere = tmp_path / "other-host" / run_id
+        assert results.materialise_evidence(run_id, elsewhere) == []
+        assert (
+            results.verify_run(run_id, elsewhere).ok
+            and (elsewhere / "evidence/log.txt").read_bytes() == "日志".encode()
+        )
+        store = results.evidence_store.configured_store()
+        assert store is not None and not store.get("0" * 64, tmp_path / "nothing")
