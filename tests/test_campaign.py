@@ -26,7 +26,7 @@ from tests.lab_hosts import Host, campaign, lab_env, redis_broker
 from tests.lab_record import scratch_lab
 
 ONLY = "5.txn.replay,5.txn.tamper,11.tls.protocol"  # a few quick checks: several verdicts a job
-LEASE_S = 12  # short, so a dead host is noticed quickly; still 9 heartbeats on a busy machine
+LEASE_S = 20  # short, so a dead host is noticed soon; nine missed heartbeats even so on a busy machine
 pytestmark = [pytest.mark.slow, pytest.mark.terminal]
 
 
@@ -130,6 +130,11 @@ def test_each_job_reaches_a_host_holding_its_model_and_every_report_is_written(l
         files = content["evidence_manifest"]["files"]
         assert files and all((path.parent / f["path"]).is_file() for f in files)
     assert results.reservations() == []
+    listed = subprocess.run(
+        [sys.executable, "-m", "harness", "workers"], cwd=ROOT, env=lab.env, capture_output=True, text=True, timeout=60
+    )
+    assert re.search(r"host-a@lab .*LT-POS-A1-U01 \(LT-POS-A1\).*harness\.unit\.LT-POS-A1.* alive", listed.stdout)
+    assert re.search(r"host-b@lab .*LT-POS-B2-U01 \(LT-POS-B2\).* alive", listed.stdout), listed.stdout
 
     # The broker delivers a finished job's message again: the record lets nobody run it twice.
     configure(host_settings())

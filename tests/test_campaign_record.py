@@ -114,9 +114,9 @@ def test_a_job_whose_worker_died_is_queued_again_its_run_aborted_and_its_unit_fr
     results.record_verdict(run_id, verdict("c0", results.Outcome.PASS))
     assert results.reserve_unit("LT-POS-A1-U01", "LT-POS-A1", job.id, "host-a", utcnow(), LEASE)
 
-    assert results.recover_jobs(utcnow(), LEASE, {job.queue}) == [], "a job within its lease is alive"
+    assert results.recover_jobs(utcnow(), LEASE, {job.queue: ["host-b"]}) == [], "a job within its lease is alive"
     silence(job.id, LEASE + timedelta(seconds=1))
-    (again,) = results.recover_jobs(utcnow(), LEASE, {job.queue})
+    (again,) = results.recover_jobs(utcnow(), LEASE, {job.queue: ["host-b"]})
     assert again.status == JobStatus.QUEUED and again.attempt == 2 and again.worker is None and again.run_id is None
     (lost,) = again.history
     assert lost["worker"] == "host-a" and lost["run_id"] == run_id and "stopped reporting" in lost["cause"]
@@ -124,7 +124,7 @@ def test_a_job_whose_worker_died_is_queued_again_its_run_aborted_and_its_unit_fr
     assert run is not None and run.status == RunStatus.ABORTED and "host-a" in (run.end_reason or "")
     assert len(results.verdicts_of(run_id)) == 1 and results.verify_run(run_id).ok, "what it recorded is kept"
     assert results.reservations() == []
-    assert results.recover_jobs(utcnow(), LEASE, {job.queue}) == [], "recovered once"
+    assert results.recover_jobs(utcnow(), LEASE, {job.queue: ["host-b"]}) == [], "recovered once"
     assert results.claim_job(job.id, 1, "host-a", utcnow()) is None, "the dead attempt's message is stale"
     assert results.claim_job(job.id, 2, "host-b", utcnow()) is not None
 
@@ -134,7 +134,9 @@ def test_a_dead_workers_job_with_no_retry_possible_ends_as_an_error_with_the_cau
     for job in (no_host, last_try):
         results.claim_job(job.id, 1, "host-a", utcnow())
         silence(job.id, LEASE * 2)
-    ended = {j.id: j for j in results.recover_jobs(utcnow(), LEASE, {last_try.queue})}
+    ended = {
+        j.id: j for j in results.recover_jobs(utcnow(), LEASE, {last_try.queue: ["host-b"], no_host.queue: ["host-a"]})
+    }
     assert ended[no_host.id].status == JobStatus.ERROR
     assert "no live worker serves LT-POS-A1" in (ended[no_host.id].cause or "")
     assert ended[last_try.id].status == JobStatus.ERROR and "no attempt left (1)" in (ended[last_try.id].cause or "")
@@ -146,7 +148,7 @@ def test_hosts_recovering_at_once_take_a_dead_job_over_once(lab):
     results.claim_job(job.id, 1, "host-a", utcnow())
     silence(job.id, LEASE * 2)
     with ThreadPoolExecutor(4) as pool:
-        changed = list(pool.map(lambda _: results.recover_jobs(utcnow(), LEASE, {job.queue}), range(4)))
+        changed = list(pool.map(lambda _: results.recover_jobs(utcnow(), LEASE, {job.queue: ["host-b"]}), range(4)))
     assert sum(len(c) for c in changed) == 1
     after = results.get_job(job.id)
     assert after is not None and after.attempt == 2 and len(after.history) == 1
@@ -155,9 +157,9 @@ def test_hosts_recovering_at_once_take_a_dead_job_over_once(lab):
 def test_a_queued_job_no_live_worker_serves_ends_after_the_grace(lab):
     (job,) = a_campaign()
     campaign = job.campaign_id
-    assert results.fail_unserved_jobs(utcnow(), LEASE, set(), campaign) == []
-    assert results.fail_unserved_jobs(utcnow() + LEASE * 2, LEASE, {job.queue}, campaign) == []
-    (ended,) = results.fail_unserved_jobs(utcnow() + LEASE * 2, LEASE, set(), campaign)
+    assert results.fail_unserved_jobs(utcnow(), LEASE, {}, campaign) == []
+    assert results.fail_unserved_jobs(utcnow() + LEASE * 2, LEASE, {job.queue: ["host-b"]}, campaign) == []
+    (ended,) = results.fail_unserved_jobs(utcnow() + LEASE * 2, LEASE, {}, campaign)
     after = results.get_job(ended.id)
     assert after is not None and after.status == JobStatus.ERROR
     assert "no live worker serves LT-POS-A1" in (after.cause or "")
@@ -186,7 +188,7 @@ def test_a_lease_heartbeat_that_finds_its_lease_taken_says_so_once(lab):
     ).start()
     try:
         silence(job.id, LEASE * 2)
-        results.recover_jobs(utcnow(), LEASE, {job.queue})  # another host takes the job over
+        results.recover_jobs(utcnow(), LEASE, {job.queue: ["host-b"]})  # another host takes the job over
         assert hb.lost.wait(10)
     finally:
         hb.stop()

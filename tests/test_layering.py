@@ -16,6 +16,7 @@ REQUIRED = {
     "the lab record knows nothing above it",
     "the library never imports the CLI",
     "no import cycles between the harness's rooms",
+    "the task queue stays in the hosts room",
 }
 
 

@@ -28,6 +28,28 @@ def worker(
 
 
 @app.command()
+def workers() -> None:
+    """List the lab's workers as the record knows them (alive by heartbeat), and the units reserved."""
+    from rich.table import Table
+
+    from harness import results
+    from harness.hosts.settings import host_settings
+
+    results.open_lab()
+    lease, now = host_settings().lease, results.utcnow()
+    t = Table("worker", "host", "units", "queues", "jobs at once", "state", box=None, pad_edge=False)
+    for w in results.workers():
+        age = int((now - w.heartbeat).total_seconds())
+        alive = "stopped" if w.stopped else ("alive" if w.alive(now, lease) else f"silent for {age} s: gone")
+        units = ", ".join(f"{u['id']} ({u['model']})" for u in w.units) or "-"
+        t.add_row(w.name, w.host.split("/")[0], units, ", ".join(w.queues), str(w.capacity), alive)
+    out.print(t)
+    for r in results.reservations():
+        until = int((r.lease_until - now).total_seconds())
+        out.print(f"unit {r.unit_id} ({r.model}) reserved by job {r.job_id} on {r.worker}, lease {until} s left")
+
+
+@app.command()
 def campaign(
     specs: Annotated[list[Path], typer.Argument(help="the sample specs (YAML), on a path every lab host reaches")],
     backend: Annotated[str | None, typer.Option(help="process | container | terminal (default: each spec's)")] = None,

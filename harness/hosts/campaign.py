@@ -104,7 +104,7 @@ def follow(
     configure(settings)
     while True:
         sweep(settings)
-        results.fail_unserved_jobs(utcnow(), settings.lease, set(serving(settings)), campaign_id)
+        results.fail_unserved_jobs(utcnow(), settings.lease, serving(settings), campaign_id)
         jobs = results.jobs_of(campaign_id)
         progress.show(jobs)
         if all(j.status.ended for j in jobs):

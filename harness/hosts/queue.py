@@ -18,6 +18,11 @@ app = Celery("harness", set_as_current=False)
 
 
 def configure(settings: HostSettings) -> Celery:
+    if app.conf.broker_url not in (None, settings.broker_url) and app._pool is not None:
+        # Another broker than the one this process sent to before (a tool driving several labs):
+        # drop the connections to the old one, as Celery does after a fork.
+        app.pool.force_close_all()
+        app._after_fork()
     app.conf.update(
         broker_url=settings.broker_url,
         broker_transport_options={"visibility_timeout": settings.visibility_timeout},

@@ -13,7 +13,10 @@ def sweep(settings: HostSettings) -> list[str]:
     """Find jobs whose worker stopped reporting (on any host) and free their units; queue the next
     attempt of those a live worker can retry. Safe to run on every host at once."""
     now = utcnow()
-    serving = {q for w in results.live_workers(now, settings.lease) for q in w.queues}
+    serving: dict[str, list[str]] = {}
+    for w in results.live_workers(now, settings.lease):
+        for q in w.queues:
+            serving.setdefault(q, []).append(w.name)
     lines = []
     for job in results.recover_jobs(now, settings.lease, serving):
         dead = job.history[-1] if job.history else {}

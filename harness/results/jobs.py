@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import platform
 import secrets
+from collections.abc import Collection, Mapping
 from dataclasses import fields
 from datetime import datetime, timedelta
 from typing import Any
@@ -140,10 +141,11 @@ def fail_job(job_id: str, cause: str, now: datetime) -> bool:
         return bool(rowcount(done))
 
 
-def recover_jobs(now: datetime, lease: timedelta, serving: set[str]) -> list[JobRecord]:
+def recover_jobs(now: datetime, lease: timedelta, serving: Mapping[str, Collection[str]]) -> list[JobRecord]:
     """Every running job whose heartbeat is older than the lease lost its worker (the host died, the
     worker was killed): abort its run, free its units, and queue its next attempt when it has one
-    left and a live worker serves its queue (`serving`), else end it as an error with the cause.
+    left and a live worker other than the lost one serves its queue (`serving`: queue -> live
+    workers; the lost worker may not have missed its own lease yet), else end it as an error.
     Safe to call from any number of hosts at once: each job is taken over by one of them. Returns
     the jobs changed (a queued one needs its message sent)."""
     cutoff = now - lease
@@ -165,7 +167,8 @@ def recover_jobs(now: datetime, lease: timedelta, serving: set[str]) -> list[Job
             "cause": why,
         }
         values: dict[str, Any] = {"history": [*job.history, entry], "heartbeat": None}
-        if job.attempt < job.max_attempts and job.queue in serving:
+        others = set(serving.get(job.queue, ())) - {job.worker}
+        if job.attempt < job.max_attempts and others:
             values.update(status=JobStatus.QUEUED.value, attempt=job.attempt + 1, queued=now, worker=None,
                           run_id=None, unit_id=None, started=None)  # fmt: skip
         else:
@@ -199,7 +202,9 @@ def recover_jobs(now: datetime, lease: timedelta, serving: set[str]) -> list[Job
     return changed
 
 
-def fail_unserved_jobs(now: datetime, grace: timedelta, serving: set[str], campaign_id: str) -> list[JobRecord]:
+def fail_unserved_jobs(
+    now: datetime, grace: timedelta, serving: Mapping[str, Collection[str]], campaign_id: str
+) -> list[JobRecord]:
     """End the campaign's queued jobs that no live worker has served for `grace`: no host holding
     their model (or backend) is up, so they would wait forever."""
     with session() as s:
@@ -212,6 +217,8 @@ def fail_unserved_jobs(now: datetime, grace: timedelta, serving: set[str], campa
         if job.queue in serving or (job.queued and job.queued >= now - grace):
             continue
         cause = f"no live worker serves {job.target} (queue {job.queue}) to run it"
+        if job.history:
+            cause += f"; before: {job.history[-1]['cause']}"
         if fail_job(job.id, cause, now):
             ended.append(job)
     return ended
