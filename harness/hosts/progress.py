@@ -49,6 +49,7 @@ class Progress:
         self.console, self.campaign_id = console, campaign_id
         self._live = Live(console=console, refresh_per_second=2, transient=False) if live else None
         self._seen: dict[str, tuple[object, ...]] = {}
+        self._lost: dict[str, int] = {}  # lost attempts already shown, per job
 
     def __enter__(self) -> Progress:
         if self._live is not None:
@@ -64,6 +65,10 @@ class Progress:
             self._live.update(self.table(jobs))
             return
         for job in jobs:
+            for lost in job.history[self._lost.get(job.id, 0) :]:  # every lost attempt, even one retried at once
+                run = f"; its run {lost['run_id']} is kept, aborted" if lost.get("run_id") else ""
+                self.console.print(f"{self._head(job)} attempt {lost['attempt']} lost: {lost['cause']}{run}")
+            self._lost[job.id] = len(job.history)
             key = (job.status, job.attempt, job.worker, job.unit_id, job.run_id)
             if self._seen.get(job.id) == key:
                 continue
@@ -86,12 +91,14 @@ class Progress:
             )
         return t
 
+    @staticmethod
+    def _head(job: JobRecord) -> str:
+        return f"{datetime.now():%H:%M:%S} {job.id} {job.sample} on {job.target}:"
+
     def line(self, job: JobRecord) -> str:
-        at = f"{datetime.now():%H:%M:%S}"
-        head = f"{at} {job.id} {job.sample} on {job.target}:"
+        head = self._head(job)
         if job.status == JobStatus.QUEUED:
-            dead = job.history[-1]["cause"] if job.history else None
-            return f"{head} {state(job)}" + (f" ({dead})" if dead else "")
+            return f"{head} {state(job)}"
         if job.status == JobStatus.RUNNING:
             run = f", run {job.run_id}" if job.run_id else ""
             return f"{head} {state(job)} on {_where(job)} (attempt {job.attempt}{run})"
