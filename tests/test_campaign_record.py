@@ -297,3 +297,23 @@ def test_an_s3_compatible_store_keeps_and_gives_back_evidence_by_hash(tmp_path: 
         )
         store = results.evidence_store.configured_store()
         assert store is not None and not store.get("0" * 64, tmp_path / "nothing")
+
+
+def test_a_job_whose_units_here_are_all_busy_is_given_back_for_another_host(
+    lab, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+):
+    from harness.hosts import job as job_module
+    from tests.lab_hosts import inventory_of
+
+    monkeypatch.setenv("HARNESS_INVENTORY", str(inventory_of(tmp_path / "host-a", ["LT-POS-A1"])))
+    monkeypatch.setattr(job_module, "UNIT_TRIES", 2)
+    (job,) = a_campaign()
+    assert results.reserve_unit("LT-POS-A1-U01", "LT-POS-A1", "J-other", "host-b", utcnow(), LEASE)
+    sent: list[tuple[str, int, str]] = []
+    job_module.execute(job.id, 1, "host-a", requeue=lambda *a: sent.append(a))
+    assert sent == [(job.id, 1, "harness.unit.LT-POS-A1")]
+    after = results.get_job(job.id)
+    assert after is not None and after.status == JobStatus.QUEUED and after.attempt == 1 and after.worker is None
+    assert after.run_id is None and after.history == [], "nothing ran: no attempt was lost"
+    assert [(r.unit_id, r.job_id) for r in results.reservations()] == [("LT-POS-A1-U01", "J-other")]
+    assert results.claim_job(job.id, 1, "host-c", utcnow()) is not None, "another host can take it"

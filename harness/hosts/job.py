@@ -14,6 +14,7 @@ import logging
 import signal
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from harness import results
@@ -23,6 +24,7 @@ from harness.hosts.settings import HostSettings, host_settings
 from harness.results import JobRecord, JobStatus, utcnow
 
 log = logging.getLogger("harness.hosts")
+UNIT_TRIES = 5  # then the job is given back, for a host whose unit of the model is free
 
 
 class JobLease:
@@ -71,14 +73,15 @@ class JobLease:
             _thread.interrupt_main(signal.SIGTERM)
 
 
-def _reserve(job: JobRecord, worker: str, lease: JobLease) -> str:
-    """A unit of the job's model from this host's inventory, reserved in the record; waits while
-    every unit is held by other jobs (on this host or another)."""
+def _reserve(job: JobRecord, worker: str, lease: JobLease) -> str | None:
+    """A unit of the job's model from this host's inventory, reserved in the record; None when
+    every one stayed held by other jobs (on this host or another) for a few heartbeats."""
     units = [u.id for u in load_inventory().units_for(job.target)]
     if not units:
         raise LabError(f"this host ({worker}) has no unit of {job.target} in its inventory")
     settings = lease.settings
-    while True:
+    pause = min(1.0, settings.heartbeat_every.total_seconds())
+    for _ in range(UNIT_TRIES):
         for unit_id in units:
             if results.reserve_unit(unit_id, job.target, job.id, worker, utcnow(), settings.lease):
                 lease.unit_id = unit_id
@@ -86,11 +89,13 @@ def _reserve(job: JobRecord, worker: str, lease: JobLease) -> str:
                 return unit_id
         if lease.lost or lease.why_stopped:
             raise LabError(f"stopped while waiting for a unit of {job.target}: {lease.why_stopped}")
-        time.sleep(min(2.0, settings.heartbeat_every.total_seconds()))
+        time.sleep(pause)
+    return None
 
 
-def execute(job_id: str, attempt: int, worker: str) -> None:
-    """Run one attempt of a job, if this worker can claim it."""
+def execute(job_id: str, attempt: int, worker: str, requeue: Callable[[str, int, str], None]) -> None:
+    """Run one attempt of a job, if this worker can claim it. `requeue(job_id, attempt, queue)`
+    puts a job given back on its queue again (harness.hosts.queue.send_job)."""
     from harness.run import run_sample  # pytest and the suites: only in a job's process
 
     settings = host_settings()
@@ -103,7 +108,16 @@ def execute(job_id: str, attempt: int, worker: str) -> None:
     lease = JobLease(job, worker, settings).start()
     status, code, cause = JobStatus.ERROR, EXIT_LAB_ERROR, None
     try:
-        units = {job.target: _reserve(job, worker, lease)} if job.backend == "terminal" else None
+        units = None
+        if job.backend == "terminal":
+            unit = _reserve(job, worker, lease)
+            if unit is None:
+                lease.stop()
+                if results.unclaim_job(job.id, attempt, worker):
+                    requeue(job.id, attempt, job.queue)
+                log.info("job %s attempt %d: every unit of %s here is busy; given back", job.id, attempt, job.target)
+                return
+            units = {job.target: unit}
         lease.running.set()
         try:
             result = run_sample(

@@ -69,7 +69,11 @@ class Progress:
                 run = f"; its run {lost['run_id']} is kept, aborted" if lost.get("run_id") else ""
                 self.console.print(f"{self._head(job)} attempt {lost['attempt']} lost: {lost['cause']}{run}")
             self._lost[job.id] = len(job.history)
-            key = (job.status, job.attempt, job.worker, job.unit_id, job.run_id)
+            waiting = job.status == JobStatus.QUEUED or (job.status == JobStatus.RUNNING and state(job) != "running")
+            # A job waiting for a unit passes between hosts: one line for the wait, not one per pass.
+            key: tuple[object, ...] = ("waiting", job.attempt)
+            if not waiting:
+                key = (job.status, job.attempt, job.worker, job.unit_id, job.run_id)
             if self._seen.get(job.id) == key:
                 continue
             self._seen[job.id] = key

@@ -50,7 +50,7 @@ def configure(settings: HostSettings) -> Celery:
 def run_job(self: Any, job_id: str, attempt: int) -> None:
     from harness.hosts.job import execute  # the pytest side loads in the job's own process
 
-    execute(job_id, attempt, str(self.request.hostname))
+    execute(job_id, attempt, str(self.request.hostname), requeue=send_job)
 
 
 def send_job(job_id: str, attempt: int, queue: str) -> None:

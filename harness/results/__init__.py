@@ -26,6 +26,7 @@ from harness.results.jobs import (
     note_job,
     recover_jobs,
     renew_job,
+    unclaim_job,
 )
 from harness.results.numbers import allocate_report_number, next_sample_id
 from harness.results.outcomes import (
@@ -141,6 +142,7 @@ __all__ = [
     "stop_worker",
     "tally",
     "transition",
+    "unclaim_job",
     "utcnow",
     "verdicts_of",
     "verify_run",

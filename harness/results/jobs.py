@@ -102,6 +102,13 @@ def claim_job(job_id: str, attempt: int, worker: str, now: datetime) -> JobRecor
     return get_job(job_id)
 
 
+def unclaim_job(job_id: str, attempt: int, worker: str) -> bool:
+    """Give a claimed attempt back before it started anything (every unit of its model on this host
+    is busy): queued again, for whichever host holding its model is free first."""
+    return _guarded(job_id, attempt, worker, JobStatus.RUNNING, status=JobStatus.QUEUED.value, worker=None,
+                    heartbeat=None, started=None, unit_id=None)  # fmt: skip
+
+
 def renew_job(job_id: str, attempt: int, worker: str, now: datetime) -> bool:
     """The holder's heartbeat; False when the job is no longer this worker's attempt."""
     return _guarded(job_id, attempt, worker, JobStatus.RUNNING, heartbeat=now)
