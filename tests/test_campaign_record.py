@@ -317,3 +317,23 @@ def test_a_job_whose_units_here_are_all_busy_is_given_back_for_another_host(
     assert after.run_id is None and after.history == [], "nothing ran: no attempt was lost"
     assert [(r.unit_id, r.job_id) for r in results.reservations()] == [("LT-POS-A1-U01", "J-other")]
     assert results.claim_job(job.id, 1, "host-c", utcnow()) is not None, "another host can take it"
+
+
+def test_long_jobs_are_acknowledged_late_one_at_a_time_and_never_handed_out_while_they_run(
+    monkeypatch: pytest.MonkeyPatch,
+):
+    from harness.errors import InputError
+    from harness.hosts.queue import configure, run_job
+    from harness.hosts.settings import host_settings
+
+    monkeypatch.setenv("HARNESS_JOB_MAX_S", "7200")
+    monkeypatch.setenv("HARNESS_LEASE_S", "90")
+    settings = host_settings()
+    app = configure(settings)
+    assert app.conf.task_acks_late and run_job.acks_late
+    assert app.conf.worker_prefetch_multiplier == 1 and app.conf.worker_max_tasks_per_child == 1
+    assert app.conf.broker_transport_options["visibility_timeout"] > 7200 + 90
+    assert settings.heartbeat_every == timedelta(seconds=10)
+    monkeypatch.setenv("HARNESS_LEASE_S", "soon")
+    with pytest.raises(InputError, match="HARNESS_LEASE_S='soon': not a number"):
+        host_settings()
