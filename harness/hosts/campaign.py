@@ -13,7 +13,16 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from harness import results
-from harness.errors import EXIT_BAD_INPUT, EXIT_INTERRUPTED, EXIT_LAB_ERROR, EXIT_PASS, EXIT_PRODUCT_FAIL, LabError
+from harness.errors import (
+    EXIT_BAD_INPUT,
+    EXIT_INTERRUPTED,
+    EXIT_LAB_ERROR,
+    EXIT_PASS,
+    EXIT_PRODUCT_FAIL,
+    HarnessError,
+    LabError,
+    exit_code_of,
+)
 from harness.hosts.progress import Progress, verdict_counts
 from harness.hosts.queue import configure, send_job
 from harness.hosts.recovery import sweep
@@ -122,15 +131,18 @@ class CampaignResult:
 _PRECEDENCE = (EXIT_INTERRUPTED, EXIT_BAD_INPUT, EXIT_LAB_ERROR, EXIT_PRODUCT_FAIL)
 
 
+def _worst(*codes: int) -> int:
+    return next((c for c in _PRECEDENCE if c in codes), EXIT_PASS)
+
+
 def exit_code(jobs: list[JobRecord]) -> int:
     """The campaign's exit: a job that could not run is a lab error; otherwise the worst run."""
-    codes = {EXIT_LAB_ERROR if j.status == JobStatus.ERROR else (j.exit_code or EXIT_PASS) for j in jobs}
-    return next((c for c in _PRECEDENCE if c in codes), EXIT_PASS)
+    return _worst(*{EXIT_LAB_ERROR if j.status == JobStatus.ERROR else (j.exit_code or EXIT_PASS) for j in jobs})
 
 
 def finish(jobs: list[JobRecord], language: str, write_reports: bool = True) -> CampaignResult:
     """Every job's ending in one line, and the report of every run that ended, written on this host
-    from the shared record and the evidence store."""
+    from the shared record and the evidence store (harness.report, as for a single run)."""
     from harness.report import create_report
 
     result = CampaignResult(exit_code(jobs))
@@ -146,10 +158,12 @@ def finish(jobs: list[JobRecord], language: str, write_reports: bool = True) -> 
         )
         if not write_reports or job.run_id is None or job.exit_code in (EXIT_BAD_INPUT, EXIT_INTERRUPTED):
             continue
-        missing = results.materialise_evidence(job.run_id)
-        for line in missing:
-            result.lines.append(f"  evidence missing: {line}")
-        written = create_report(job.run_id, language)
+        try:  # as `harness report create`: the report fetches what the run left in the evidence store
+            written = create_report(job.run_id, language)
+        except HarnessError as e:  # one report that cannot be written does not stop the others
+            result.exit_code = _worst(result.exit_code, exit_code_of(e))
+            result.lines.append(f"  no report: {e}")
+            continue
         result.reports[job.id] = str(written.files["json"])
         result.lines.append(f"  report {written.number}: {written.files['html']}")
     return result

@@ -6,15 +6,26 @@ the lab database. Everything here takes and gives plain records (harness.results
 - verdicts: record_verdict, verdicts_of, verify_run (the hash chain over verdicts and evidence)
 - samples: register_sample, get_sample, list_samples
 - numbers: allocate_report_number, next_sample_id (atomic on SQLite and PostgreSQL)
+- reports: insert_report, revisions, reports_of_run, change_status (with the trail and the folder's
+  manifest), store_written, events_of, manifest_of
+- engineers' item records and waivers: add_item_record, item_records_of, add_waiver, waivers_for
 - lab hosts: campaigns and jobs (create_campaign, claim_job, renew_job, finish_job, recover_jobs),
   workers (register_worker, live_workers), unit reservations with leases (reserve_unit, ...)
 - the evidence store every host reaches (evidence_store; materialise_evidence)
 - the vocabulary: Outcome, RunStatus, ReportStatus (with its allowed transitions)
 """
 
-from harness.results.chain import RunVerification, materialise_evidence, record_verdict, verdicts_of, verify_run
-from harness.results.db import LabDatabaseError, open_lab, session
+from harness.results.chain import (
+    RunVerification,
+    evidence_kinds,
+    materialise_evidence,
+    record_verdict,
+    verdicts_of,
+    verify_run,
+)
+from harness.results.db import LabDatabaseError, open_lab
 from harness.results.evidence_store import EvidenceStoreError
+from harness.results.item_records import add_item_record, add_waiver, item_records_of, list_waivers, waivers_for
 from harness.results.jobs import (
     claim_job,
     create_campaign,
@@ -28,7 +39,7 @@ from harness.results.jobs import (
     renew_job,
     unclaim_job,
 )
-from harness.results.numbers import allocate_report_number, next_sample_id
+from harness.results.numbers import allocate_report_number, next_sample_id, release_report_number
 from harness.results.outcomes import (
     NOT_APPLICABLE_PREFIX,
     OUTCOME_ZH,
@@ -40,16 +51,36 @@ from harness.results.outcomes import (
 )
 from harness.results.records import (
     EvidenceRef,
+    ItemRecordEntry,
     JobRecord,
+    ManifestRecord,
     NewJob,
+    NewReport,
     NewSample,
+    ReportEventRecord,
+    ReportRecord,
     ReservationRecord,
     RunRecord,
     RunTally,
     SampleRecord,
     VerdictInput,
     VerdictRecord,
+    WaiverRecord,
     WorkerRecord,
+)
+from harness.results.reports import (
+    ReportRevisionTaken,
+    all_reports,
+    change_status,
+    delete_report,
+    events_of,
+    insert_report,
+    latest_revision,
+    manifest_of,
+    reports_of_run,
+    revision_of,
+    revisions,
+    store_written,
 )
 from harness.results.reservations import (
     drop_expired_reservations,
@@ -67,6 +98,7 @@ from harness.results.runs import (
     host_identity,
     load_plan,
     open_run,
+    runs_of_sample,
     save_deployments,
     save_plan,
     tally,
@@ -86,12 +118,18 @@ __all__ = [
     "EvidenceRef",
     "EvidenceStoreError",
     "Heartbeat",
+    "ItemRecordEntry",
     "JobRecord",
     "JobStatus",
     "LabDatabaseError",
+    "ManifestRecord",
     "NewJob",
+    "NewReport",
     "NewSample",
     "Outcome",
+    "ReportEventRecord",
+    "ReportRecord",
+    "ReportRevisionTaken",
     "ReportStatus",
     "ReservationRecord",
     "RunRecord",
@@ -102,14 +140,22 @@ __all__ = [
     "StatusChangeRefused",
     "VerdictInput",
     "VerdictRecord",
+    "WaiverRecord",
     "WorkerRecord",
     "abort_stale_runs",
+    "add_item_record",
+    "add_waiver",
+    "all_reports",
     "allocate_report_number",
     "beat_worker",
+    "change_status",
     "claim_job",
     "close_run",
     "create_campaign",
+    "delete_report",
     "drop_expired_reservations",
+    "events_of",
+    "evidence_kinds",
     "fail_job",
     "fail_unserved_jobs",
     "finish_job",
@@ -117,10 +163,15 @@ __all__ = [
     "get_run",
     "get_sample",
     "host_identity",
+    "insert_report",
+    "item_records_of",
     "jobs_of",
+    "latest_revision",
     "list_samples",
+    "list_waivers",
     "live_workers",
     "load_plan",
+    "manifest_of",
     "materialise_evidence",
     "next_sample_id",
     "note_job",
@@ -131,20 +182,26 @@ __all__ = [
     "register_sample",
     "register_worker",
     "release_job_units",
+    "release_report_number",
     "release_unit",
     "renew_job",
     "renew_reservation",
+    "reports_of_run",
     "reservations",
     "reserve_unit",
+    "revision_of",
+    "revisions",
+    "runs_of_sample",
     "save_deployments",
     "save_plan",
-    "session",
     "stop_worker",
+    "store_written",
     "tally",
     "transition",
     "unclaim_job",
     "utcnow",
     "verdicts_of",
     "verify_run",
+    "waivers_for",
     "workers",
 ]

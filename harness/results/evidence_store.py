@@ -3,9 +3,9 @@
 A check writes its evidence into the run folder of the host it runs on (harness.evidence); when
 its verdict is recorded, each file goes into the store under its SHA-256 (the value the record
 already keeps), before the verdict row is written, so a verdict in the record never names
-content the store lacks. The host that writes the report fetches the run's files back by hash
-into its own run folder (materialise), and the report, its manifest and `verify` work on that
-folder exactly as on a single machine.
+content the store lacks. The report, wherever it is written or verified, first fetches the run's
+missing files back by hash into that host's run folder (results.materialise_evidence), and then
+works on that folder exactly as on a single machine.
 
 HARNESS_EVIDENCE_STORE says where the store is:
 - unset or empty: no store; evidence stays in the run folder (a single machine);
@@ -166,12 +166,13 @@ def keep(store: EvidenceStore, run_dir: Path, files: list[tuple[str, str]]) -> N
 
 
 def fetch(store: EvidenceStore, run_dir: Path, files: list[tuple[str, str]]) -> list[str]:
-    """Bring the files the record names into this host's run folder, by hash, where missing or
-    different. Returns one line per file the store does not have."""
+    """Bring the files the record names into this host's run folder, by hash, where missing. A file
+    that is there is left as it is, even if it differs: verify_run must still see a file changed
+    after it was recorded. Returns one line per missing file the store does not have."""
     missing = []
     for rel, sha256 in files:
         dest = run_dir / rel
-        if dest.is_file() and _sha256(dest) == sha256:
+        if dest.exists() or dest.is_symlink():
             continue
         if not store.get(sha256, dest):
             missing.append(f"{rel}: not in the evidence store {store.where} (SHA-256 {sha256})")
