@@ -56,6 +56,7 @@ def campaign(
     only: Annotated[str | None, typer.Option(help="comma-separated clause IDs to run")] = None,
     suite: Annotated[list[Path] | None, typer.Option(help="run only these suite files or folders")] = None,
     report: Annotated[bool, typer.Option(help="write each run's report when the campaign ends")] = True,
+    pdf: Annotated[bool, typer.Option(help="also render each report's PDF")] = True,
     lang: Annotated[str, typer.Option(help="report language: zh or en")] = "zh",
     attempts: Annotated[int, typer.Option(min=1, help="tries per job when its worker dies mid-job")] = 2,
 ) -> None:
@@ -82,7 +83,7 @@ def campaign(
     except KeyboardInterrupt:
         out.print(f"campaign {campaign_id}: no longer followed here; its jobs go on on the lab's workers")
         raise
-    result = finish(ended, lang, write_reports=report)
+    result = finish(ended, lang, write_reports=report, pdf=pdf)
     for line in result.lines:
         out.print(line)
     raise typer.Exit(result.exit_code)

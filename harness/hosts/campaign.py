@@ -140,7 +140,7 @@ def exit_code(jobs: list[JobRecord]) -> int:
     return _worst(*{EXIT_LAB_ERROR if j.status == JobStatus.ERROR else (j.exit_code or EXIT_PASS) for j in jobs})
 
 
-def finish(jobs: list[JobRecord], language: str, write_reports: bool = True) -> CampaignResult:
+def finish(jobs: list[JobRecord], language: str, write_reports: bool = True, pdf: bool = True) -> CampaignResult:
     """Every job's ending in one line, and the report of every run that ended, written on this host
     from the shared record and the evidence store (harness.report, as for a single run)."""
     from harness.report import create_report
@@ -159,7 +159,7 @@ def finish(jobs: list[JobRecord], language: str, write_reports: bool = True) -> 
         if not write_reports or job.run_id is None or job.exit_code in (EXIT_BAD_INPUT, EXIT_INTERRUPTED):
             continue
         try:  # as `harness report create`: the report fetches what the run left in the evidence store
-            written = create_report(job.run_id, language)
+            written = create_report(job.run_id, language, pdf=pdf)
         except HarnessError as e:  # one report that cannot be written does not stop the others
             result.exit_code = _worst(result.exit_code, exit_code_of(e))
             result.lines.append(f"  no report: {e}")

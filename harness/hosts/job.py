@@ -81,7 +81,9 @@ def _reserve(job: JobRecord, worker: str, lease: JobLease) -> str | None:
         raise LabError(f"this host ({worker}) has no unit of {job.target} in its inventory")
     settings = lease.settings
     pause = min(1.0, settings.heartbeat_every.total_seconds())
-    for _ in range(UNIT_TRIES):
+    for n in range(UNIT_TRIES):
+        if n:
+            time.sleep(pause)
         for unit_id in units:
             if results.reserve_unit(unit_id, job.target, job.id, worker, utcnow(), settings.lease):
                 lease.unit_id = unit_id
@@ -89,7 +91,6 @@ def _reserve(job: JobRecord, worker: str, lease: JobLease) -> str | None:
                 return unit_id
         if lease.lost or lease.why_stopped:
             raise LabError(f"stopped while waiting for a unit of {job.target}: {lease.why_stopped}")
-        time.sleep(pause)
     return None
 
 
