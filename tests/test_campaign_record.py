@@ -4,7 +4,6 @@ lease-keeping heartbeat, the evidence store, and a run narrowed to one model on 
 
 from __future__ import annotations
 
-import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
@@ -52,6 +51,42 @@ def silence(job_id: str, for_: timedelta) -> None:
     """The job's worker stopped reporting this long ago."""
     with session() as s:
         s.execute(update(Job).where(Job.id == job_id).values(heartbeat=utcnow() - for_))
+
+
+# -- the migration ---------------------------------------------------------------------------------------
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_lab_record_at_the_previous_head_gains_the_hosts_tables_and_keeps_what_it_holds(
+    engine: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import create_engine, inspect, text
+
+    from harness.results.db import HEAD
+
+    monkeypatch.delenv("HARNESS_EVIDENCE_STORE", raising=False)
+    with scratch_lab(engine, tmp_path) as url:
+        (tmp_path / "data").mkdir()
+        cfg = Config()
+        cfg.set_main_option("script_location", "harness.results:migrations")
+        old = create_engine(url)
+        with old.connect() as conn:  # a lab record as main's code made it (revision 0003)
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "0003")
+            conn.execute(text("INSERT INTO counters (name, value) VALUES ('sample:2026', 7)"))
+            conn.commit()
+        old.dispose()
+
+        results.open_lab()
+        assert results.next_sample_id(2026) == "S-2026-0008", "what the record held is kept"
+        assert results.create_campaign({}, [new_job()], utcnow())[1][0].status == JobStatus.QUEUED
+        with results.open_lab().connect() as conn:
+            assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == HEAD == "0004"
+            cfg.attributes["connection"] = conn
+            command.downgrade(cfg, "0003")  # and back: the hosts' tables go, nothing else
+            conn.commit()
+            tables = set(inspect(conn).get_table_names())
+        assert not tables & {"lab_workers", "campaigns", "jobs", "reservations"} and "counters" in tables
 
 
 # -- reservations ---------------------------------------------------------------------------------------
@@ -191,8 +226,7 @@ def test_a_lease_heartbeat_that_finds_its_lease_taken_says_so_once(lab):
         results.recover_jobs(utcnow(), LEASE, {job.queue: ["host-b"]})  # another host takes the job over
         assert hb.lost.wait(10)
     finally:
-        hb.stop()
-    threading.Event().wait(0.2)
+        hb.stop()  # joins the beating thread: a second on_lost would be in `lost` by now
     assert lost == [1]
 
 
@@ -221,6 +255,12 @@ def test_evidence_goes_to_the_store_as_recorded_and_comes_back_by_hash_on_anothe
     assert results.materialise_evidence(run_id, elsewhere) == []
     assert results.verify_run(run_id, elsewhere).ok
     assert (elsewhere / "evidence/e1.txt").read_text(encoding="utf-8") == "观察 1"
+
+    # A file that is there but changed is left as it is: the chain must still find it.
+    (elsewhere / "evidence/e1.txt").write_text("改过", encoding="utf-8")
+    assert results.materialise_evidence(run_id, elsewhere) == []
+    assert (elsewhere / "evidence/e1.txt").read_text(encoding="utf-8") == "改过"
+    assert any("evidence/e1.txt changed" in p for p in results.verify_run(run_id, elsewhere).problems)
 
     (tmp_path / "store" / "sha256" / refs[0].sha256[:2] / refs[0].sha256).unlink()
     (elsewhere / "evidence/e0.txt").unlink()
@@ -307,6 +347,7 @@ def test_a_job_whose_units_here_are_all_busy_is_given_back_for_another_host(
 
     monkeypatch.setenv("HARNESS_INVENTORY", str(inventory_of(tmp_path / "host-a", ["LT-POS-A1"])))
     monkeypatch.setattr(job_module, "UNIT_TRIES", 2)
+    monkeypatch.setenv("HARNESS_LEASE_S", "4.5")  # beats (and so the pause between tries) of 0.5 s
     (job,) = a_campaign()
     assert results.reserve_unit("LT-POS-A1-U01", "LT-POS-A1", "J-other", "host-b", utcnow(), LEASE)
     sent: list[tuple[str, int, str]] = []
