@@ -23,6 +23,7 @@ from harness.errors import HarnessError, exit_code_of
 def _load_commands() -> None:
     # One line per area. Importing a module registers its commands on `app`.
     from harness.commands import core as _core  # noqa: F401
+    from harness.commands import hosts as _hosts  # noqa: F401
     from harness.commands import reports as _reports  # noqa: F401
     from harness.commands import retest as _retest  # noqa: F401
 

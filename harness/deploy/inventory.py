@@ -114,9 +114,10 @@ def load_inventory(path: Path | None = None) -> Inventory:
     return inv
 
 
-def targets_for(loaded: LoadedSpec, backend: str) -> list[Target]:
+def targets_for(loaded: LoadedSpec, backend: str, units: dict[str, str] | None = None) -> list[Target]:
     """One target per terminal model for terminal samples (each needs a unit in the inventory); one
-    per backend otherwise."""
+    per backend otherwise. `units` (model -> unit ID) narrows a terminal run to those models, each
+    on the named unit: a lab host's job on the unit it reserved (harness.hosts)."""
     spec = loaded.spec
     if backend != "terminal":
         return [Target(model=backend, backend=backend)]
@@ -127,10 +128,17 @@ def targets_for(loaded: LoadedSpec, backend: str) -> list[Target]:
     except InventoryError as e:
         raise PlanError([str(p) for p in e.problems]) from None
     targets, missing = [], []
+    listed = {hw.model for hw in spec.hardware}
+    missing += [f"model {m!r} is not in the sample's hardware list" for m in sorted(set(units or {}) - listed)]
     for hw in spec.hardware:
+        if units is not None and hw.model not in units:
+            continue
         unit = inventory.unit_for(hw.model)
+        if units is not None:
+            unit = next((u for u in inventory.units_for(hw.model) if u.id == units[hw.model]), None)
         if unit is None:
-            missing.append(f"hardware model {hw.model!r} has no unit in the lab inventory ({default_path()})")
+            which = f"unit {units[hw.model]!r} of " if units is not None else ""
+            missing.append(f"hardware model {hw.model!r} has no {which}unit in the lab inventory ({default_path()})")
         else:
             targets.append(Target(model=hw.model, backend="terminal", unit=unit.model_dump()))
     if missing:

@@ -171,12 +171,14 @@ def _read_record(run_id: str, as_of: date) -> tuple[RunRecord, SampleRecord, Row
         raise ReportError(f"run {run_id} has no plan: it ended before its checks were collected")
     sample = results.get_sample(run.sample_id)
     assert sample is not None, run.sample_id
+    missing = results.materialise_evidence(run_id)  # the run may have been done on another host
     sealed = results.verify_run(run_id)
     if not sealed.ok:
+        problems = missing + sealed.problems
         raise RecordBroken(
             f"the lab record of run {run_id} does not verify, so no report is built on it: "
-            + "; ".join(sealed.problems[:5])
-            + (f" (and {len(sealed.problems) - 5} more)" if len(sealed.problems) > 5 else "")
+            + "; ".join(problems[:5])
+            + (f" (and {len(problems) - 5} more)" if len(problems) > 5 else "")
         )
     waivers: dict[str, list[WaiverEntry]] = {}
     for w in results.waivers_for(run_id, run.sample_id):

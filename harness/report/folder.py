@@ -203,6 +203,7 @@ def write_revision(
     sample = results.get_sample(run.sample_id) if run is not None else None
     if sample is None:
         raise LabError(f"report {report.label}: its run {report.run_id} or sample is gone from the lab database")
+    results.materialise_evidence(report.run_id)  # what the store lacks, verify_run has already named
     return write_folder(
         Path(report.out_dir),
         content,

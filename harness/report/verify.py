@@ -139,6 +139,7 @@ def _check_record(content: dict[str, Any], result: Verification) -> None:
         result.record = "the run's record was not sealed in this report (a report of an older schema)"
         return
     try:
+        results.materialise_evidence(str(run.get("id")))  # the run may have been done on another host
         now = results.verify_run(str(run.get("id")))
     except InputError as e:  # the run is gone from the lab database
         result.problems.append(f"the run's record: {e}")

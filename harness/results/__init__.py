@@ -9,28 +9,64 @@ the lab database. Everything here takes and gives plain records (harness.results
 - reports: insert_report, revisions, reports_of_run, change_status (with the trail and the folder's
   manifest), store_written, events_of, manifest_of
 - engineers' item records and waivers: add_item_record, item_records_of, add_waiver, waivers_for
+- lab hosts: campaigns and jobs (create_campaign, claim_job, renew_job, finish_job, recover_jobs),
+  workers (register_worker, live_workers), unit reservations with leases (reserve_unit, ...)
+- the evidence store every host reaches (evidence_store; materialise_evidence)
 - the vocabulary: Outcome, RunStatus, ReportStatus (with its allowed transitions)
 """
 
-from harness.results.chain import RunVerification, evidence_kinds, record_verdict, verdicts_of, verify_run
+from harness.results.chain import (
+    RunVerification,
+    evidence_kinds,
+    materialise_evidence,
+    record_verdict,
+    verdicts_of,
+    verify_run,
+)
 from harness.results.db import LabDatabaseError, open_lab
+from harness.results.evidence_store import EvidenceStoreError
 from harness.results.item_records import add_item_record, add_waiver, item_records_of, list_waivers, waivers_for
+from harness.results.jobs import (
+    claim_job,
+    create_campaign,
+    fail_job,
+    fail_unserved_jobs,
+    finish_job,
+    get_job,
+    jobs_of,
+    note_job,
+    recover_jobs,
+    renew_job,
+    unclaim_job,
+)
 from harness.results.numbers import allocate_report_number, next_sample_id, release_report_number
-from harness.results.outcomes import NOT_APPLICABLE_PREFIX, OUTCOME_ZH, OUTCOMES, REVIEW_PREFIX, Outcome, RunStatus
+from harness.results.outcomes import (
+    NOT_APPLICABLE_PREFIX,
+    OUTCOME_ZH,
+    OUTCOMES,
+    REVIEW_PREFIX,
+    JobStatus,
+    Outcome,
+    RunStatus,
+)
 from harness.results.records import (
     EvidenceRef,
     ItemRecordEntry,
+    JobRecord,
     ManifestRecord,
+    NewJob,
     NewReport,
     NewSample,
     ReportEventRecord,
     ReportRecord,
+    ReservationRecord,
     RunRecord,
     RunTally,
     SampleRecord,
     VerdictInput,
     VerdictRecord,
     WaiverRecord,
+    WorkerRecord,
 )
 from harness.results.reports import (
     ReportRevisionTaken,
@@ -46,20 +82,31 @@ from harness.results.reports import (
     revisions,
     store_written,
 )
+from harness.results.reservations import (
+    drop_expired_reservations,
+    release_job_units,
+    release_unit,
+    renew_reservation,
+    reservations,
+    reserve_unit,
+)
 from harness.results.runs import (
     Heartbeat,
     abort_stale_runs,
     close_run,
     get_run,
+    host_identity,
     load_plan,
     open_run,
     runs_of_sample,
     save_deployments,
     save_plan,
     tally,
+    utcnow,
 )
 from harness.results.samples import get_sample, list_samples, register_sample
 from harness.results.status import FROZEN, SIGNING_ORDER, ReportStatus, StatusChangeRefused, transition
+from harness.results.workers import beat_worker, live_workers, register_worker, stop_worker, workers
 
 __all__ = [
     "FROZEN",
@@ -69,10 +116,14 @@ __all__ = [
     "REVIEW_PREFIX",
     "SIGNING_ORDER",
     "EvidenceRef",
+    "EvidenceStoreError",
     "Heartbeat",
     "ItemRecordEntry",
+    "JobRecord",
+    "JobStatus",
     "LabDatabaseError",
     "ManifestRecord",
+    "NewJob",
     "NewReport",
     "NewSample",
     "Outcome",
@@ -80,6 +131,7 @@ __all__ = [
     "ReportRecord",
     "ReportRevisionTaken",
     "ReportStatus",
+    "ReservationRecord",
     "RunRecord",
     "RunStatus",
     "RunTally",
@@ -89,41 +141,67 @@ __all__ = [
     "VerdictInput",
     "VerdictRecord",
     "WaiverRecord",
+    "WorkerRecord",
     "abort_stale_runs",
     "add_item_record",
     "add_waiver",
     "all_reports",
     "allocate_report_number",
+    "beat_worker",
     "change_status",
+    "claim_job",
     "close_run",
+    "create_campaign",
     "delete_report",
+    "drop_expired_reservations",
     "events_of",
     "evidence_kinds",
+    "fail_job",
+    "fail_unserved_jobs",
+    "finish_job",
+    "get_job",
     "get_run",
     "get_sample",
+    "host_identity",
     "insert_report",
     "item_records_of",
+    "jobs_of",
     "latest_revision",
     "list_samples",
     "list_waivers",
+    "live_workers",
     "load_plan",
     "manifest_of",
+    "materialise_evidence",
     "next_sample_id",
+    "note_job",
     "open_lab",
     "open_run",
     "record_verdict",
+    "recover_jobs",
     "register_sample",
+    "register_worker",
+    "release_job_units",
     "release_report_number",
+    "release_unit",
+    "renew_job",
+    "renew_reservation",
     "reports_of_run",
+    "reservations",
+    "reserve_unit",
     "revision_of",
     "revisions",
     "runs_of_sample",
     "save_deployments",
     "save_plan",
+    "stop_worker",
     "store_written",
     "tally",
     "transition",
+    "unclaim_job",
+    "utcnow",
     "verdicts_of",
     "verify_run",
     "waivers_for",
+    "workers",
 ]

@@ -23,6 +23,7 @@ from sqlalchemy import select
 
 from harness.config import lab_config
 from harness.errors import InputError
+from harness.results import evidence_store
 from harness.results.db import session
 from harness.results.models import Evidence, Run, Verdict
 from harness.results.outcomes import Outcome
@@ -61,7 +62,12 @@ def chain_value(previous: str, run_id: str, v: VerdictInput) -> str:
 
 
 def record_verdict(run_id: str, v: VerdictInput) -> VerdictRecord:
-    """Store one check's verdict and its evidence, chained to the run's previous verdict."""
+    """Store one check's verdict and its evidence, chained to the run's previous verdict. With a lab
+    evidence store, the evidence files go into it first: a recorded verdict never names content
+    the store lacks (EvidenceStoreError, a lab error, when the store cannot take them)."""
+    store = evidence_store.configured_store()
+    if store is not None and v.evidence:
+        evidence_store.keep(store, lab_config().run_dir(run_id), [(e.path, e.sha256) for e in v.evidence])
     # Microseconds are what every engine keeps; the chain covers exactly what is stored.
     with session() as s:
         # Lock the run row: verdicts of one run are chained one after another, whoever writes them.
@@ -142,6 +148,18 @@ def evidence_kinds(run_id: str) -> dict[str, str]:
     """{path relative to the run folder: kind} of every evidence file the run recorded."""
     with session() as s:
         return {e.path: e.kind for e in s.scalars(select(Evidence).where(Evidence.run_id == run_id))}
+
+
+def materialise_evidence(run_id: str, run_dir: Path | None = None) -> list[str]:
+    """Bring a run's missing evidence files from the lab evidence store into this host's run folder
+    (the run may have been done on another host): the report calls it wherever it reads evidence
+    files. Returns a line per file the store lacks; nothing to do without a store."""
+    store = evidence_store.configured_store()
+    if store is None:
+        return []
+    with session() as s:
+        files = list(s.execute(select(Evidence.path, Evidence.sha256).where(Evidence.run_id == run_id)))
+    return evidence_store.fetch(store, run_dir or lab_config().run_dir(run_id), [(p, h) for p, h in files])
 
 
 @dataclass

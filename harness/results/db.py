@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
+from sqlalchemy import Connection, CursorResult, Engine, Result, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DatabaseError, IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from harness.config import lab_config
 from harness.errors import LabError
 
-HEAD = "0003"  # the newest migration; tests check it is Alembic's head
+HEAD = "0004"  # the newest migration; tests check it is Alembic's head
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 # Entries a data directory can hold before it has a lab database: it is still new.
 _BOOKKEEPING = {"logs", "active"}
@@ -233,11 +233,25 @@ def engine() -> Engine:
 
 
 def forget_engines() -> None:
-    """Close every open engine (tests that switch lab, and forked workers)."""
+    """Close every open engine (tests that switch lab)."""
     with _LOCK:
         for e in _ENGINES.values():
             e.dispose()
         _ENGINES.clear()
+
+
+def _after_fork_in_child() -> None:
+    """A forked process (a lab host's job: Celery's prefork pool) opens its own connections: the
+    parent's stay the parent's (dispose(close=False) leaves them untouched), and a lock another
+    thread of the parent held at the fork is not inherited held."""
+    global _LOCK
+    _LOCK = threading.Lock()
+    for e in _ENGINES.values():
+        e.dispose(close=False)
+    _ENGINES.clear()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 @contextlib.contextmanager
@@ -260,3 +274,9 @@ def session() -> Iterator[Session]:
             with contextlib.suppress(SQLAlchemyError):
                 s.rollback()
             raise
+
+
+def rowcount(result: Result[Any]) -> int:
+    """How many rows an UPDATE or DELETE changed (a guarded write tells whether it won)."""
+    assert isinstance(result, CursorResult), type(result)
+    return int(result.rowcount)

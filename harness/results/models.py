@@ -193,3 +193,73 @@ class Counter(Base):
     __tablename__ = "counters"
     name: Mapped[str] = mapped_column(String(80), primary_key=True)  # e.g. "sample:2026", "report:FTL-2026"
     value: Mapped[int] = mapped_column(Integer)
+
+
+# --- Lab hosts (issue #13, part 2): workers, campaigns of jobs, and unit reservations. Every
+# time here is naive UTC, like Run.heartbeat, so hosts in different time zones compare them.
+
+
+class LabWorker(Base):
+    """A lab host's worker, as it announced itself; alive while its heartbeat is within the lease."""
+
+    __tablename__ = "lab_workers"
+    name: Mapped[str] = mapped_column(String(200), primary_key=True)  # Celery node name: host-a@lab3
+    host: Mapped[str] = mapped_column(String(300))  # host name and boot (harness.results.runs.host_identity)
+    queues: Mapped[list] = mapped_column(JSON)  # the job queues it consumes
+    units: Mapped[list] = mapped_column(JSON)  # [{id, model}] of its inventory
+    capacity: Mapped[int] = mapped_column(Integer)  # jobs at once
+    started: Mapped[datetime] = mapped_column(DateTime)
+    heartbeat: Mapped[datetime] = mapped_column(DateTime)
+    stopped: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)  # an orderly stop
+
+
+class Campaign(Base):
+    """Samples submitted together to the lab's workers."""
+
+    __tablename__ = "campaigns"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)  # C-20261127-031500-ab12
+    created: Mapped[datetime] = mapped_column(DateTime)
+    submitted_from: Mapped[str] = mapped_column(String(300))
+    options: Mapped[dict] = mapped_column(JSON)  # backend, only, suites, language as submitted
+
+
+class Job(Base):
+    """One sample x model (or backend) x suites run, done by whichever worker claims its attempt."""
+
+    __tablename__ = "jobs"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)  # J-...
+    campaign_id: Mapped[str] = mapped_column(ForeignKey("campaigns.id"), index=True)
+    spec_path: Mapped[str] = mapped_column(Text)  # a path every lab host reaches
+    sample: Mapped[str] = mapped_column(String(300))  # name and version, for people
+    backend: Mapped[str] = mapped_column(String(20))
+    target: Mapped[str] = mapped_column(String(100))  # the terminal model, or the backend
+    queue: Mapped[str] = mapped_column(String(200))
+    only: Mapped[list | None] = mapped_column(JSON, nullable=True)
+    suites: Mapped[list | None] = mapped_column(JSON, nullable=True)
+    status: Mapped[str] = mapped_column(String(20), index=True)  # JobStatus
+    attempt: Mapped[int] = mapped_column(Integer)  # the attempt a worker may claim or holds
+    max_attempts: Mapped[int] = mapped_column(Integer)
+    worker: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    unit_id: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    run_id: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    heartbeat: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    queued: Mapped[datetime] = mapped_column(DateTime)
+    started: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    finished: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    exit_code: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    cause: Mapped[str | None] = mapped_column(Text, nullable=True)  # why it ended as an error
+    # Every attempt that did not end the job: [{attempt, worker, run_id, started, ended, cause}].
+    history: Mapped[list] = mapped_column(JSON, default=list)
+
+
+class Reservation(Base):
+    """A terminal unit held by one job. The lease is renewed by the holder's heartbeat; a holder that
+    dies stops renewing it, and the unit is free again once it runs out."""
+
+    __tablename__ = "reservations"
+    unit_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    model: Mapped[str] = mapped_column(String(100))
+    job_id: Mapped[str] = mapped_column(String(40))
+    worker: Mapped[str] = mapped_column(String(200))
+    acquired: Mapped[datetime] = mapped_column(DateTime)
+    lease_until: Mapped[datetime] = mapped_column(DateTime)

@@ -34,3 +34,18 @@ class RunStatus(StrEnum):
     RUNNING = "running"
     FINISHED = "finished"  # every check ran to its end (whatever the verdicts)
     ABORTED = "aborted"  # interrupted, its harness died, or the lab could not go on: partial
+
+
+class JobStatus(StrEnum):
+    """A job's place in a campaign. FINISHED: its run ended (its exit code says how it judged);
+    ERROR: it could not run to its end (its worker died with no retry left, no worker serves it,
+    the spec could not be loaded on the host): the cause says which."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    FINISHED = "finished"
+    ERROR = "error"
+
+    @property
+    def ended(self) -> bool:
+        return self in (JobStatus.FINISHED, JobStatus.ERROR)

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from harness import clock
 from harness.plan import Plan
-from harness.results.outcomes import Outcome, RunStatus
+from harness.results.outcomes import JobStatus, Outcome, RunStatus
 from harness.results.status import ReportStatus
 
 
@@ -199,3 +199,63 @@ class WaiverRecord:
     justification_en: str | None = None
     created: datetime = field(default_factory=clock.stamp)
     id: int = 0
+
+
+# --- lab hosts: campaigns' jobs, workers, unit reservations ------------------------------------
+
+
+@dataclass(frozen=True)
+class NewJob:
+    """One sample x model (or backend) x suites run, as the campaign plans it."""
+
+    spec_path: str
+    sample: str  # name and version, for people
+    backend: str
+    target: str  # the terminal model, or the backend
+    queue: str
+    only: list[str] | None = None
+    suites: list[str] | None = None
+    max_attempts: int = 2
+
+
+@dataclass(frozen=True)
+class JobRecord(NewJob):
+    id: str = ""
+    campaign_id: str = ""
+    status: JobStatus = JobStatus.QUEUED
+    attempt: int = 1
+    worker: str | None = None
+    unit_id: str | None = None
+    run_id: str | None = None
+    heartbeat: datetime | None = None
+    queued: datetime | None = None
+    started: datetime | None = None
+    finished: datetime | None = None
+    exit_code: int | None = None
+    cause: str | None = None
+    history: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class WorkerRecord:
+    name: str
+    host: str
+    queues: list[str]
+    units: list[dict[str, str]]  # [{id, model}]
+    capacity: int
+    started: datetime
+    heartbeat: datetime
+    stopped: datetime | None
+
+    def alive(self, now: datetime, lease: timedelta) -> bool:
+        return self.stopped is None and self.heartbeat >= now - lease
+
+
+@dataclass(frozen=True)
+class ReservationRecord:
+    unit_id: str
+    model: str
+    job_id: str
+    worker: str
+    acquired: datetime
+    lease_until: datetime

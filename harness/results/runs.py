@@ -8,12 +8,12 @@ the lease); a PID is never consulted for another host's runs.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import platform
 import secrets
 import threading
 from collections import Counter
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from functools import cache
 from pathlib import Path
@@ -182,11 +182,24 @@ def abort_stale_runs(now: datetime | None = None) -> list[str]:
 class Heartbeat:
     """Refreshes a run's heartbeat from a background thread while the run goes on. A failed beat
     (the database briefly unreachable) is retried at the next one; after a lease of failures the run
-    is someone else's to abort, which is right: nobody can tell it is alive."""
+    is someone else's to abort, which is right: nobody can tell it is alive.
 
-    def __init__(self, run_id: str, every: timedelta = HEARTBEAT_EVERY) -> None:
+    The same thread keeps other leases of the record alive (a job's, a worker's, a unit
+    reservation's): `renew` replaces the run's beat, and returns False once the lease is no longer
+    the holder's (another host took it over); then `on_lost` is called, once, and the beating stops."""
+
+    def __init__(
+        self,
+        run_id: str,
+        every: timedelta = HEARTBEAT_EVERY,
+        renew: Callable[[], bool | None] | None = None,
+        on_lost: Callable[[], None] | None = None,
+    ) -> None:
         self.run_id = run_id
         self.every = every.total_seconds()
+        self._renew = renew or (lambda: beat(run_id))
+        self._on_lost = on_lost
+        self.lost = threading.Event()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name=f"heartbeat-{run_id}", daemon=True)
 
@@ -196,12 +209,19 @@ class Heartbeat:
 
     def _loop(self) -> None:
         while not self._stop.wait(self.every):
-            with contextlib.suppress(Exception):
-                beat(self.run_id)
+            try:
+                held = self._renew()
+            except Exception:  # noqa: BLE001 - the record briefly unreachable: try again next beat
+                continue
+            if held is False:
+                self.lost.set()
+                if self._on_lost is not None:
+                    self._on_lost()
+                return
 
     def stop(self) -> None:
         self._stop.set()
-        if self._thread.is_alive():
+        if self._thread.is_alive() and self._thread is not threading.current_thread():
             self._thread.join(timeout=5)
 
 
