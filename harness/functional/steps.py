@@ -340,6 +340,15 @@ def list_first_field(world: World, name: str, key: str, value: str) -> None:
 
 
 # -- the browser ---------------------------------------------------------------------------------
+def _shown(world: World, limit: int = 200) -> str:
+    """What the page did show, for a failed expectation (an engineer reads what was there)."""
+    try:
+        text = " ".join(world.page().locator("body").inner_text(timeout=2000).split())
+    except Exception as e:  # noqa: BLE001 - the page may be gone; say so instead
+        return f"无法读取（{type(e).__name__}）"
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
 def _expect() -> Any:
     from playwright.sync_api import expect
 
@@ -382,7 +391,7 @@ def page_shows(world: World, text: str) -> None:
     try:
         _expect()(world.page().locator("body")).to_contain_text(want)
     except AssertionError:
-        raise AssertionError(f"页面没有显示“{want}”（{world.page().url}）") from None
+        raise AssertionError(f"页面没有显示“{want}”（{world.page().url}；页面文字：{_shown(world)}）") from None
 
 
 @lab_step("页面不显示“‹文字›”", rf"页面不显示{q('text')}", browser=True)
