@@ -107,3 +107,66 @@ def test_an_unwritable_reports_folder_is_one_lab_error_line(lab: Path) -> None:
     assert "Traceback" not in r.stderr
     lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
     assert len(lines) == 1 and "cannot write the report folder /sys/harness-reports" in lines[0], r.stderr
+
+
+PLANTED = {"planted.html": "<p>符合</p>", "evidence/planted.txt": "not from the run"}
+
+
+def _plant(folder: Path) -> None:
+    for rel, text in PLANTED.items():
+        (folder / rel).parent.mkdir(parents=True, exist_ok=True)
+        (folder / rel).write_text(text, encoding="utf-8")
+
+
+def _listed(folder: Path, number: str, revision: int) -> tuple[set[str], set[str]]:
+    """The files the folder's own manifest lists, and those the lab database's manifest lists."""
+    import json
+
+    from harness import results
+    from harness.report.folder import MANIFEST
+
+    report = results.revision_of(number, revision)
+    row = results.manifest_of(report.id) if report is not None else None
+    assert row is not None
+    return set(json.loads((folder / MANIFEST).read_text(encoding="utf-8"))["files"]), set(row.files)
+
+
+@pytest.mark.slow
+def test_a_file_planted_in_a_draft_folder_never_enters_a_manifest(lab: Path) -> None:
+    from harness.report import lifecycle, records
+    from harness.report.folder import folder_files
+    from harness.report.setup import init_lab_config
+    from harness.report.verify import verify
+    from harness.report.workflow import create_report, refresh
+
+    run_id = (lab / "run_id").read_text()
+    init_lab_config(lab / "lab.yaml")
+    for line in records.pending_items(run_id):  # nothing deployed: every item recorded, so it can be approved
+        records.record(
+            run_id, line.split(" ", 1)[0], "符合", "审查委托方提交的文档，满足要求", "李四", reference="文档"
+        )
+    draft = create_report(run_id, pdf=False)
+    folder = draft.out_dir
+    _plant(folder)
+    checked = verify(folder)  # the draft's folder no longer matches what the lab recorded
+    assert not checked.ok and checked.added == sorted(PLANTED), checked
+
+    refresh(draft.number, pdf=False)  # re-rendered: the folder is written whole, the planted files left out
+    mine, the_labs = _listed(folder, draft.number, 1)
+    assert not mine & PLANTED.keys() and not the_labs & PLANTED.keys()
+    assert mine == the_labs == set(folder_files(folder))
+    assert verify(folder).ok
+
+    _plant(folder)  # again, while the draft goes through signing (each signature re-renders the folder)
+    for role, who in (("prepared", "李四"), ("reviewed", "赵六"), ("approved", "王五")):
+        lifecycle.sign(draft.number, role, who)
+    mine, the_labs = _listed(folder, draft.number, 1)
+    assert not mine & PLANTED.keys() and not the_labs & PLANTED.keys()
+    assert mine == the_labs == set(folder_files(folder)) and "report.pdf" in mine
+    assert verify(folder).ok
+
+    _plant(folder)  # into the approved report's folder: verification names each file no manifest lists
+    r = harness_cli("verify", str(folder))
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert [ln for ln in r.stdout.splitlines() if ln.startswith("added: ")] == [f"added: {p}" for p in sorted(PLANTED)]
+    assert f"FAILED: {draft.number} revision 1" in r.stdout

@@ -6,7 +6,9 @@ and no sample left behind."""
 from __future__ import annotations
 
 import contextlib
+import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -88,6 +90,7 @@ def test_a_port_held_by_another_service_is_a_deploy_error_naming_the_holder(tmp_
 
 KILLER_SUITE = """
 import os
+import re
 import signal
 import pytest
 
@@ -214,3 +217,114 @@ def test_an_unwritable_data_directory_is_one_clear_lab_error(tmp_path):
     assert r.returncode == 3, r.stdout + r.stderr
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1 and "Read-only file system" in lines[0], r.stderr
+
+
+# Each run's one check waits until both runs are at it, so the two samples are up at the same time
+# (the wait ends with the run's own deadline if the other never comes: a hang guard, not a timing).
+TWIN_SUITE = """
+import os
+import re
+import time
+from pathlib import Path
+
+import pytest
+
+
+@pytest.mark.clause("5.txn.replay")
+def test_both_samples_up(driver, evidence):
+    barrier = Path(os.environ["TWIN_BARRIER"])
+    (barrier / str(os.getpid())).touch()
+    deadline = time.monotonic() + 240
+    while len(list(barrier.iterdir())) < 2 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    r = driver.get_url("/", note="probe")
+    evidence.observe(f"status {r.status_code}")
+    assert r.status_code < 500
+"""
+
+
+def _own_lab(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A lab of this test's own (data directory, database, reports): its report numbers start at 0001."""
+    from harness.results.db import forget_engines
+
+    lab = tmp_path / "lab"
+    monkeypatch.setenv("HARNESS_DATA_DIR", str(lab / "data"))
+    monkeypatch.setenv("HARNESS_REPORTS_DIR", str(lab / "reports"))
+    monkeypatch.delenv("HARNESS_DB_URL", raising=False)
+    forget_engines()
+    return lab
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(1200)  # two full runs with their PDFs side by side on a shared machine
+def test_two_runs_of_one_sample_at_once_keep_apart(tmp_path, monkeypatch):
+    from harness.report.folder import MANIFEST, folder_files
+    from harness.report.verify import verify
+
+    lab = _own_lab(tmp_path, monkeypatch)
+    suite = tmp_path / "twin" / "test_twin.py"
+    suite.parent.mkdir()
+    suite.write_text(TWIN_SUITE)
+    barrier = tmp_path / "barrier"
+    barrier.mkdir()
+    spec = variant(tmp_path, "twin", "")
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "harness", "run", str(spec), "--suite", str(suite)],
+            cwd=ROOT,
+            env={**os.environ, "TWIN_BARRIER": str(barrier)},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
+        )
+        for _ in range(2)
+    ]
+    outs = []
+    try:
+        for p in procs:
+            outs.append(p.communicate(timeout=900)[0])
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                os.killpg(p.pid, signal.SIGKILL)
+    for p, out in zip(procs, outs, strict=True):
+        assert p.returncode == 0, out
+        assert "killed leftover" not in out, out  # neither took the other's sample for a leftover
+    assert len(list(barrier.iterdir())) == 2, "both checks ran"
+    run_ids = [run_id_of(out) for out in outs]
+    assert len(set(run_ids)) == 2, run_ids
+    # Their own deployments, both up at once: distinct ports and processes, each torn down as finished.
+    deployed = []
+    for run_id in run_ids:
+        run = results.get_run(run_id)
+        assert run is not None and run.status == RunStatus.FINISHED, run
+        (d,) = run.deployments
+        assert d["status"] == "deployed" and "died" not in d, d
+        deployed.append(d)
+    assert deployed[0]["ports"] != deployed[1]["ports"] and deployed[0]["pid"] != deployed[1]["pid"], deployed
+    assert not _ledger_pgids(), "both samples were torn down"
+    # Verdicts recorded apart: one pass each, under its own run.
+    for run_id in run_ids:
+        vs = results.verdicts_of(run_id)
+        assert [(v.run_id, v.outcome) for v in vs] == [(run_id, Outcome.PASS)], vs
+    # Reports: distinct consecutive numbers, each folder whole and the report of its own run.
+    numbers = {}
+    for run_id, out in zip(run_ids, outs, strict=True):
+        m = re.search(r"report (FTL-\d{4}-\d{4})", out)
+        assert m, out
+        numbers[run_id] = m.group(1)
+        assert [r.number for r in results.reports_of_run(run_id)] == [m.group(1)]
+    year = next(iter(numbers.values()))[4:8]
+    assert sorted(numbers.values()) == [f"FTL-{year}-0001", f"FTL-{year}-0002"], numbers
+    reports = lab / "reports"
+    assert sorted(p.name for p in reports.iterdir()) == sorted(f"{n}-r1" for n in numbers.values())  # no temp
+    for run_id, number in numbers.items():
+        folder = reports / f"{number}-r1"
+        manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+        assert manifest["number"] == number and manifest["files"] == folder_files(folder)
+        assert {"report.json", "report.html", "report.pdf"} <= manifest["files"].keys()
+        content = json.loads((folder / "report.json").read_text(encoding="utf-8"))
+        assert content["number"] == number and content["run"]["id"] == run_id
+        checked = verify(folder)
+        assert checked.ok and checked.against == "the lab database", checked
