@@ -10,13 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from harness.deploy.base import (
-    OUTPUT_LOG,
-    DeployError,
-    Deployment,
-    NotServing,
-    wait_healthy,
-)
+from harness.deploy.base import OUTPUT_LOG, DeployError, Deployment, NotServing, wait_healthy
 from harness.deploy.container_engine import SAMPLE_DIR
 
 if TYPE_CHECKING:

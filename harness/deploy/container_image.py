@@ -18,10 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from harness.config import lab_config
 from harness.deploy import leftovers
-from harness.deploy.base import (
-    INSTALL_LOG,
-    DeployError,
-)
+from harness.deploy.base import INSTALL_LOG, DeployError
 from harness.deploy.container_engine import (
     LABEL_CACHE,
     LABEL_DEPLOYMENT,
