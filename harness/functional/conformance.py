@@ -26,14 +26,11 @@ driven by Python code is checked exactly like one described in REST terms):
 from __future__ import annotations
 
 import contextlib
-import re
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import jsonschema
 import requests
@@ -42,85 +39,34 @@ import yaml
 from harness.deploy.base import lab_session
 from harness.deploy.scope import OutOfScope, ScopeGuard
 from harness.drivers import DriverSession, OperationInfo
-from harness.drivers.http import dig
+from harness.functional.conformance_answers import (
+    STACK_TRACE,
+    Finding,
+    Outcome,
+    as_requests_response,
+    declared_answer_field,
+    no_stack_trace,
+    positive,
+)
+from harness.functional.openapi_binding import Bound, Resolver, norm_path, outside_references, path_roles
 from harness.spec.model import Account, SampleSpec
 
+# What other modules import from here, kept where they look for it.
+_path_roles = path_roles
+__all__ = [
+    "STACK_TRACE",
+    "UNKNOWN_USER",
+    "ConformanceRun",
+    "Finding",
+    "Outcome",
+    "as_requests_response",
+    "declared_answer_field",
+    "no_stack_trace",
+    "outside_references",
+]
+
+
 UNKNOWN_USER = "lab-unknown-user"
-STACK_TRACE = re.compile(
-    r"Traceback \(most recent call last\)|\bat [\w$.]+\([\w$]+\.java:\d+\)|"
-    r"File \"[^\"]+\", line \d+|\bStack ?trace\b|Exception in thread",
-    re.IGNORECASE,
-)
-
-
-@dataclass
-class Finding:
-    operation: str
-    account: str
-    checks: list[str]
-    title: str
-    message: str
-    status: int | None
-    curl: str
-    source: str  # coverage | fuzz | limits | login
-
-    def key(self) -> tuple[str, str, str]:
-        return (self.operation, ",".join(sorted(self.checks)), self.title)
-
-
-@dataclass
-class Outcome:
-    operations: list[str] = field(default_factory=list)
-    requests: int = 0
-    seconds: float = 0.0
-    findings: list[Finding] = field(default_factory=list)
-    by_operation: dict[str, dict[str, int]] = field(default_factory=dict)  # op -> status -> count
-    notes: list[str] = field(default_factory=list)
-    log: list[dict[str, Any]] = field(default_factory=list)
-
-
-def _norm_path(path: str) -> str:
-    return re.sub(r"\{[^}]*\}", "{}", path.split("?")[0]).rstrip("/") or "/"
-
-
-def _path_roles(doc_path: str, spec_path: str) -> dict[str, str]:
-    """Path parameters by position: ``/v2/wallets/{walletNo}`` against ``/v2/wallets/{account_id}``."""
-    roles: dict[str, str] = {}
-    for a, b in zip(doc_path.strip("/").split("/"), spec_path.split("?")[0].strip("/").split("/"), strict=False):
-        if a.startswith("{") and a.endswith("}") and b.startswith("{") and b.endswith("}"):
-            roles[a[1:-1]] = b[1:-1]
-    return roles
-
-
-class _Resolver:
-    """Local $ref resolution in the OpenAPI document (enough to validate one property)."""
-
-    def __init__(self, doc: dict[str, Any]):
-        self.doc = doc
-
-    def resolve(self, node: Any, depth: int = 0) -> Any:
-        if depth > 30:
-            return node
-        if isinstance(node, dict):
-            if "$ref" in node and isinstance(node["$ref"], str) and node["$ref"].startswith("#/"):
-                target: Any = self.doc
-                for part in node["$ref"][2:].split("/"):
-                    target = target[part.replace("~1", "/").replace("~0", "~")]
-                return self.resolve(target, depth + 1)
-            return {k: self.resolve(v, depth + 1) for k, v in node.items()}
-        if isinstance(node, list):
-            return [self.resolve(v, depth + 1) for v in node]
-        return node
-
-
-@dataclass
-class _Bound:
-    """An OpenAPI operation and the declared operation it is (method + path template)."""
-
-    name: str | None
-    op: OperationInfo | None
-    body_props: dict[str, Any]
-    path_params: dict[str, Any]
 
 
 class ConformanceRun:
@@ -149,7 +95,7 @@ class ConformanceRun:
         self.max_examples = max_examples
         self.time_budget_s = time_budget_s
         self.doc = yaml.safe_load(openapi_path.read_text(encoding="utf-8"))
-        self.resolver = _Resolver(self.doc)
+        self.resolver = Resolver(self.doc)
         self.outcome = Outcome()
         self._found: dict[tuple[str, str, str], Finding] = {}
         self._start = 0.0
@@ -169,13 +115,13 @@ class ConformanceRun:
         ops: dict[tuple[str, str], tuple[str, OperationInfo]] = {}
         for info in infos:
             if info.method and info.path:
-                ops.setdefault((info.method.upper(), _norm_path(info.path)), (info.name, info))
+                ops.setdefault((info.method.upper(), norm_path(info.path)), (info.name, info))
         return ops
 
-    def _bind(self, operation: Any) -> _Bound:
+    def _bind(self, operation: Any) -> Bound:
         if self._ops is None:
             self._ops = self._declared_ops()
-        found = self._ops.get((operation.method.upper(), _norm_path(operation.path)))
+        found = self._ops.get((operation.method.upper(), norm_path(operation.path)))
         raw = self.doc.get("paths", {}).get(operation.path, {}).get(operation.method.lower(), {})
         raw = self.resolver.resolve(raw)
         props: dict[str, Any] = {}
@@ -189,7 +135,7 @@ class ConformanceRun:
             + self.resolver.resolve(self.doc.get("paths", {}).get(operation.path, {}).get("parameters", []))
             if p.get("in") == "path"
         }
-        return _Bound(found[0] if found else None, found[1] if found else None, props, path_params)
+        return Bound(found[0] if found else None, found[1] if found else None, props, path_params)
 
     @staticmethod
     def _valid(value: Any, schema: dict[str, Any]) -> bool:
@@ -205,7 +151,7 @@ class ConformanceRun:
         return True
 
     # -- shaping a generated case ----------------------------------------------------------------
-    def _needs_auth(self, operation: Any, bound: _Bound) -> bool:
+    def _needs_auth(self, operation: Any, bound: Bound) -> bool:
         if bound.op is not None:
             return bool(bound.op.auth)
         raw = self.doc.get("paths", {}).get(operation.path, {}).get(operation.method.lower(), {})
@@ -224,7 +170,7 @@ class ConformanceRun:
         data = getattr(getattr(meta, "phase", None), "data", None)
         return getattr(data, "parameter", None)
 
-    def _shape(self, case: Any, bound: _Bound, session: DriverSession, declared_login: bool = False) -> None:
+    def _shape(self, case: Any, bound: Bound, session: DriverSession, declared_login: bool = False) -> None:
         operation = case.operation
         broken = self._mutated(case)
         if self._needs_auth(operation, bound) and not operation.schema.is_security_param_negated(case):
@@ -235,7 +181,7 @@ class ConformanceRun:
         acct = session.account
         own = {k: v for k, v in {"account_id": acct.account_id, "from_account": acct.account_id}.items() if v}
         if bound.op is not None and bound.op.path and isinstance(case.path_parameters, dict):
-            roles = _path_roles(operation.path, bound.op.path)  # the document's name -> the call field
+            roles = path_roles(operation.path, bound.op.path)  # the document's name -> the call field
             for name, value in list(case.path_parameters.items()):
                 role = roles.get(name)
                 if role in own and name != broken and self._valid(value, bound.path_params.get(name, {})):
@@ -295,7 +241,7 @@ class ConformanceRun:
     def _out_of_time(self) -> bool:
         return time.monotonic() - self._start > self.time_budget_s
 
-    def _send(self, case: Any, bound: _Bound, state: dict[str, Any], source: str) -> Any:
+    def _send(self, case: Any, bound: Bound, state: dict[str, Any], source: str) -> Any:
         """Send one shaped case; record a finding (keeping the smallest reproduction); raise it for
         Hypothesis so it can shrink."""
         from schemathesis.core.failures import Failure, FailureGroup
@@ -371,7 +317,7 @@ class ConformanceRun:
             feedback=FeedbackSources(),
         )
 
-    def _fuzz(self, operation: Any, bound: _Bound, state: dict[str, Any]) -> None:
+    def _fuzz(self, operation: Any, bound: Bound, state: dict[str, Any]) -> None:
         import hypothesis
         from hypothesis import HealthCheck, Phase, given, settings
         from schemathesis import GenerationMode
@@ -399,7 +345,7 @@ class ConformanceRun:
         with contextlib.suppress(AssertionError, BaseExceptionGroup):  # kept in self._found
             fuzz()
 
-    def _limit_cases(self, operation: Any, bound: _Bound, payer: Account) -> list[Any]:
+    def _limit_cases(self, operation: Any, bound: Bound, payer: Account) -> list[Any]:
         """Amounts at the declared limits, and one decimal beyond the declared precision, for the
         operation the spec binds to `transfer` (Hypothesis rarely hits such values by chance)."""
         if bound.name != "transfer" or bound.op is None:
@@ -418,7 +364,7 @@ class ConformanceRun:
             str(step / 10),  # one decimal beyond the declared precision: must be refused, not crash
             "0",
         ]
-        template = next((c for c in self._coverage_cases(operation) if isinstance(c.body, dict) and _positive(c)), None)
+        template = next((c for c in self._coverage_cases(operation) if isinstance(c.body, dict) and positive(c)), None)
         if template is None:
             return []  # no valid body documented to vary
         payees = [a for a in self.driver.accounts() if not a.purposes and a.name != payer.name]
@@ -507,7 +453,7 @@ class ConformanceRun:
         self.outcome.notes = list(dict.fromkeys(self.outcome.notes))
         return self.outcome
 
-    def _declared_login(self, operation: Any, bound: _Bound, state: dict[str, Any]) -> None:
+    def _declared_login(self, operation: Any, bound: Bound, state: dict[str, Any]) -> None:
         """The account's own login with its declared password: the documented success answer."""
         assert bound.op is not None
         acct = state["session"].account
@@ -518,80 +464,3 @@ class ConformanceRun:
             case = operation.Case(body=call.json, media_type="application/json")
         with contextlib.suppress(AssertionError, BaseExceptionGroup):  # kept in self._found
             self._send(case, bound, state, "login")
-
-
-def outside_references(doc: Any, folder: Path) -> list[str]:
-    """``$ref`` and ``externalValue`` targets outside the document and its folder: a URL (any
-    scheme), an absolute path, or a relative path leaving the folder."""
-    found: list[str] = []
-    root = folder.resolve()
-
-    def outside(ref: str) -> bool:
-        if ref.startswith("#"):
-            return False
-        target = ref.split("#", 1)[0]
-        if urlsplit(target).scheme or target.startswith(("//", "/", "\\")):
-            return True
-        return not (root / target).resolve().is_relative_to(root)
-
-    def walk(node: Any) -> None:
-        if isinstance(node, dict):
-            for key, value in node.items():
-                if key in ("$ref", "externalValue") and isinstance(value, str) and outside(value):
-                    found.append(value)
-                else:
-                    walk(value)
-        elif isinstance(node, list):
-            for value in node:
-                walk(value)
-
-    walk(doc)
-    return list(dict.fromkeys(found))
-
-
-def _positive(case: Any) -> bool:
-    meta = getattr(case, "meta", None)
-    mode = getattr(getattr(meta, "generation", None), "mode", None)
-    return str(getattr(mode, "value", mode)) == "positive"
-
-
-def no_stack_trace(ctx: Any, response: Any, case: Any) -> bool | None:
-    """No answer carries a stack trace (JR/T 0199 error handling: no internals disclosed)."""
-    from schemathesis.core.failures import Failure
-
-    text = response.text if isinstance(response.text, str) else ""
-    m = STACK_TRACE.search(text)
-    if m:
-        raise Failure(
-            operation=case.operation.label,
-            title="Stack trace in the response",
-            message=f"the answer discloses a stack trace: …{text[max(0, m.start() - 40) : m.end() + 80]}…",
-        )
-    return None
-
-
-def as_requests_response(response: Any) -> requests.Response:
-    """A Schemathesis answer as the ``requests.Response`` drivers judge (``driver.succeeded``)."""
-    from http.cookies import CookieError, SimpleCookie
-
-    from requests.structures import CaseInsensitiveDict
-
-    out = requests.Response()
-    out.status_code = int(response.status_code)
-    out._content = bytes(response.content or b"")
-    headers: CaseInsensitiveDict[str] = CaseInsensitiveDict()
-    for name, values in response.headers.items():
-        headers[name] = ", ".join(values) if name.lower() != "set-cookie" else values[-1]
-        if name.lower() == "set-cookie":
-            for raw in values:
-                with contextlib.suppress(CookieError):
-                    for morsel in SimpleCookie(raw).values():
-                        out.cookies.set(morsel.key, morsel.value)
-    out.headers = headers
-    out.encoding = response.encoding
-    out.url = str(getattr(response.request, "url", "") or "")
-    return out
-
-
-def declared_answer_field(body: Any, path: str) -> Any:
-    return dig(body, path)
