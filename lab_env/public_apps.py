@@ -16,6 +16,8 @@ folder is the sample's medium, and its tree hash is what the spec declares.
 from __future__ import annotations
 
 import hashlib
+import os
+import re
 import shutil
 import subprocess
 import sys
@@ -41,17 +43,32 @@ def medium(app: str, version: str) -> Path:
     return CACHE / f"{app}-{version}"
 
 
+def _build_env(requirements: Path, into: Path) -> dict[str, str]:
+    """The environment for pip: an sdist among the artifacts (an old release often has no wheel for
+    this Python) is built in an isolated environment whose build tools pip would otherwise take at
+    their newest (Cython 3 does not build PyYAML 5.4.1). The list's own exact versions constrain
+    them (a constraints file cannot carry hashes: pip would demand hashes of the build tools)."""
+    lines = [re.sub(r"\s+--hash=\S+", "", ln).strip() for ln in requirements.read_text().splitlines()]
+    into.write_text("\n".join(ln for ln in lines if ln and not ln.startswith("#")) + "\n")
+    return {**os.environ, "PIP_CONSTRAINT": str(into)}
+
+
 def fetch(app: str, version: str, pins: Path) -> Path:
     """Download the pinned artifacts (once: a complete folder is reused) and return the folder."""
     dest = medium(app, version)
     done = dest / ".complete"
     if done.exists() and (dest / "requirements.txt").read_bytes() == pins.read_bytes():
         return dest
-    tmp = Path(tempfile.mkdtemp(prefix=f"{app}-{version}-", dir=CACHE.parent if CACHE.parent.exists() else None))
+    CACHE.mkdir(parents=True, exist_ok=True)  # the download lands beside its destination (a rename)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{app}-{version}-", dir=CACHE))
     try:
         cmd = [sys.executable, "-m", "pip", "download", "--quiet", "--disable-pip-version-check", "--no-deps"]
         cmd += ["--require-hashes", "-r", str(pins), "-d", str(tmp)]
-        r = subprocess.run(cmd, capture_output=True, text=True, timeout=1800)
+        env = _build_env(pins, tmp.parent / f".{tmp.name}-constraints.txt")
+        try:
+            r = subprocess.run(cmd, capture_output=True, text=True, timeout=1800, env=env)
+        finally:
+            Path(env["PIP_CONSTRAINT"]).unlink(missing_ok=True)
         if r.returncode != 0:
             raise SystemExit(f"public_apps: {app} {version}: pip download failed:\n{r.stdout}{r.stderr}")
         shutil.copyfile(pins, tmp / "requirements.txt")
@@ -75,14 +92,16 @@ def pin(app: str, version: str, requirements: Path) -> Path:
     list must be complete) and write its pin file with every artifact's SHA-256."""
     with tempfile.TemporaryDirectory() as d:
         cmd = [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "-r", str(requirements), "-d", d]
-        subprocess.run(cmd, check=True, timeout=1800)
+        subprocess.run(cmd, check=True, timeout=1800, env=_build_env(requirements, Path(d) / ".constraints.txt"))
         lines = [ln.strip() for ln in requirements.read_text().splitlines() if ln.strip() and not ln.startswith("#")]
-        files = sorted(Path(d).iterdir())
+        files = sorted(f for f in Path(d).iterdir() if not f.name.startswith("."))
         out = [f"# {app} {version}: every artifact the offline install needs (lab_env/public_apps.py pin)."]
         for req in lines:
             name, _, ver = req.partition("==")
             prefix = f"{_norm(name)}_{_norm(ver)}"
-            match = [f for f in files if _norm(f.name).startswith(prefix + "_") or _norm(f.name).startswith(prefix + "_tar")]
+            match = [
+                f for f in files if _norm(f.name).startswith(prefix + "_") or _norm(f.name).startswith(prefix + "_tar")
+            ]
             if not match:
                 raise SystemExit(f"public_apps: no artifact downloaded for {req}")
             hashes = " ".join(f"--hash=sha256:{hashlib.sha256(f.read_bytes()).hexdigest()}" for f in match)
