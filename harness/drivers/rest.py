@@ -96,6 +96,44 @@ def _same_path(template: str, path: str) -> bool:
     return re.fullmatch(rx, norm) is not None or re.fullmatch(rx, path) is not None
 
 
+def _names_for(desc: RestDriver, values: dict[str, Any]) -> RestDriver:
+    """The description with the names a product derives from where it runs filled in: a cookie or
+    header named after the port it serves on (``session_P{ports.http}``), whatever the lab chose."""
+
+    def name(text: str | None, what: str) -> str | None:
+        if text is None or "{" not in text:
+            return text
+        try:
+            return render(text, values)
+        except TemplateError as e:
+            raise DriverError(f"{what}: {e} (names may use the deployment's {{host}} and {{ports.NAME}})") from None
+
+    def scheme(s: AuthScheme) -> AuthScheme:
+        return s.model_copy(update={"cookie": name(s.cookie, "auth cookie"), "header": name(s.header, "auth header")})
+
+    def csrf(c: CsrfToken | None) -> CsrfToken | None:
+        if c is None:
+            return None
+        return c.model_copy(update={"name": name(c.name, "csrf name"), "send_name": name(c.send_name, "csrf name")})
+
+    def op(o: Operation) -> Operation:
+        auth = [scheme(s) for s in o.auth] if isinstance(o.auth, list) else o.auth
+        return o.model_copy(
+            update={"auth": auth, "credentials": [scheme(s) for s in o.credentials], "csrf": csrf(o.csrf)}
+        )
+
+    auth = [scheme(s) for s in desc.auth] if isinstance(desc.auth, list) else scheme(desc.auth)
+    return desc.model_copy(
+        update={
+            "auth": auth,
+            "csrf": csrf(desc.csrf),
+            "login": op(desc.login) if desc.login is not None else None,
+            "logout": op(desc.logout) if desc.logout is not None else None,
+            "operations": {n: op(o) for n, o in desc.operations.items()},
+        }
+    )
+
+
 def _render(template: str, values: dict[str, Any], what: str) -> str:
     try:
         return render(template, values)
@@ -112,7 +150,7 @@ class RestDriverImpl(HttpDriver):
         on_response: ResponseHook | None = None,
     ):
         super().__init__(deployment, guard, on_response, list(desc.accounts), desc.tls_verify, desc.timeout_s)
-        self.desc = desc
+        self.desc = _names_for(desc, deployment.url_values())
         self.base_url = deployment.url(desc.base_url).rstrip("/")
         self.http = lab_session(desc.tls_verify, guard)  # anonymous requests (the conformance check's transport)
 
@@ -121,9 +159,12 @@ class RestDriverImpl(HttpDriver):
         return operation in self.desc.operations or operation in self.desc.flows
 
     def operation(self, name: str) -> Operation:
-        """The declared request; for a flow, its last step (the one that moves money)."""
+        """The declared request; for a flow, its last step (the one that moves money). Without a
+        login, "login" is the request a password attempt is made with (see ``password_probe``)."""
         if name == "login" and self.desc.login is not None:
             return self.desc.login
+        if name == "login" and name not in self.desc.operations and self.password_probe() is not None:
+            return self.desc.operations[str(self.password_probe())]
         if name == "logout" and self.desc.logout is not None:
             return self.desc.logout
         if name in self.desc.flows:
@@ -363,9 +404,7 @@ class RestDriverImpl(HttpDriver):
         else:
             call.params[name] = token
 
-    def csrf_token(
-        self, rule: CsrfToken, http: requests.Session, session: DriverSession | None = None
-    ) -> str | None:
+    def csrf_token(self, rule: CsrfToken, http: requests.Session, session: DriverSession | None = None) -> str | None:
         """The anti-CSRF token as the product hands it out (a page's hidden input, a cookie, a
         header or a JSON field), fetched on the account's own HTTP session."""
         resp = None
@@ -479,6 +518,28 @@ class RestDriverImpl(HttpDriver):
     def can_login(self) -> bool:
         return self.desc.login is not None
 
+    def tries_passwords(self) -> bool:
+        return self.can_login() or self.password_probe() is not None
+
+    def password_probe(self) -> str | None:
+        """For a product with no login whose every request carries the password (HTTP Basic): the
+        safe, authenticated read that the session's own credentials decide and an account's own
+        values fill. Its answer to a wrong password is what a failed login is elsewhere; its declared
+        success, what a successful one is. None when there is a login or no such read."""
+        if self.desc.login is not None or not any(s.kind == "basic" for s in self.desc.auth_schemes()):
+            return None
+        accts = self.declared
+        fillable = set.intersection(*(set(a.known()) for a in accts)) if accts else set()
+        if self.desc.provision is not None:
+            fillable |= {"username", "password", *self.desc.provision.values}
+        reads = [
+            n
+            for n, op in self.desc.operations.items()
+            if op.effective_kind() == "read" and op.auth is True and not op.unsafe and set(op.inputs()) <= fillable
+        ]
+        reads.sort(key=lambda n: n != "account")  # the account's own record, where there is one
+        return reads[0] if reads else None
+
     def can_logout(self) -> bool:
         return self.desc.logout is not None
 
@@ -521,7 +582,16 @@ class RestDriverImpl(HttpDriver):
         return self.transmit(http, call, note="login")
 
     def login(self, account: Account, password: str | None = None) -> requests.Response:
-        """One login attempt on a fresh HTTP session (no cookie of another attempt comes along)."""
+        """One login attempt on a fresh HTTP session (no cookie of another attempt comes along).
+        Without a login, one request of the password probe with these credentials."""
+        probe = self.password_probe()
+        if self.desc.login is None and probe is not None:
+            values: dict[str, Any] = dict(account.known())
+            if password is not None:
+                values["password"] = password
+            http = self.new_http()
+            attempt = DriverSession(account=account, token="", values=values, http=http)
+            return self.transmit(http, self.prepare(probe, attempt), note=f"口令尝试（{probe}）")
         return self._login_on(self.new_http(), account, password)
 
     def login_succeeded(self, response: requests.Response) -> bool:
