@@ -120,6 +120,11 @@ def test_login_errors_do_not_reveal_unknown_users(driver, spec, evidence):
             names.append(name)
     wrong = acct.password + "-wrong-" + uuid.uuid4().hex[:6]
     hide = [*names, acct.username, wrong]
+    # Control: the declared account logs in with its password (its wrong-password answer is then the
+    # answer of an existing, usable account).
+    genuine, genuine_ok = _login(driver, acct)
+    if not genuine_ok:
+        raise DriverError(f"the account {acct.name} cannot log in ({genuine.status_code}): cannot compare login errors")
     unknown = []
     for name in names:
         ghost = Account(name="unknown-user", username=name, password=wrong, values=_other_values(acct))
@@ -127,9 +132,9 @@ def test_login_errors_do_not_reveal_unknown_users(driver, spec, evidence):
         if ok:
             raise DriverError(f"an unknown user name {name!r} logged in: cannot compare login errors")
         unknown.append(resp)
-    bad_pw, ok = _login(driver, acct, wrong)
-    if ok:
-        raise DriverError(f"a wrong password was accepted for {acct.name}")
+    # A wrong password that is accepted answers unlike the unknown users' refusals: that tells which
+    # user names exist as well as any message would (and the answers below differ).
+    bad_pw, _accepted = _login(driver, acct, wrong)
     driver.session(acct)  # the right password: a declared account works (and its failure count resets)
     fp_unknown, fp_unknown2, fp_bad = (fingerprint(r, hide) for r in (*unknown, bad_pw))
     stable = fp_unknown == fp_unknown2
