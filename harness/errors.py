@@ -8,9 +8,16 @@
 
 Messages are English for the console and the logs; ``zh`` optionally carries the Chinese sentence a
 report shows for the same fault.
+
+Exit codes (CI reads them): 0 everything checked conforms; 1 a product check failed (and only
+that); 2 bad input; 3 a lab error, including anything unexpected; 130 interrupted. This module is
+the only place that maps an ending to a code: exit_code_of for an exception that ended a command,
+run_exit_code for how a run ended.
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
 
 EXIT_PASS = 0
 EXIT_PRODUCT_FAIL = 1
@@ -46,3 +53,22 @@ def exit_code_of(exc: BaseException) -> int:
     if isinstance(exc, HarnessError):
         return exc.exit_code
     return EXIT_LAB_ERROR  # anything unexpected is the lab's fault, never "a product check failed"
+
+
+def run_exit_code(
+    *, interrupted: bool, bad_input: bool, aborted: bool, counts: Mapping[str, int], nothing_planned: bool = False
+) -> int:
+    """The exit code of a run, from how it ended and the verdicts it recorded."""
+    if interrupted:
+        return EXIT_INTERRUPTED
+    if bad_input:
+        return EXIT_BAD_INPUT
+    if aborted:
+        return EXIT_LAB_ERROR  # partial: whatever it recorded, it did not check everything
+    if nothing_planned:
+        return EXIT_PASS  # a retest whose changes touch no clause runs nothing, rightly
+    if counts.get("error") or not counts:
+        return EXIT_LAB_ERROR
+    if counts.get("fail"):
+        return EXIT_PRODUCT_FAIL
+    return EXIT_PASS

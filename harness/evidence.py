@@ -34,7 +34,12 @@ def sha256_file(path: Path) -> str:
 
 
 def _slug(text: str) -> str:
-    return re.sub(r"[^\w.-]+", "_", text, flags=re.UNICODE).strip("_")[:80] or "item"
+    slug = re.sub(r"[^\w.-]+", "_", text, flags=re.UNICODE).strip("_")
+    if len(slug) > 80:
+        # Cut names must stay apart (two examples of one scenario outline differ only at the end):
+        # a shared folder would let one check's evidence overwrite another's.
+        return f"{slug[:71]}-{hashlib.sha256(text.encode()).hexdigest()[:8]}"
+    return slug or "item"
 
 
 def _body_text(body: bytes | str | None, limit: int = 20000) -> str:

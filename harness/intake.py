@@ -7,16 +7,13 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
-
 from harness.config import lab_config
 from harness.dates import add_months
 from harness.errors import InputError
 from harness.evidence import sha256_file
 from harness.media import describe, documented_operations, tree_sha256
+from harness.results import NewSample, SampleRecord, register_sample
 from harness.spec import LoadedSpec
-from harness.store import Sample, session
 
 
 @dataclass(frozen=True)
@@ -84,42 +81,26 @@ class IntakeError(InputError):
         super().__init__("\n".join(f"{path}: {p}" for p in problems))
 
 
-def register(loaded: LoadedSpec, received: date | None = None) -> Sample:
+def register(loaded: LoadedSpec, received: date | None = None) -> SampleRecord:
     """Register the sample, or return the registration it already has (same identity and spec)."""
     problems = check_intake(loaded)
     if problems:
         raise IntakeError(loaded.path, problems)
     spec = loaded.spec
-    spec_sha = sha256_file(loaded.path)
     received = received or date.today()
-    fields = {
-        "name": spec.sample.name,
-        "version": spec.sample.version,
-        "applicant": spec.applicant.name,
-        "producer": spec.producer.name,
-        "spec_path": str(loaded.path),
-        "spec_sha256": spec_sha,
-        "spec_snapshot": spec.model_dump(mode="json"),
-        "media": describe(loaded),
-        "received": received,
-        "retain_until": add_months(received, lab_config().retention_months),
-        "observed": {"openapi_ops": documented_operations(loaded)},
-    }
-    identity = (Sample.name == spec.sample.name, Sample.version == spec.sample.version, Sample.spec_sha256 == spec_sha)
-    # Two harnesses may register at the same moment (CI, two benches on one database): the
-    # unique constraints decide, and the loser retries with the next number or finds the winner's row.
-    for _attempt in range(20):
-        try:
-            with session() as s:
-                existing = s.scalars(select(Sample).where(*identity)).first()
-                if existing is not None:
-                    return existing
-                prefix = f"S-{received.year}-"
-                last = s.scalar(select(func.max(Sample.id)).where(Sample.id.like(f"{prefix}%")))
-                n = int(last.removeprefix(prefix)) if last else 0
-                sample = Sample(id=f"{prefix}{n + 1:04d}", **fields)
-                s.add(sample)
-            return sample
-        except IntegrityError:
-            continue
-    raise RuntimeError("could not allocate a sample ID after 20 attempts")
+    sample, _new = register_sample(
+        NewSample(
+            name=spec.sample.name,
+            version=spec.sample.version,
+            applicant=spec.applicant.name,
+            producer=spec.producer.name,
+            spec_path=str(loaded.path),
+            spec_sha256=sha256_file(loaded.path),
+            spec_snapshot=spec.model_dump(mode="json"),
+            media=describe(loaded),
+            received=received,
+            retain_until=add_months(received, lab_config().retention_months),
+            observed={"openapi_ops": documented_operations(loaded)},
+        )
+    )
+    return sample

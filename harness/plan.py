@@ -1,4 +1,8 @@
-"""The plan: which checks run on which target, and why each clause is or is not applicable."""
+"""The plan: which checks run on which target, and why each clause is or is not applicable.
+
+It knows the spec, the catalogue and the checks' clause markers, never how anything is deployed:
+the targets come from the lab inventory (harness.deploy.inventory.targets_for).
+"""
 
 from __future__ import annotations
 
@@ -6,15 +10,24 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from harness.catalogue import Catalogue, load_catalogue
-from harness.deploy.base import Target
 from harness.errors import InputError
 from harness.spec import LoadedSpec
+from harness.spec.model import SampleSpec
 
 
 class PlanError(InputError):
     def __init__(self, problems: list[str]):
         self.problems = problems
         super().__init__("\n".join(problems))
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where one deployment goes: a terminal model from the hardware list, or a backend."""
+
+    model: str  # the name verdicts and the report use
+    backend: str
+    unit: dict[str, Any] | None = None  # the inventory entry for a terminal unit
 
 
 @dataclass(frozen=True)
@@ -73,45 +86,41 @@ class Plan:
             "functional": [asdict(i) for i in self.functional],
         }
 
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Plan:
+        """The plan as a run recorded it (the inverse of to_json)."""
 
-def targets_for(loaded: LoadedSpec, backend: str) -> list[Target]:
-    """One target per terminal model for terminal samples; one per backend otherwise."""
-    spec = loaded.spec
-    if backend != "terminal":
-        return [Target(model=backend, backend=backend)]
-    if not spec.hardware:
-        raise PlanError([f"{loaded.path}: hardware: a terminal deployment needs a hardware list"])
-    from harness.deploy.inventory import InventoryError, default_path, load_inventory
+        def items(key: str) -> list[PlannedItem]:
+            return [PlannedItem(**{**i, "checks": list(i.get("checks", []))}) for i in data.get(key) or []]
 
-    try:
-        inventory = load_inventory()
-    except InventoryError as e:
-        raise PlanError([str(p) for p in e.problems]) from None
-    targets, missing = [], []
-    for hw in spec.hardware:
-        unit = inventory.unit_for(hw.model)
-        if unit is None:
-            missing.append(f"hardware model {hw.model!r} has no unit in the lab inventory ({default_path()})")
-        else:
-            targets.append(Target(model=hw.model, backend="terminal", unit=unit.model_dump()))
-    if missing:
-        raise PlanError(missing)
-    return targets
+        return cls(
+            basis=data["basis"],
+            items=items("items"),
+            targets=[Target(**t) for t in data.get("targets") or []],
+            only=data.get("only"),
+            functional=items("functional"),
+        )
 
 
-def build_plan(
-    loaded: LoadedSpec,
-    checks: list[CheckRef],
-    backend: str | None = None,
-    only: list[str] | None = None,
-    catalogue: Catalogue | None = None,
-) -> Plan:
-    spec = loaded.spec
-    cat = catalogue or load_catalogue(spec.basis[0])
-    problems: list[str] = []
+@dataclass
+class Applicability:
+    """What the spec declares not applicable, with the declared reasons."""
 
+    not_applicable: dict[str, str]  # catalogue item ID or use case ID -> reason
+    unknown_keys: list[str]  # applicability keys that name no clause, chapter or use case
+
+    def items_of(self, cat: Catalogue) -> dict[str, str]:
+        """Only the catalogue's items (what an earlier report is judged against)."""
+        ids = cat.ids()
+        return {k: v for k, v in self.not_applicable.items() if k in ids}
+
+
+def applicability(spec: SampleSpec, cat: Catalogue) -> Applicability:
+    """The one reading of a spec's applicability rules: a chapter key covers its items, a use case
+    key its use case, and a use case without a scenario is excluded with its recorded reason."""
     use_case_ids = {uc.id for uc in spec.documentation.use_cases}
     not_applicable: dict[str, str] = {}
+    unknown: list[str] = []
     for uc in spec.documentation.use_cases:
         if not uc.scenario and uc.no_scenario_reason:
             # Recorded in the spec: why this use case is not run as a scenario (shown as an exclusion).
@@ -124,11 +133,30 @@ def build_plan(
         try:
             covered = cat.covers(key)
         except KeyError:
-            problems.append(f"{loaded.path}: applicability.{key}: not a clause or chapter of {cat.standard.id}")
+            unknown.append(key)
             continue
         if not appl.applicable:
             for it in covered:
                 not_applicable[it.id] = appl.reason or ""
+    return Applicability(not_applicable, unknown)
+
+
+def build_plan(
+    loaded: LoadedSpec,
+    checks: list[CheckRef],
+    targets: list[Target],
+    only: list[str] | None = None,
+    catalogue: Catalogue | None = None,
+) -> Plan:
+    """The plan for these checks on these targets (harness.deploy.inventory.targets_for)."""
+    spec = loaded.spec
+    cat = catalogue or load_catalogue(spec.basis[0])
+    rules = applicability(spec, cat)
+    not_applicable = rules.not_applicable
+    problems = [
+        f"{loaded.path}: applicability.{key}: not a clause or chapter of {cat.standard.id}"
+        for key in rules.unknown_keys
+    ]
 
     functional_ids = [*(uc.id for uc in spec.documentation.use_cases), API_CONFORMANCE]
     if not spec.documentation.openapi:
@@ -174,11 +202,6 @@ def build_plan(
         )
         for fid in functional_ids
     ]
-    try:
-        targets = targets_for(loaded, backend or spec.deployment.backend)
-    except PlanError as e:
-        problems += e.problems
-        targets = []
     if problems:
         raise PlanError(problems)
     return Plan(basis=cat.standard.id, items=items, targets=targets, only=only, functional=functional)

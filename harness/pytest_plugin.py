@@ -2,11 +2,17 @@
 clause marker; and the one hook that turns an outcome into a verdict and records it at once.
 
 Inactive unless ``--sample-spec`` is given, so plain pytest runs of other code are untouched.
+
+Everything it records goes through the results room (harness.results) as plain values. Around each
+check it looks whether the sample still runs: a sample that died is recorded once (exit status and
+output), and no later check on it can pass. A failure to record (a full or unwritable data disk, a
+lost database) stops the session cleanly, so the sample is torn down and the run ends as aborted.
 """
 
 from __future__ import annotations
 
-import traceback
+import contextlib
+import os
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -15,16 +21,20 @@ from typing import Any
 
 import pytest
 
+from harness import results
 from harness.config import lab_config
 from harness.deploy import GUARD, DeployError, Deployment, Target, deployer_for
+from harness.deploy.base import SampleDied
+from harness.deploy.inventory import targets_for
 from harness.deploy.scope import record_refusals
 from harness.drivers import build_driver
+from harness.errors import HarnessError
 from harness.evidence import EvidenceRecorder
-from harness.plan import CheckRef, Plan, PlanError, build_plan, targets_for
-from harness.runs import close_run, open_run, update_run
+from harness.plan import CheckRef, Plan, PlanError, build_plan
+from harness.results import NOT_APPLICABLE_PREFIX, EvidenceRef, Outcome, RunStatus, VerdictInput
+from harness.runs import open_run
 from harness.spec import LoadedSpec, SpecError, load_spec
-from harness.store import Evidence, Verdict, session
-from harness.verdicts import NOT_APPLICABLE_PREFIX, REVIEW_PREFIX
+from harness.verdicts import decide, describe, on_dead_sample
 
 _STATE = pytest.StashKey["HarnessState"]()
 _REPORTS = pytest.StashKey[dict[str, pytest.TestReport]]()
@@ -43,6 +53,11 @@ class HarnessState:
     plan: Plan | None = None
     deployments: dict[str, dict[str, Any]] = field(default_factory=dict)
     counts: dict[str, int] = field(default_factory=dict)
+    dead: dict[str, str] = field(default_factory=dict)  # model -> why its sample is no longer running
+    stopped: set[str] = field(default_factory=set)  # models whose deployment was torn down on purpose
+    broken_suites: list[str] = field(default_factory=list)  # modules that could not be collected
+    record_failure: str | None = None  # why verdicts could no longer be recorded
+    heartbeat: results.Heartbeat | None = None
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -73,6 +88,7 @@ def pytest_configure(config: pytest.Config) -> None:
         targets = targets_for(loaded, backend)
     except PlanError as e:
         raise pytest.UsageError(f"plan error:\n{e}") from None
+    results.open_lab()  # before anything is written into the data directory: a new one gets a database
     for b in {t.backend for t in targets}:
         for line in deployer_for(b).cleanup_stale():
             print(f"harness: {line}")
@@ -85,7 +101,9 @@ def pytest_configure(config: pytest.Config) -> None:
         backend=backend,
         targets=targets,
         only=[c.strip() for c in only_opt.split(",") if c.strip() and c.strip() != "-"] if only_opt else None,
+        heartbeat=results.Heartbeat(run_id).start(),
     )
+    config.pluginmanager.register(_CollectionWatch(config.stash[_STATE]), "harness-collection-watch")
 
 
 def _state(config: pytest.Config) -> HarnessState | None:
@@ -125,11 +143,11 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
         return
     refs = {check_id(i): CheckRef(check_id(i), clause_ids(i)) for i in items}
     try:
-        plan = build_plan(state.loaded, list(refs.values()), state.backend, state.only)
+        plan = build_plan(state.loaded, list(refs.values()), state.targets, state.only)
     except PlanError as e:
         raise pytest.UsageError(f"plan error:\n{e}") from None
     state.plan = plan
-    update_run(state.run_id, plan=plan.to_json())
+    results.save_plan(state.run_id, plan)
     if state.only is not None:
         wanted = set(state.only)
         keep = [i for i in items if wanted & set(clause_ids(i))]
@@ -174,8 +192,7 @@ def deployment(request: pytest.FixtureRequest, sample_spec: LoadedSpec) -> Itera
         dep = deployer.deploy(sample_spec, target, workdir)
     except DeployError as e:
         info.update(status="error", error=str(e).splitlines()[0])
-        workdir.mkdir(parents=True, exist_ok=True)
-        (workdir / "deploy-error.txt").write_text(str(e), encoding="utf-8")
+        _keep(workdir / "deploy-error.txt", str(e))
         _save_deployments(state)
         raise
     info.update(status="deployed", **dep.info)
@@ -184,24 +201,36 @@ def deployment(request: pytest.FixtureRequest, sample_spec: LoadedSpec) -> Itera
     try:
         yield dep
     finally:
+        # The sample goes first, whatever else fails after (a full disk must not orphan it).
+        state.stopped.add(target.model)  # an orderly stop, not a death
         GUARD.revoke_deployment(dep)
         deployer.teardown(dep)
-        workdir.mkdir(parents=True, exist_ok=True)
-        (workdir / "sample-output.log").write_text(dep.logs() if _safe_logs(dep) else "", encoding="utf-8")
+        _keep(workdir / "sample-output.log", _logs(dep))
         info.update(dep.info, finished=datetime.now().isoformat())
         _save_deployments(state)
 
 
-def _safe_logs(dep: Deployment) -> bool:
+def _logs(dep: Deployment) -> str:
     try:
-        dep.logs()
+        return dep.logs()
     except Exception:  # noqa: BLE001 - the sample is gone; keeping what we have matters more
-        return False
-    return True
+        return ""
+
+
+def _keep(path: Path, text: str) -> None:
+    """Write a lab-side file; a full or unwritable disk is reported, never raised from a teardown."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    except OSError as e:
+        print(f"harness: could not write {path}: {e.strerror or e}")
 
 
 def _save_deployments(state: HarnessState) -> None:
-    update_run(state.run_id, deployments=list(state.deployments.values()))
+    try:
+        results.save_deployments(state.run_id, list(state.deployments.values()))
+    except (HarnessError, OSError) as e:
+        state.record_failure = state.record_failure or str(e)
 
 
 @pytest.fixture
@@ -239,6 +268,90 @@ def _allure_labels(item: pytest.Item, state: HarnessState, model: str) -> None:
     allure.dynamic.parameter("model", model)  # keeps the same check on two models apart
 
 
+# -- is the sample still there? ------------------------------------------------------------------
+def _deployment_of(item: pytest.Item) -> Deployment | None:
+    dep = getattr(item, "funcargs", {}).get("deployment")
+    return dep if isinstance(dep, Deployment) else None
+
+
+def _still_running(state: HarnessState, item: pytest.Item, when: str) -> str | None:
+    """None while the item's sample runs; otherwise why not. A death is recorded once per target,
+    with the sample's exit status and the last of its output."""
+    dep = _deployment_of(item)
+    if dep is None:
+        return None
+    model = dep.target.model
+    if model in state.dead:
+        return state.dead[model]
+    if model in state.stopped:
+        return None
+    try:
+        if dep.alive():
+            return None
+    except Exception:  # noqa: BLE001 - cannot tell (the engine hiccuped): judge by the check alone
+        return None
+    status = dep.exit_status()
+    cause = f"样品已停止运行（退出状态 {'未知' if status is None else status}），在 {check_id(item)} {when}发现"
+    state.dead[model] = cause
+    output = _logs(dep)
+    tail = "\n".join(output.strip().splitlines()[-40:])
+    _keep(dep.workdir / "sample-died.txt", f"{cause}\nexit status: {status}\n--- last output ---\n{tail}\n")
+    info = state.deployments.setdefault(model, {"model": model})
+    info["died"] = {"noticed": datetime.now().isoformat(), "during": check_id(item), "exit_status": status}
+    _save_deployments(state)
+    _say(
+        item.config,
+        f"harness: the sample on {model} is no longer running (exit status {status}); "
+        f"every later check on it is an error. Its output: {dep.workdir / 'sample-died.txt'}",
+    )
+    return cause
+
+
+def _say(config: pytest.Config, line: str) -> None:
+    """One line on the terminal, also from inside a check (where output is captured)."""
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    capture = config.pluginmanager.get_plugin("capturemanager")
+    if reporter is None:
+        return
+    with capture.global_and_fixture_disabled() if capture is not None else contextlib.nullcontext():
+        reporter.ensure_newline()
+        reporter.write_line(line)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_setup(item: pytest.Item) -> Generator[None, None, None]:
+    try:
+        return (yield)
+    finally:
+        _look(item, "之前")
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
+    state = _state(item.config)
+    gone = item.stash.get(_GONE, None)
+    if state is not None and gone is not None:
+        # Not run at all: a check on a dead sample would only pile up connection errors.
+        raise SampleDied(gone)
+    try:
+        return (yield)
+    finally:
+        _look(item, "之后")
+
+
+def _look(item: pytest.Item, when: str) -> None:
+    """Whether the sample still runs, looked at after the check's setup and after the check itself;
+    never in teardown, where the last check of a target sees its orderly stop."""
+    state = _state(item.config)
+    if state is not None and _GONE not in item.stash:
+        gone = _still_running(state, item, when)
+        if gone is not None:
+            item.stash[_GONE] = gone
+
+
+_GONE = pytest.StashKey[str]()
+
+
 # -- the verdict ---------------------------------------------------------------------------------
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(
@@ -250,10 +363,12 @@ def pytest_runtest_makereport(
         return report
     reports = item.stash.setdefault(_REPORTS, {})
     reports[report.when] = report
+    if call.excinfo is not None and call.excinfo.errisinstance(SampleDied):
+        report.longrepr = f"SampleDied: {call.excinfo.value}"  # the cause, not the harness's traceback
     if call.excinfo is not None:
         # An assertion is the sample failing a requirement; any other exception is the lab's.
         is_product = report.when == "call" and call.excinfo.errisinstance(AssertionError)
-        item.stash.setdefault(_EXC, {})[report.when] = (is_product, _describe(call.excinfo))
+        item.stash.setdefault(_EXC, {})[report.when] = (is_product, describe(call.excinfo))
     if report.when == "teardown":
         _record(item, state, reports)
     return report
@@ -262,101 +377,82 @@ def pytest_runtest_makereport(
 _EXC = pytest.StashKey[dict[str, tuple[bool, str]]]()
 
 
-def _describe(excinfo: pytest.ExceptionInfo[BaseException]) -> str:
-    if excinfo.errisinstance(AssertionError):
-        return str(excinfo.value) or "assertion failed"
-    if excinfo.errisinstance(DeployError):
-        return f"部署失败 (deploy failed): {excinfo.value}"
-    tb = "".join(traceback.format_exception_only(excinfo.type, excinfo.value)).strip()
-    return f"{tb}\n{excinfo.getrepr(style='short')}"
-
-
-def _skipped(report: pytest.TestReport, otherwise: str) -> tuple[str, str]:
-    """A skip is "not applicable" only when the plan or the check said so; any other skip means
-    the check did not look at the sample, which is the lab's problem."""
-    reason = str(report.longrepr[2]) if isinstance(report.longrepr, tuple) else str(report.longrepr)
-    reason = reason.removeprefix("Skipped: ")
-    if reason.startswith(NOT_APPLICABLE_PREFIX):
-        return "not_applicable", reason.removeprefix(NOT_APPLICABLE_PREFIX)
-    if reason.startswith(REVIEW_PREFIX):
-        return "review", reason.removeprefix(REVIEW_PREFIX)
-    return "error", f"{otherwise}: {reason}"
-
-
-def decide(item: pytest.Item, reports: dict[str, pytest.TestReport], rec: EvidenceRecorder | None) -> tuple[str, str]:
-    """(outcome, detail) for one check: pass | fail | error | not_applicable."""
-    excs = item.stash.get(_EXC, {})
-    setup = reports.get("setup")
-    if setup is not None and setup.skipped:
-        return _skipped(setup, "check did not run")
-    if setup is not None and setup.failed:
-        return "error", excs.get("setup", (False, "setup failed"))[1]
-    call = reports.get("call")
-    if call is not None and call.skipped:
-        outcome, text = _skipped(call, "check skipped itself")
-        if outcome == "review" and (rec is None or not (rec.items or rec.observations)):
-            return "error", "the check handed the item to an engineer without recording what it observed"
-        return outcome, text
-    if call is not None and call.failed:
-        is_product, text = excs.get("call", (False, "failed"))
-        outcome = "fail" if is_product else "error"
-    elif call is not None and call.passed:
-        outcome, text = "pass", ""
-    else:
-        return "error", "check did not run"
-    teardown = reports.get("teardown")
-    if teardown is not None and teardown.failed and outcome == "pass":
-        outcome, text = "error", excs.get("teardown", (False, "teardown failed"))[1]
-    if outcome in ("pass", "fail") and (rec is None or not (rec.items or rec.observations)):
-        # A verdict on the sample must rest on something the check looked at.
-        return "error", "the check left no evidence, so its verdict cannot stand" + (f" ({text})" if text else "")
-    return outcome, text
-
-
 def _record(item: pytest.Item, state: HarnessState, reports: dict[str, pytest.TestReport]) -> None:
     rec = item.stash.get(_RECORDER, None)
-    outcome, detail = decide(item, reports, rec)
+    outcome, detail = decide(reports, item.stash.get(_EXC, {}), rec)
     refused = record_refusals(rec, GUARD, item.stash[_GUARD_MARK]) if rec is not None else ""
-    if refused and outcome in ("pass", "fail"):
-        outcome, detail = "error", refused + (f" (it would have been {outcome}: {detail})" if detail else "")
-    if rec is not None and outcome in ("fail", "error") and detail:
-        rec.note_failure(detail)
+    if refused and outcome in (Outcome.PASS, Outcome.FAIL):
+        # A refused connection voids the verdict: the check may have judged something out of scope.
+        outcome, detail = Outcome.ERROR, refused + (f" (it would have been {outcome}: {detail})" if detail else "")
+    setup = reports.get("setup")
+    planned_na = outcome == Outcome.NOT_APPLICABLE and setup is not None and setup.skipped
+    gone = item.stash.get(_GONE, None)
+    if gone is not None and not planned_na:
+        outcome, detail = on_dead_sample(outcome, detail, gone)
     started = datetime.fromtimestamp(reports["setup"].start) if "setup" in reports else datetime.now()
     finished = datetime.fromtimestamp(reports["teardown"].stop) if "teardown" in reports else datetime.now()
-    summary = rec.summary("zh") if rec else ""
-    summary_en = rec.summary("en") if rec else ""
-    with session() as s:
-        v = Verdict(
-            run_id=state.run_id,
-            check_id=check_id(item),
-            clause_ids=list(clause_ids(item)),
-            model=_model(item),
-            outcome=outcome,
-            summary=summary,
-            summary_en=summary_en,
-            detail=detail,
-            started=started,
-            finished=finished,
-        )
-        s.add(v)
-        s.flush()
-        for e in rec.items if rec else []:
-            s.add(
-                Evidence(
-                    run_id=state.run_id,
-                    verdict_id=v.id,
-                    check_id=v.check_id,
-                    model=v.model,
-                    kind=e.kind,
-                    title=e.title,
-                    path=e.path,
-                    sha256=e.sha256,
-                    size=e.size,
-                    created=finished,
-                )
-            )
     state.counts[outcome] = state.counts.get(outcome, 0) + 1
+    if state.record_failure is not None:
+        return  # the session is stopping; nothing more can be recorded
+    disk: OSError | None = None
+    if rec is not None and outcome in (Outcome.FAIL, Outcome.ERROR) and detail:
+        try:
+            rec.note_failure(detail)
+        except OSError as e:  # the verdict still goes on record, with its detail
+            disk = e
+    try:
+        results.record_verdict(
+            state.run_id,
+            VerdictInput(
+                check_id=check_id(item),
+                clause_ids=clause_ids(item),
+                model=_model(item),
+                outcome=outcome,
+                detail=detail,
+                summary=rec.summary("zh") if rec else "",
+                summary_en=rec.summary("en") if rec else "",
+                started=started,
+                finished=finished,
+                evidence=tuple(EvidenceRef(e.kind, e.title, e.path, e.sha256, e.size) for e in rec.items)
+                if rec
+                else (),
+            ),
+        )
+    except (HarnessError, OSError) as e:
+        _stop(item, state, f"verdicts could no longer be recorded ({check_id(item)})", e)
+        return
+    if disk is not None:
+        _stop(item, state, f"the lab data directory cannot be written ({check_id(item)})", disk)
+        return
     _attach_to_allure(rec, state)
+
+
+def _stop(item: pytest.Item, state: HarnessState, what: str, e: BaseException) -> None:
+    """A full or unwritable data disk, a lost database: stop after this check, so the sample is torn
+    down and the run ends as aborted, instead of an INTERNALERROR leaving both behind."""
+    why = e.strerror if isinstance(e, OSError) and e.strerror else str(e).splitlines()[0]
+    state.record_failure = f"{what}: {why}"
+    item.session.shouldstop = state.record_failure
+    _drop_side_outputs(item.config)
+    _say(item.config, f"harness: {state.record_failure}; stopping the run")
+
+
+def _drop_side_outputs(config: pytest.Config) -> None:
+    """The JUnit XML and allure results are written to the same data disk: once it is full they
+    would turn a clean stop into an INTERNALERROR, so they are given up (the lab record says why)."""
+    from _pytest.junitxml import LogXML
+
+    for plugin in config.pluginmanager.get_plugins():
+        if isinstance(plugin, LogXML):
+            plugin.logfile = os.devnull  # it unregisters itself at the end; it just writes nowhere
+    try:
+        import allure_commons
+        from allure_commons.logger import AllureFileLogger
+    except ImportError:
+        return
+    for plugin in allure_commons.plugin_manager.get_plugins():
+        if isinstance(plugin, AllureFileLogger):
+            allure_commons.plugin_manager.unregister(plugin)
 
 
 def _attach_to_allure(rec: EvidenceRecorder | None, state: HarnessState) -> None:
@@ -373,22 +469,53 @@ def _attach_to_allure(rec: EvidenceRecorder | None, state: HarnessState) -> None
             return
 
 
-# Suites that could not be collected (an import error in a check module): the lab's fault, not an
-# interruption. `harness run` reads this to exit 3 with the cause, instead of pytest's "interrupted".
-COLLECTION_ERRORS: list[str] = []
+class _CollectionWatch:
+    """A suite that could not be collected (an import error in a check module) is the lab's fault,
+    not an interruption: the run records it as why it was aborted."""
 
+    def __init__(self, state: HarnessState) -> None:
+        self.state = state
 
-def pytest_collectreport(report: pytest.CollectReport) -> None:
-    if report.failed:
-        COLLECTION_ERRORS.append(f"{report.nodeid}: {str(report.longrepr).strip().splitlines()[-1]}")
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        if report.failed:
+            self.state.broken_suites.append(f"{report.nodeid}: {str(report.longrepr).strip().splitlines()[-1]}")
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     state = _state(session.config)
     if state is None:
         return
-    interrupted = exitstatus in (pytest.ExitCode.INTERRUPTED, pytest.ExitCode.INTERNAL_ERROR)
-    close_run(state.run_id, "aborted" if interrupted else "finished")
+    if state.heartbeat is not None:
+        state.heartbeat.stop()
+    if state.broken_suites:
+        status, reason = (
+            RunStatus.ABORTED,
+            "suites that could not be loaded (lab error): " + "; ".join(state.broken_suites),
+        )
+    elif state.record_failure is not None:
+        status, reason = RunStatus.ABORTED, state.record_failure
+    elif exitstatus in (pytest.ExitCode.INTERRUPTED, pytest.ExitCode.INTERNAL_ERROR):
+        status, reason = RunStatus.ABORTED, f"interrupted (pytest exit status {int(exitstatus)})"
+    else:
+        status, reason = RunStatus.FINISHED, None
+    try:
+        results.close_run(state.run_id, status, reason)
+    except (HarnessError, OSError) as e:
+        # Left "running": its heartbeat stops, so the next harness to look aborts it.
+        print(f"harness: could not close run {state.run_id}: {e}")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    # A session that never started (a plan error is a usage error) leaves its run to be closed here.
+    state = _state(config)
+    if state is None:
+        return
+    if state.heartbeat is not None:
+        state.heartbeat.stop()
+    try:
+        results.close_run(state.run_id, RunStatus.ABORTED, "pytest ended before its checks ran")
+    except (HarnessError, OSError) as e:
+        print(f"harness: could not close run {state.run_id}: {e}")
 
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
@@ -397,6 +524,5 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         return
     c = state.counts
     terminalreporter.write_line(
-        f"harness run {state.run_id}: "
-        + ", ".join(f"{c.get(k, 0)} {k}" for k in ("pass", "fail", "error", "not_applicable", "review"))
+        f"harness run {state.run_id}: " + ", ".join(f"{c.get(k, 0)} {k.value}" for k in Outcome)
     )

@@ -3,26 +3,23 @@
 from __future__ import annotations
 
 import signal
-from collections import Counter
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 from typing import Any
 
 import pytest
-from sqlalchemy import select
 
-from harness import pytest_plugin as plugin
+from harness import results
 from harness.config import PROJECT_ROOT, lab_config
-from harness.runs import close_run, open_run
+from harness.errors import LabError, run_exit_code
+from harness.results import RunStatus
+from harness.runs import open_run
 from harness.spec import load_spec
-from harness.store import Verdict, session
 
 SUITES_DIR = PROJECT_ROOT / "test_suites"
 NOTHING = "-"  # --harness-only value for "no clause": the plugin deselects every check
-
-# Exit codes that keep the product and the lab apart (CI reads these).
-EXIT_PASS, EXIT_PRODUCT_FAIL, EXIT_BAD_INPUT, EXIT_LAB_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
 
 @dataclass
@@ -32,33 +29,45 @@ class RunResult:
     counts: dict[str, int]
     failing: list[str] = field(default_factory=list)  # clause IDs that failed
     erroring: list[str] = field(default_factory=list)
-    broken_suites: list[str] = field(default_factory=list)  # suites that could not be collected
+    reason: str | None = None  # why the run was aborted (interrupted, a suite that did not load, ...)
 
     def summary_line(self) -> str:
         c = self.counts
-        parts = [f"{c.get(k, 0)} {k}" for k in ("pass", "fail", "error", "not_applicable", "review")]
+        parts = [f"{c.get(k.value, 0)} {k.value}" for k in results.Outcome]
         line = f"run {self.run_id}: " + ", ".join(parts)
         if self.failing:
             line += f"; failing clauses: {', '.join(self.failing)}"
         if self.erroring:
             line += f"; lab errors on: {', '.join(self.erroring)}"
-        if self.broken_suites:
-            line += f"; suites that could not be loaded (lab error): {'; '.join(self.broken_suites)}"
+        if self.reason:
+            line += f"; aborted: {self.reason}"
         return line + f"; exit {self.exit_code}"
 
 
-def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
-    # SIGTERM (a CI cancel, a kill) unwinds like Ctrl-C, so fixtures tear the sample down.
-    raise KeyboardInterrupt(f"signal {signum}")
+class Interrupts:
+    """SIGTERM (a CI cancel, a kill) and SIGINT unwind like Ctrl-C, once, so fixtures tear the
+    sample down. Every later signal is ignored with a line: a second one during teardown would
+    otherwise break the teardown itself and leave the sample behind."""
 
+    def __init__(self) -> None:
+        self.signal: int | None = None
+        self._previous: dict[int, Any] = {}
 
-def verdict_outcome(run_id: str) -> tuple[Counter[str], list[str], list[str]]:
-    with session() as s:
-        vs = list(s.scalars(select(Verdict).where(Verdict.run_id == run_id)))
-    counts = Counter(v.outcome for v in vs)
-    failing = sorted({c for v in vs if v.outcome == "fail" for c in v.clause_ids})
-    erroring = sorted({c for v in vs if v.outcome == "error" for c in v.clause_ids})
-    return counts, failing, erroring
+    def _handle(self, signum: int, frame: FrameType | None) -> None:
+        if self.signal is not None:
+            sys.stderr.write(f"harness: signal {signum} ignored: already stopping (tearing the sample down)\n")
+            return
+        self.signal = signum
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    def __enter__(self) -> Interrupts:
+        for s in (signal.SIGTERM, signal.SIGINT):
+            self._previous[s] = signal.signal(s, self._handle)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for s, previous in self._previous.items():
+            signal.signal(s, previous)
 
 
 def run_sample(
@@ -70,10 +79,16 @@ def run_sample(
     suites: list[Path] | None = None,
     retest: dict[str, Any] | None = None,
 ) -> RunResult:
-    loaded = load_spec(spec_path)  # SpecError: the caller reports it, exit 2
+    loaded = load_spec(spec_path)  # SpecError: bad input, exit 2
+    results.open_lab()
     run = open_run(loaded, kind=kind, retest=retest)  # IntakeError likewise
     run_dir = lab_config().run_dir(run.id)
-    run_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        why = f"the lab data directory cannot be written ({run_dir}): {e.strerror or e}"
+        results.close_run(run.id, RunStatus.ABORTED, why)
+        raise LabError(why) from None
     args = [
         *[str(p) for p in suites or [SUITES_DIR]],
         f"--rootdir={PROJECT_ROOT}",
@@ -91,27 +106,32 @@ def run_sample(
         # An empty subset (a change that touches no clause) runs nothing and records the plan.
         args.append(f"--harness-only={','.join(only) or NOTHING}")
     args += extra_args or []
-    previous = signal.signal(signal.SIGTERM, _raise_interrupt)
-    plugin.COLLECTION_ERRORS.clear()
-    try:
-        rc = pytest.main(args)
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-    counts, failing, erroring = verdict_outcome(run.id)
-    broken = list(plugin.COLLECTION_ERRORS)
-    if rc == pytest.ExitCode.USAGE_ERROR:
-        code = EXIT_BAD_INPUT
-    elif broken:
-        code = EXIT_LAB_ERROR  # a suite that does not import is the lab's fault, not an interruption
-        close_run(run.id, "aborted")
-    elif only == [] and rc == pytest.ExitCode.NO_TESTS_COLLECTED:
-        code = EXIT_PASS
-    elif rc == pytest.ExitCode.INTERRUPTED:
-        code = EXIT_INTERRUPTED
-    elif rc == pytest.ExitCode.INTERNAL_ERROR or counts.get("error") or not counts:
-        code = EXIT_LAB_ERROR
-    elif counts.get("fail"):
-        code = EXIT_PRODUCT_FAIL
-    else:
-        code = EXIT_PASS
-    return RunResult(run.id, code, dict(counts), failing, erroring, broken)
+    with Interrupts() as interrupts:
+        try:
+            rc = pytest.main(args)
+        except KeyboardInterrupt:  # before pytest's own handling was in place
+            rc = pytest.ExitCode.INTERRUPTED
+        except OSError as e:  # a side output (JUnit XML, allure) on a full or unwritable data disk
+            why = f"the lab data directory cannot be written ({e.filename or run_dir}): {e.strerror or e}"
+            results.close_run(run.id, RunStatus.ABORTED, why)
+            raise LabError(why) from e
+    if interrupts.signal is not None:
+        # Aborted, whatever the teardown managed to record after the signal.
+        name = signal.Signals(interrupts.signal).name
+        results.close_run(run.id, RunStatus.ABORTED, f"interrupted ({name})", force=True)
+    record = results.get_run(run.id)
+    assert record is not None, run.id
+    if record.status == RunStatus.RUNNING:  # pytest ended without the plugin closing it (a usage error)
+        results.close_run(run.id, RunStatus.ABORTED, f"pytest ended with exit status {int(rc)}")
+        record = results.get_run(run.id)
+        assert record is not None
+    t = results.tally(run.id)
+    code = run_exit_code(
+        interrupted=interrupts.signal is not None,
+        bad_input=rc == pytest.ExitCode.USAGE_ERROR,
+        aborted=record.status == RunStatus.ABORTED,
+        counts=t.counts,
+        nothing_planned=only == [] and rc == pytest.ExitCode.NO_TESTS_COLLECTED,
+    )
+    reason = record.end_reason if record.status == RunStatus.ABORTED else None
+    return RunResult(run.id, code, t.counts, t.failing, t.erroring, reason)

@@ -1,23 +1,17 @@
-"""Runs in the lab database: opened before pytest starts, closed when it ends, marked aborted
-when the harness that owned them is gone."""
+"""Opening a run for a sample: register it, describe where it runs, and open the run in the record."""
 
 from __future__ import annotations
 
 import contextlib
-import os
 import platform
-import secrets
 import sys
-from datetime import datetime
 from importlib import metadata
 from typing import Any
 
-from sqlalchemy import select
-
-from harness.deploy.leftovers import pid_alive
 from harness.intake import register
+from harness.results import RunRecord
+from harness.results import open_run as _open_run
 from harness.spec import LoadedSpec
-from harness.store import Run, session
 
 _TOOLS = ("pytest", "requests", "sslyze", "scapy", "playwright", "bandit", "docker", "allure-pytest", "paramiko")
 
@@ -35,56 +29,10 @@ def tool_versions() -> dict[str, str]:
 
 
 def environment() -> dict[str, Any]:
-    return {
-        "host": platform.node(),
-        "os": platform.platform(),
-        "tools": tool_versions(),
-        "pid": os.getpid(),
-        "argv": sys.argv[:1],
-    }
+    return {"host": platform.node(), "os": platform.platform(), "tools": tool_versions(), "argv": sys.argv[:1]}
 
 
-def open_run(loaded: LoadedSpec, kind: str = "full", retest: dict[str, Any] | None = None) -> Run:
+def open_run(loaded: LoadedSpec, kind: str = "full", retest: dict[str, Any] | None = None) -> RunRecord:
+    """Register the sample (intake; IntakeError on a bad submission) and open a run of it."""
     sample = register(loaded)
-    mark_abandoned_runs()
-    run = Run(
-        id=f"R-{datetime.now():%Y%m%d-%H%M%S}-{secrets.token_hex(2)}",
-        sample_id=sample.id,
-        kind=kind,
-        started=datetime.now(),
-        status="running",
-        environment=environment(),
-        retest=retest,
-    )
-    with session() as s:
-        s.add(run)
-    return run
-
-
-def close_run(run_id: str, status: str) -> None:
-    with session() as s:
-        run = s.get(Run, run_id)
-        if run is not None and run.status == "running":
-            run.status = status
-            run.finished = datetime.now()
-
-
-def update_run(run_id: str, **fields: Any) -> None:
-    with session() as s:
-        run = s.get(Run, run_id)
-        assert run is not None, run_id
-        for k, v in fields.items():
-            setattr(run, k, v)
-
-
-def mark_abandoned_runs() -> list[str]:
-    """Runs still 'running' whose harness process is gone were killed: say so, keep what they recorded."""
-    ended = []
-    with session() as s:
-        for run in s.scalars(select(Run).where(Run.status == "running")):
-            pid = int((run.environment or {}).get("pid", 0))
-            if pid and not pid_alive(pid):
-                run.status = "aborted"
-                run.finished = run.finished or datetime.now()
-                ended.append(run.id)
-    return ended
+    return _open_run(sample.id, kind, environment(), retest)

@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
-# Set this machine up as a lab bench: system packages, the harness itself, and (with --engine)
-# the Docker engine, the lab base image and the stand-in terminals. Idempotent: a second run on a
-# set-up machine takes seconds.
+# Set this machine up as a lab bench: system packages, the harness itself, (with --engine) the
+# Docker engine, the lab base image and the stand-in terminals, and (with --postgres) a PostgreSQL
+# cluster the tests run the lab record against. Idempotent: a second run on a set-up machine takes
+# seconds.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(dirname "$here")"
 engine=0
+postgres=0
 for arg in "$@"; do
   case "$arg" in
     --engine) engine=1 ;;
-    *) echo "usage: $0 [--engine]" >&2; exit 2 ;;
+    --postgres) postgres=1 ;;
+    *) echo "usage: $0 [--engine] [--postgres]" >&2; exit 2 ;;
   esac
 done
 
@@ -18,6 +21,7 @@ done
 # openssl: the reference sample makes its certificate; poppler-utils: looking at PDF pages.
 pkgs=(chromium fonts-wqy-microhei libpcap0.8 openssl poppler-utils iproute2 openssh-server openssh-client rsync)
 if [ "$engine" = 1 ]; then pkgs+=(docker.io debootstrap); fi
+if [ "$postgres" = 1 ]; then pkgs+=(postgresql); fi
 missing=()
 for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ "${#missing[@]}" -gt 0 ]; then
@@ -48,4 +52,5 @@ if [ "$engine" = 1 ]; then
   bash "$here/build_base_image.sh"
   python3 "$here/standin_terminals.py" up
 fi
+if [ "$postgres" = 1 ]; then bash "$here/setup_postgres.sh"; fi
 echo "setup: ok"

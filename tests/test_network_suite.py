@@ -15,6 +15,7 @@ import pytest
 import yaml
 from sqlalchemy import select
 
+from harness.checks import injection
 from harness.checks import network as judge
 from harness.intake import tree_sha256
 from harness.store import Verdict, session
@@ -29,6 +30,7 @@ CLAUSES = [
     "11.cleartext",
     "11.errors",
     "11.injection",
+    "11.availability.input",
     "9.exposure",
 ]
 N = "test_suites/network/"
@@ -41,6 +43,7 @@ CLEARTEXT = N + "test_cleartext.py::test_no_sensitive_data_crosses_in_cleartext"
 ERRORS = N + "test_errors.py::test_errors_do_not_disclose_internals"
 INJECTION = N + "test_injection.py::test_inputs_resist_sql_and_command_injection"
 EXPOSURE = N + "test_exposure.py::test_only_declared_ports_are_exposed"
+AVAILABILITY = N + "test_availability.py::test_crafted_input_does_not_stop_the_service"
 
 # defect -> the network checks it must fail (weak-tls's SECLEVEL=0 DEFAULT list also offers
 # RSA key exchange, so the cipher check rightly fails on it too; weak-ciphers is cipher-only).
@@ -50,6 +53,8 @@ EXPECTED = {
     "no-security-headers": {HSTS},
     "stack-trace": {ERRORS},
     "sqli": {INJECTION},
+    "sqli-lookup": {INJECTION},
+    "redos": {AVAILABILITY},
     "debug-port": {EXPOSURE},
     "cleartext-audit": {CLEARTEXT},
 }
@@ -87,7 +92,9 @@ def _outcomes(vs: dict[str, Verdict]) -> dict[str, str]:
 @pytest.mark.slow
 def test_compliant_build_passes_every_network_check(tmp_path: Path) -> None:
     vs, log = _run(_variant(tmp_path, []))
-    assert set(vs) == {PROTOCOL, CIPHERS, CERT, HSTS, NATIONAL, CLEARTEXT, ERRORS, INJECTION, EXPOSURE}, log
+    assert set(vs) == {PROTOCOL, CIPHERS, CERT, HSTS, NATIONAL, CLEARTEXT, ERRORS, INJECTION, EXPOSURE, AVAILABILITY}, (
+        log
+    )
     assert vs[NATIONAL].outcome == "not_applicable", log
     bad = {k: (v.outcome, v.detail[:300]) for k, v in vs.items() if k != NATIONAL and v.outcome != "pass"}
     assert not bad, bad
@@ -195,3 +202,138 @@ def test_sm_probe_messages_are_well_formed() -> None:
     record = b"\x16\x03\x03" + (len(body) + 4).to_bytes(2, "big") + b"\x02" + len(body).to_bytes(3, "big") + body
     assert sm._judge(record, sm.TLS13_SM_SUITES, 0x0304)[:2] == (True, "TLS_SM4_GCM_SM3")
     assert sm._judge(b"\x15\x03\x03\x00\x02\x02\x28", sm.TLS13_SM_SUITES, 0x0304)[0] is False
+
+
+# -- injection, crafted input and input placement: judging without a sample ------------------------
+def _seen(status: int, ok: bool, body: str, values: tuple[str, ...] = ()) -> injection.Seen:
+    return injection.Seen(status, ok, (status, body), frozenset(values))
+
+
+def test_boolean_pair_judgement() -> None:
+    base = _seen(200, True, '{"account": "#"}', ("alice", "6222**"))
+    junk = _seen(404, False, '{"error": "not found"}')
+    # The value was evaluated: the true condition answers like the genuine request, the false one like junk.
+    assert injection.boolean_reason("and", base, base, junk, junk)
+    # Kept as data: both conditions answer like an invalid value.
+    assert injection.boolean_reason("and", base, junk, junk, junk) is None
+    # A difference the invalid value does not explain (the false condition unlike junk) decides nothing.
+    odd = _seen(400, False, '{"error": "bad characters"}')
+    assert injection.boolean_reason("and", base, base, odd, junk) is None
+    # Without a genuine request that succeeded, the "and" form cannot be explained by the baseline.
+    assert injection.boolean_reason("and", None, base, junk, junk) is None
+    assert injection.boolean_reason("and", junk, base, junk, junk) is None
+    # "or": success against refusal, or rows that neither the false nor the junk answer has.
+    assert injection.boolean_reason("or", None, base, junk, junk)
+    empty = _seen(200, True, '{"items": []}')
+    rows = _seen(200, True, '{"items": [#]}', ("alice", "bob", "carol"))
+    assert injection.boolean_reason("or", None, rows, empty, empty)
+    one_more = _seen(200, True, '{"items": [# ]}', ("alice",))
+    assert injection.boolean_reason("or", None, one_more, empty, empty) is None
+    # The declared accounts' identifiers in a refused answer are no injection.
+    echoed = _seen(404, False, '{"error": "6001 not found"}', ("6001",))
+    assert injection.boolean_reason("or", None, echoed, junk, junk) is None
+    assert injection.reason_en(injection.boolean_reason("or", None, rows, empty, empty) or "").startswith("the true")
+
+
+def test_payload_pairs_are_twins() -> None:
+    import random
+
+    rnd = random.Random(7)
+    for pair in injection.boolean_pairs("6001", rnd) + injection.login_username_pairs("alice", rnd):
+        t, f = pair.texts()
+        assert t != f and len(t) == len(f), pair  # same shape, one literal apart
+    for pair in injection.boolean_pairs("6001", rnd):
+        if pair.form == "and":
+            assert pair.true.startswith("6001") and pair.false.startswith("6001")
+    assert all(isinstance(p.true, dict) for p in injection.nosql_pairs(rnd))
+    for tp in injection.time_pairs("6001", body=False):
+        assert tp.slow != tp.control and "\n" not in tp.slow
+    assert any("\n" in tp.slow for tp in injection.time_pairs("x", body=True))
+    shapes = " ".join(tp.shape for tp in injection.time_pairs("x"))
+    for dialect in ("PostgreSQL", "MySQL", "SQL Server", "Oracle", "SQLite", "shell"):
+        assert dialect in shapes
+
+
+def test_time_delay_needs_the_control_twice() -> None:
+    d = injection.MIN_DELAY_S
+    assert injection.delay_shown([(3.1, 0.05), (3.2, 0.04)], d)
+    assert not injection.delay_shown([(3.1, 0.05)], d)  # one round is not confirmation
+    assert not injection.delay_shown([(3.1, 0.05), (0.2, 0.05)], d)  # not reproduced
+    assert not injection.delay_shown(
+        [(3.1, 3.0), (3.2, 3.1)], d
+    )  # the control is as slow: the machine, not the payload
+
+
+def test_seen_hides_what_the_request_said() -> None:
+    import requests
+
+    def answer(body: str, status: int = 404) -> requests.Response:
+        r = requests.Response()
+        r.status_code, r._content = status, body.encode()
+        return r
+
+    hide = ["6001' AND 'k'='k", "6001' AND 'k'='q", "6001", "6001xyz"]
+    t = injection.Seen.of(answer("{\"error\": \"no account 6001' AND 'k'='k\"}"), False, hide)
+    f = injection.Seen.of(answer("{\"error\": \"no account 6001' AND 'k'='q\"}"), False, hide)
+    assert t.fp == f.fp  # the echoed payload is not a difference
+
+
+def test_input_places_and_values() -> None:
+    from decimal import Decimal
+
+    from harness.checks import inputs
+    from harness.drivers import Call, DriverSession
+    from harness.spec.model import Account
+
+    call = Call("op", "GET", "https://h/api/things/hx1/items", params={"q": "hx2"}, json={"a": {"b": "hx3"}})
+    call.headers["X-Key"] = "hx4"
+    assert [inputs.slot_of(call, m).place for m in ("hx1", "hx2", "hx3", "hx4", "hx5")] == [
+        "path",
+        "query",
+        "body",
+        "header",
+        "unseen",
+    ]
+    path = inputs.Slot("path")
+    assert inputs.placed(path, "a#b?c/d%") == "a%23b%3Fc%2Fd%25"
+    assert inputs.placed(path, "x' OR '1'='1") == "x'%20OR%20'1'='1"
+    assert inputs.placed(inputs.Slot("query"), "a#b") == "a#b"  # the HTTP library encodes query values
+    assert not inputs.fits(inputs.Slot("body"), {"$ne": 1}) and inputs.fits(inputs.Slot("body", True), {"$ne": 1})
+    assert not inputs.fits(inputs.Slot("header"), "a\nb") and inputs.fits(inputs.Slot("body"), "a\nb")
+    alice = Account(name="alice", username="alice", account_id="6001", values={"wallet_id": "w1"})
+    bob = Account(name="bob", username="bob", account_id="6002")
+    s = DriverSession(account=alice, token="t", values={"order_id": "o-9", "token": "t"})
+    own = inputs.session_values(s)
+    assert own["from_account"] == "6001" and own["wallet_id"] == "w1" and own["order_id"] == "o-9"
+    assert "token" not in own
+    vals = inputs.ordinary_values(
+        ("from_account", "to_account", "amount", "memo", "to_wallet_id"), s, bob, Decimal("0.01")
+    )
+    assert vals == {"to_account": "6002", "amount": Decimal("0.01"), "memo": "1", "to_wallet_id": "1"}
+
+
+def test_crafted_input_ladder_and_judgement() -> None:
+    from harness.checks import availability as av
+
+    assert av.FAMILIES[0].value(3) == "111!" and av.FAMILIES[2].value(2).startswith("a@a.aa")
+    # Big steps while nothing shows, one character at a time once answers slow down.
+    assert av.next_length(12, 0.0) == 18 and av.next_length(20, 0.05) == 23 and av.next_length(22, 1.0) == 23
+    lengths, n = [], av.LADDER_START
+    while n <= av.LADDER_MAX:
+        lengths.append(n)
+        n = av.next_length(n, 0.0)
+    assert len(lengths) <= 7  # a product that answers at once costs a handful of requests per family
+    assert av.nested(3) == [[[1]]] and av.nested(2, obj=True) == {"a": {"a": 1}}
+    to, digits = "transfer.to_account", "数字串"
+    quick = av.Episode(to, "数字串 19 字符", digits, 0.1, True)
+    slow_ok = av.Episode(to, "数字串 25 字符", digits, 2.5, True, True, 1.5)
+    stall = av.Episode(to, "数字串 27 字符", digits, 4.0, True, True, None)
+    lone_timeout = av.Episode("x.q", "超长字符串", "超长字符串", 10.0, False, True, 0.2)
+    failures, slow = av.judge([quick, slow_ok, stall, lone_timeout])
+    assert failures == [] and slow == [slow_ok, lone_timeout]  # one stall is not yet a failure
+    again = av.Episode(to, "数字串 28 字符", digits, 4.2, True, True, None)  # reproduced one character longer
+    failures, _ = av.judge([quick, slow_ok, stall, again])
+    assert failures == [again]
+    other = av.Episode(to, "字母串 28 字符", "字母串", 4.2, True, True, None)  # another family: not a reproduction
+    assert av.judge([stall, other])[0] == []
+    assert again.row()["对照请求"] == "未在时限内应答"

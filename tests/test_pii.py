@@ -249,21 +249,29 @@ def test_pbkdf2_is_verified_against_the_test_password_and_graded_by_cost():
 
 
 @pytest.mark.parametrize(
-    ("value", "strong"),
+    ("value", "strong", "determined"),
     [
-        ("$2b$12$" + "a" * 53, True),
-        ("$2b$04$" + "a" * 53, False),
-        ("$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHQ$" + "A" * 43, True),
-        ("$argon2id$v=19$m=4096,t=1,p=1$c29tZXNhbHQ$" + "A" * 43, False),
-        ("scrypt:32768:8:1$abcdefgh$" + "ab" * 32, True),
-        ("scrypt:1024:8:1$abcdefgh$" + "ab" * 32, False),
-        ("$1$saltsalt$abcdefghijklmnopqrstuv", False),
-        ("ab" * 32, False),  # a 64-hex digest of something: no salt, no cost
-        ("ENC(SM4:8f2a...)", False),  # reversible or unknown: not shown to be a slow hash
+        ("$2b$12$" + "a" * 53, True, True),
+        ("{bcrypt}$2a$12$" + "a" * 53, True, True),  # Spring's DelegatingPasswordEncoder prefix
+        ("$2b$04$" + "a" * 53, False, True),
+        ("$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHQ$" + "A" * 43, True, True),
+        ("$argon2id$v=19$m=4096,t=1,p=1$c29tZXNhbHQ$" + "A" * 43, False, True),
+        ("scrypt:32768:8:1$abcdefgh$" + "ab" * 32, True, True),
+        ("scrypt:1024:8:1$abcdefgh$" + "ab" * 32, False, True),
+        ("$1$saltsalt$abcdefghijklmnopqrstuv", False, True),
+        # A digest that is not the unsalted digest of the test password: salt and cost are not visible.
+        ("ab" * 32, True, False),
+        # A format nobody recognises: not shown to be weak, not shown to be a slow hash either.
+        ("ENC(SM4:8f2a...)", True, False),
     ],
 )
-def test_hash_formats(value, strong):
-    assert assess_password_value(value, PW).strong is strong
+def test_hash_formats(value, strong, determined):
+    a = assess_password_value(value, PW)
+    assert (a.strong, a.determined) == (strong, determined)
+
+
+def test_spring_noop_prefix_is_still_plaintext():
+    assert assess_password_value("{noop}" + ALICE.password, PW).scheme == "plaintext"
 
 
 def _db(tmp: Path, rows: list[tuple[str, str]], wal: bool = False) -> tuple[bytes, bytes | None, sqlite3.Connection]:
@@ -315,6 +323,50 @@ def test_shared_salt_is_weak():
     assert all("相同的盐" in r.assessment.detail for r in recs)
 
 
+def test_the_same_hash_stored_twice_is_not_salt_reuse():
+    """A copy of one hash (a users row and its history row, a table and its backup) shares its salt
+    with itself only: that is not two passwords under one salt."""
+    one = _pbkdf2(ALICE.password, 210_000, b"alicesaltalicesa")
+    values = [
+        StoredValue("users.password_hash[1]", "password_hash", one, {"username": "alice"}),
+        StoredValue("password_history.hash[1]", "hash", one, {"username": "alice"}),
+        StoredValue("users.password_hash[2]", "password_hash", _pbkdf2(BOB.password, 210_000, b"bobsaltbobsaltbo")),
+    ]
+    recs = assess_password_storage(values, [ALICE, BOB])
+    assert len(recs) == 3 and all(r.assessment.strong for r in recs)
+    assert not any("相同的盐" in r.assessment.detail for r in recs)
+
+
+def _row(column: str, value: str, **cells: object) -> StoredValue:
+    return StoredValue(f"users.{column}[1]", column, value, {"username": "alice", column: value, **cells})
+
+
+def test_a_digest_beside_its_salt_column_is_salted_and_its_construction_is_verified():
+    salt = "9f3c1a7e5b2d4c6a"
+    # A salted single SHA-256 (verified with the test password): salted, but a fast hash.
+    fast = hashlib.sha256((salt + ALICE.password).encode()).hexdigest()
+    a = assess_password_storage([_row("password_hash", fast, salt=salt)], [ALICE])[0].assessment
+    assert (a.strong, a.determined, a.scheme, a.owner) == (False, True, "salted-digest", "alice 的口令")
+    assert "单次" in a.detail and "SHA256(盐+口令)" in a.detail
+    # PBKDF2 with a framework's default count, stored as bare hex beside its salt: a slow hash.
+    slow = hashlib.pbkdf2_hmac("sha256", ALICE.password.encode(), bytes.fromhex(salt), 100_000).hex()
+    a = assess_password_storage([_row("password_hash", slow, salt=salt)], [ALICE])[0].assessment
+    assert (a.strong, a.determined, a.scheme) == (True, True, "pbkdf2") and "100000" in a.detail
+    # No construction matches: salted, the work factor cannot be seen: said so, not failed.
+    unknown = hashlib.sha256(b"pepper" + salt.encode() + ALICE.password.encode()).hexdigest()
+    rec = assess_password_storage([_row("password_hash", unknown, pwd_salt=salt)], [ALICE])[0]
+    assert (rec.assessment.strong, rec.assessment.determined) == (True, False)
+    assert "已加盐" in rec.assessment.detail and rec.as_dict()["判定"].startswith("无法判定")
+
+
+def test_a_bare_digest_is_failed_only_when_it_is_the_unsalted_digest_of_the_password():
+    md5 = hashlib.md5(ALICE.password.encode()).hexdigest()
+    assert assess_password_storage([_row("password_hash", md5)], [ALICE])[0].assessment.strong is False
+    other = hashlib.sha256(b"salt-kept-elsewhere" + ALICE.password.encode()).hexdigest()
+    a = assess_password_storage([_row("password_hash", other)], [ALICE])[0].assessment
+    assert (a.strong, a.determined) == (True, False) and "不是alice 的口令的无盐摘要" in a.detail
+
+
 def test_text_store_and_card_verification_column(tmp_path):
     values = stored_values("cache.txt", f"session for alice pw={ALICE.password}\n".encode())
     assert [x.what for x in stored_c3(values, [ALICE])] == ["alice 的口令明文存储"]
@@ -359,9 +411,9 @@ def test_compliant_answers_carry_nothing_extra():
     assert excess_in_answer(login, ALICE, [ALICE, BOB], ["token", "sign_key"]) == []
 
 
-def test_simulated_overexposure_defect_is_caught():
-    """The 'overexposure' defect proposed for refpay: the account answer adds the stored password hash,
-    the failed-login counter and the lock state."""
+def test_simulated_overexposure_defect_is_caught_by_the_hash_not_the_flags():
+    """refpay's 'overexposure' defect: the account answer adds the stored password hash, the
+    failed-login counter and the lock state. Only the hash reveals something (a credential)."""
     answer = {
         **COMPLIANT_ACCOUNT,
         "password_hash": _pbkdf2(ALICE.password, 210_000),
@@ -369,7 +421,7 @@ def test_simulated_overexposure_defect_is_caught():
         "locked": 0,
     }
     found = {(x.path, x.kind) for x in excess_in_answer(answer, ALICE, [ALICE, BOB], ["balance", "card_number"])}
-    assert found == {("password_hash", "credential"), ("failed_logins", "internal"), ("locked", "internal")}
+    assert found == {("password_hash", "credential")}
 
 
 def test_value_detectors_work_whatever_the_field_is_called():
@@ -388,12 +440,58 @@ def test_other_users_records_in_a_list_answer():
     assert [x.kind for x in full] == ["other_user"] and BOB.phone not in full[0].detail
 
 
-def test_name_heuristics_yield_to_declared_fields_and_plain_business_ids():
-    answer = {"locked": False, "is_admin": False, "user_id": "6001", "_id": 17, "receipt_hash": "ab" * 32}
-    found = {x.path for x in excess_in_answer(answer, ALICE, [ALICE, BOB])}
-    assert found == {"locked", "is_admin", "_id", "receipt_hash"}
-    found = {x.path for x in excess_in_answer(answer, ALICE, [ALICE, BOB], ["locked", "receipt_hash"])}
-    assert found == {"is_admin", "_id"}
+def test_plain_flags_and_business_ids_are_not_over_exposure():
+    """A hardened product's answers: flags and internal IDs reveal no person, credential or account."""
+    answer = {
+        "locked": False,
+        "is_admin": True,
+        "deleted": False,
+        "debug": False,
+        "failed_attempts": 2,
+        "user_id": "6001",
+        "_id": 17,
+        "internal_ref": "A-17",
+    }
+    assert excess_in_answer(answer, ALICE, [ALICE, BOB]) == []
+
+
+def test_name_heuristics_yield_to_declared_fields():
+    answer = {"receipt_hash": "ab" * 32, "pwd_salt": "9f3c1a7e5b2d4c6a"}
+    assert {x.path for x in excess_in_answer(answer, ALICE, [ALICE, BOB])} == {"receipt_hash", "pwd_salt"}
+    assert excess_in_answer(answer, ALICE, [ALICE, BOB], ["receipt_hash", "pwd_salt"]) == []
+
+
+def test_secrets_in_post_answers_by_value_then_by_name():
+    """What a registration, reset or payment answer must never carry."""
+    # A reset answer that hands out the code: by name (the value itself is no known secret).
+    found = excess_in_answer({"status": "sent", "resetToken": "k3J9x0"}, ALICE, [ALICE, BOB])
+    assert [(x.path, x.kind) for x in found] == [("resetToken", "credential")] and "k3J9x0" not in found[0].detail
+    assert excess_in_answer({"sms_code": "482913"}, ALICE, [ALICE, BOB])
+    assert excess_in_answer({"otp": "482913"}, ALICE, [ALICE, BOB])
+    # A bare "code" or a session "token" is not a reset code.
+    assert excess_in_answer({"code": "0", "token": "eyJhbGciOi..."}, ALICE, [ALICE, BOB]) == []
+    # A registration echoing the typed password, wherever it sits.
+    assert [x.kind for x in excess_in_answer({"msg": f"welcome, {ALICE.password}"}, ALICE, [ALICE])] == ["credential"]
+    # Another account's session credential in my answer.
+    found = excess_in_answer(
+        {"peer": "tok-9f3c1a7e5b2d"}, ALICE, [ALICE, BOB], (), {"bob 的会话凭证": "tok-9f3c1a7e5b2d"}
+    )
+    assert [x.kind for x in found] == ["credential"] and "bob 的会话凭证" in found[0].detail
+    # A PIN by name.
+    assert [x.path for x in excess_in_answer({"payPin": "123456"}, ALICE, [ALICE])] == ["payPin"]
+
+
+def test_full_card_and_id_numbers_in_answers():
+    # Someone's full card number (Luhn-valid, no test account's): a person revealed.
+    found = excess_in_answer({"payee_card": "6217001234567890122"}, ALICE, [ALICE, BOB])
+    assert [x.kind for x in found] == ["personal"] and "6217001234567890122" not in found[0].detail
+    # The account's own full card at a path the use case reads: display masking judges that.
+    assert excess_in_answer({"card_number": ALICE.card_number}, ALICE, [ALICE], ["card_number"]) == []
+    # ... at a path it does not read: more than the use case needs.
+    assert [x.kind for x in excess_in_answer({"receipt": {"pan": ALICE.card_number}}, ALICE, [ALICE])] == ["personal"]
+    # Another test account's ID number: reported once, as theirs.
+    found = excess_in_answer({"id": BOB.id_number}, ALICE, [ALICE, BOB])
+    assert [x.kind for x in found] == ["other_user"] and "bob" in found[0].detail
 
 
 # -- source review keys --------------------------------------------------------------------------

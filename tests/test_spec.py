@@ -97,7 +97,7 @@ def test_a_number_where_text_is_needed_says_to_quote_it(tmp_path):
 
 
 def test_use_case_without_scenario_carries_its_reason_into_the_plan(tmp_path):
-    from harness.plan import build_plan
+    from harness.plan import Target, build_plan
 
     p = _broken(
         tmp_path,
@@ -105,6 +105,6 @@ def test_use_case_without_scenario_carries_its_reason_into_the_plan(tmp_path):
         "documentation:\n  use_cases:\n"
         "    - {id: UC-09, title: 打印回单, section: '5.9', no_scenario_reason: 需要专用打印机，由工程师现场核验}\n",
     )
-    plan = build_plan(load_spec(p), [])
+    plan = build_plan(load_spec(p), [], [Target("process", "process")])
     uc = plan.item("UC-09")
     assert not uc.applicable and "需要专用打印机" in (uc.reason or "")

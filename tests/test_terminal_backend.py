@@ -22,8 +22,8 @@ import pytest
 import requests
 
 from harness.config import PROJECT_ROOT
-from harness.deploy import leftovers
-from harness.deploy.base import DeployError, Target, deployer_for
+from harness.deploy import deployer_for, leftovers
+from harness.deploy.base import DeployError, Target
 from harness.deploy.inventory import Inventory, InventoryError, Unit, load_inventory
 from harness.deploy.terminal import TerminalDeployer, TerminalDeployment, _Remote
 from harness.spec import LoadedSpec, SampleSpec

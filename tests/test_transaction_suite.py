@@ -20,8 +20,13 @@ from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
 from harness.catalogue import load_catalogue
+from harness.checks.answers import fingerprint
+from harness.checks.credentials import code_candidates, named_codes, strip_values
+from harness.checks.mass_assignment import adopted, candidates, identifier_names
+from harness.checks.readback import Snapshot
 from harness.checks.tokens import encode_jwt, flip_char, parse_jwt, swap_identity
-from harness.checks.transaction import decoy, fingerprint, order_late
+from harness.checks.transaction import decoy, order_late
+from harness.drivers import Call
 from harness.spec.model import Account
 from harness.store import Evidence, Verdict
 from tests.conftest import SPECS, harness_cli
@@ -33,6 +38,7 @@ T = "test_suites/transaction/"
 MAPPING: dict[str, set[str]] = {
     "no-lockout": {T + "test_auth.py::test_login_locks_at_declared_threshold"},
     "user-enumeration": {T + "test_auth.py::test_login_errors_do_not_reveal_unknown_users"},
+    "timing-enumeration": {T + "test_auth.py::test_login_errors_do_not_reveal_unknown_users"},
     "no-rate-limit": {T + "test_auth.py::test_login_attempts_are_rate_limited"},
     "idor": {T + "test_authorization.py::test_other_accounts_things_are_off_limits"},
     "negative-amount": {T + "test_transfers.py::test_invalid_amounts_are_refused"},
@@ -42,6 +48,10 @@ MAPPING: dict[str, set[str]] = {
     "no-session-expiry": {T + "test_session.py::test_idle_session_expires_at_declared_timeout"},
     "logout-no-revoke": {T + "test_session.py::test_logout_revokes_the_session"},
     "tamper": {T + "test_transfers.py::test_tampered_signed_fields_are_rejected"},
+    "csrf": {T + "test_csrf.py::test_cookie_sessions_refuse_cross_site_state_changes"},
+    "mass-assignment": {T + "test_mass_assignment.py::test_undeclared_privileged_fields_are_not_adopted"},
+    "password-change-no-proof": {T + "test_credentials.py::test_password_change_and_reset_require_the_owner"},
+    "reset-code-in-answer": {T + "test_credentials.py::test_password_change_and_reset_require_the_owner"},
     # Without the nonce check, parallel copies of one signed request are all booked too.
     "replay": {
         T + "test_replay.py::test_replayed_signed_transfer_is_rejected",
@@ -49,6 +59,12 @@ MAPPING: dict[str, set[str]] = {
     },
 }
 WAITING = {"no-session-expiry"}  # builds whose mapped check is the one that waits
+# Every check the suite holds (the compliant build runs them all).
+SUITE_CHECKS = {
+    f"{T}{p.name}::{name}"
+    for p in sorted((Path(__file__).resolve().parent.parent / SUITE).glob("test_*.py"))
+    for name in re.findall(r"^def (test_\w+)", p.read_text(encoding="utf-8"), re.MULTILINE)
+}
 
 
 def variant_spec(directory: Path, defects: list[str]) -> Path:
@@ -88,6 +104,9 @@ def _summary(verdicts: list[Verdict]) -> list[tuple[str, str, str]]:
 
 # -- calibration on the reference sample ---------------------------------------------------------
 @pytest.mark.slow
+# One build per mapped defect plus the compliant one, two at a time, each bounded by its own run
+# timeout: the whole may take that long (a hang is still caught by each run's 300 s).
+@pytest.mark.timeout(300 * (len(MAPPING) + 2) // 2)
 def test_compliant_and_single_defect_builds(tmp_path: Path) -> None:
     builds = {"": [], **{d: [d] for d in MAPPING}}
     quick = [c for c in CLAUSES if c != "5.session.expiry"]
@@ -114,8 +133,11 @@ def test_compliant_and_single_defect_builds(tmp_path: Path) -> None:
         expected = MAPPING.get(defect, set())
         if failing != expected or others:
             problems.append((defect or "compliant", _summary(verdicts), log[-1500:]))
-        if not defect and (len(verdicts) != 13 or any(v.outcome != "pass" for v in verdicts)):
-            problems.append(("compliant: not 13 passes", _summary(verdicts), log[-1500:]))
+        checks = {v.check_id for v in verdicts}
+        if not defect and (
+            checks != SUITE_CHECKS or any(v.outcome not in ("pass", "not_applicable") for v in verdicts)
+        ):
+            problems.append(("compliant: not every check of the suite passes", _summary(verdicts), log[-1500:]))
         with_evidence = {e.verdict_id for e in evidence}
         problems += [
             (defect, f"{v.check_id} failed without evidence", "")
@@ -177,3 +199,78 @@ def test_decoys_and_fingerprints() -> None:
     b = fingerprint(R(400, '{"error": "余额不足 50000.00", "id": "9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b"}'))  # type: ignore[arg-type]
     c = fingerprint(R(400, '{"error": "超过单笔限额"}'))  # type: ignore[arg-type]
     assert a == b != c
+
+
+def test_login_timing_comparison() -> None:
+    from harness.checks import timing
+
+    # A product that skips the password hash for unknown users: large, consistent.
+    leak = timing.compare(
+        [0.11, 0.05, 0.12, 0.12, 0.08, 0.10, 0.14, 0.18], [0.31, 0.14, 0.34, 0.35, 0.28, 0.43, 0.44, 0.38]
+    )
+    assert leak.reveals() and leak.agreement == 1.0 and leak.ratio > 2
+    # The compliant build on a busy machine: a difference of medians, but neither large nor consistent.
+    busy = timing.compare(
+        [0.30, 0.35, 0.44, 0.56, 0.31, 0.27, 0.35, 0.23], [0.45, 0.49, 0.42, 0.77, 0.46, 0.26, 0.27, 0.32]
+    )
+    assert not busy.reveals()
+    # Consistent but small (a failure counter written on a wrong password): no enumeration.
+    small = timing.compare([0.100, 0.101, 0.099, 0.102, 0.100, 0.098, 0.101, 0.100], [0.110] * 8)
+    assert small.agreement == 1.0 and not small.reveals()
+    # Large but not consistent (two outliers): not yet.
+    mixed = timing.compare(
+        [0.01, 0.01, 0.30, 0.01, 0.30, 0.01, 0.01, 0.01], [0.05, 0.05, 0.05, 0.05, 0.05, 0.05, 0.05, 0.05]
+    )
+    assert mixed.ratio >= timing.MIN_RATIO and not mixed.reveals()
+    # Either direction counts.
+    assert not timing.compare([0.2] * 8, [0.2] * 8).reveals()  # identical times: no pair is ordered
+    assert timing.compare([0.30, 0.31, 0.29, 0.32, 0.30, 0.31, 0.30, 0.29], [0.05] * 8).reveals()
+    with pytest.raises(ValueError):
+        timing.compare([0.1], [])
+
+
+def test_mass_assignment_candidates_and_adoption() -> None:
+    account = {"account_id": "6001", "owner": "alice", "card_number": "6222021234567890128", "balance": "10000.00"}
+    wallet = {"data": {"walletNo": "W1", "balanceFen": 1000000, "frozen": False, "tier": "basic"}, "code": 0}
+    history = {"transactions": [{"amount": "1.00", "to_account": "6002"}]}
+    own = {"username": "alice", "account_id": "6001", "card_number": "6222021234567890128"}
+    other = {"username": "bob", "account_id": "6002", "card_number": "6228480402564890018"}
+    ids = identifier_names(["account_id", "username", "card_number", "api_key", "from_account"])
+    assert ids == {"account_id", "username", "from_account"}
+    found = candidates({"account": account, "wallet": wallet, "history": history}, ["nickname"], own, other, ids)
+    got = {c.field: c.value for c in found}
+    # Identifiers become the other account's; amounts huge in their own notation; flags flipped; roles admin.
+    assert got["account_id"] == "6002" and got["owner"] == "bob"
+    assert got["balance"] == "88888888.00" and got["balanceFen"] == 88888888
+    assert got["frozen"] is True and got["tier"] == "admin"
+    # Card numbers (full or masked), list entries, envelopes and what the request sends are left alone.
+    assert not {"card_number", "amount", "to_account", "code", "nickname"} & set(got)
+    assert {"role", "is_admin", "admin"} <= set(got)
+    balance = next(c for c in found if c.field == "balance")
+    before = {"account": account}
+    assert not adopted(balance, before, {"account": {**account, "balance": "9999.99"}})
+    assert adopted(balance, before, {"account": {**account, "balance": "88888888.00"}})
+    role = next(c for c in found if c.field == "role")
+    assert adopted(role, before, {"account": {**account, "role": "admin"}})
+    assert not adopted(role, before, {"account": account})
+
+
+def test_credential_helpers() -> None:
+    body = {"current": "Old#pw1", "new": "New#pw2", "meta": {"p": "Old#pw1"}}
+    call = Call("change", "POST", "https://x/pw", json=body)
+    stripped, removed = strip_values(call, {"Old#pw1"})
+    assert stripped.json == {"new": "New#pw2", "meta": {}} and removed == ["current", "meta.p"]
+    assert call.json["current"] == "Old#pw1"  # the original call is untouched
+    answer = {"status": "sent", "data": {"resetCode": "482913", "user": "bob"}, "ok": True}
+    assert named_codes(answer) == ["data.resetCode"]
+    assert code_candidates(answer, {"bob"}) == ["482913"]
+    assert named_codes({"code": 0, "token": "x", "sms_sent": True}) == []
+
+
+def test_snapshots_set_noisy_reads_aside() -> None:
+    ok = {"a": True, "b": True}
+    before = Snapshot({"a": '{"n": "x"}', "b": '{"t": 1}'}, {}, ok)
+    after = Snapshot({"a": '{"n": "lab1234"}', "b": '{"t": 2}'}, {}, ok)
+    assert after.changed_from(before) == ["a", "b"]
+    assert after.changed_from(before, noisy=["b"]) == ["a"]
+    assert after.shows("lab1234") == ["a"] and before.shows("lab1234") == []

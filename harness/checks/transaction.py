@@ -18,10 +18,9 @@ account of any particular sample. Pieces:
 from __future__ import annotations
 
 import contextlib
-import re
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from decimal import ROUND_DOWN, Decimal, InvalidOperation
@@ -29,7 +28,10 @@ from typing import Any
 
 import requests
 
+from harness.checks.answers import brief as brief  # re-exported: the suites import them from here too
+from harness.checks.answers import fingerprint as fingerprint
 from harness.drivers import Call, DriverError, DriverSession
+from harness.drivers.base import payee_fields as payee_fields
 from harness.spec.model import Account
 from harness.suite_support import accepted
 
@@ -80,14 +82,6 @@ def ledger_key(driver: Any) -> int:
     return id(getattr(driver, "deployment", driver))
 
 
-def payee_fields(to: Account) -> dict[str, Any]:
-    """How a transfer names its payee: ``{to_account}`` is the payee's account number, and every
-    other value of the payee is there as ``{to_<name>}`` (``{to_wallet_id}``, ``{to_user_id}``)."""
-    fields: dict[str, Any] = {f"to_{k}": v for k, v in to.known().items() if k not in ("password", "sign_secret")}
-    fields["to_account"] = to.account_id if to.account_id else to.known().get("username")
-    return fields
-
-
 def transfer_call(driver: Any, session: DriverSession, to: Account, amount: Any, **fields: Any) -> Call:
     return driver.prepare(TRANSFER, session, **{**payee_fields(to), "amount": amount, **fields})
 
@@ -121,30 +115,6 @@ def move_funds(
             break
         moved += piece
     return moved
-
-
-# -- comparing answers ---------------------------------------------------------------------------
-_HEX = re.compile(r"\b[0-9a-fA-F-]{16,}\b")
-# Per-answer tokens: anti-CSRF tokens, signed cookies or nonces echoed into a page, request IDs.
-_TOKEN = re.compile(r"[A-Za-z0-9_\-]*[0-9][A-Za-z0-9_\-]*[A-Za-z][A-Za-z0-9_\-.]{14,}|[A-Za-z0-9+/_\-]{24,}={0,2}")
-_DIGITS = re.compile(r"\d+")
-
-
-def fingerprint(resp: requests.Response, hide: Iterable[str] = ()) -> tuple[int, str]:
-    """Status and body with the request-specific parts blanked: the texts in ``hide`` (the user
-    name or amount a sample may echo), long hex/UUID runs (request IDs), long random-looking tokens
-    (a page's anti-CSRF token) and all digits (times)."""
-    text = resp.text
-    for h in sorted({str(x) for x in hide if str(x)}, key=len, reverse=True):
-        text = text.replace(h, "<>")
-    text = _HEX.sub("<hex>", text)
-    text = _TOKEN.sub("<tok>", text)
-    return resp.status_code, _DIGITS.sub("#", text)
-
-
-def brief(resp: requests.Response, limit: int = 120) -> str:
-    body = " ".join(resp.text.split())
-    return f"{resp.status_code} {body[:limit]}" + ("…" if len(body) > limit else "")
 
 
 # -- signature surgery ---------------------------------------------------------------------------

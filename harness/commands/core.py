@@ -7,21 +7,19 @@ from typing import Annotated
 
 import typer
 from rich.table import Table
-from sqlalchemy import select
 
-from harness.commands.common import app, bad_input, fail, out
+from harness import results
+from harness.commands.common import app, fail, out
+from harness.config import lab_config
 from harness.intake import check_intake, register, tree_sha256
 from harness.report import create_report
 from harness.spec import load_spec
-from harness.store import Sample, session
 
 
 @app.command()
 def intake(spec: Annotated[Path, typer.Argument(help="the sample spec (YAML)")]) -> None:
     """Check a submission for completeness and consistency, and register it."""
-    with bad_input():
-        loaded = load_spec(spec)
-        sample = register(loaded)
+    sample = register(load_spec(spec))
     out.print(
         f"registered {sample.id}: {sample.name} {sample.version}, "
         f"received {sample.received}, kept until {sample.retain_until}"
@@ -29,10 +27,19 @@ def intake(spec: Annotated[Path, typer.Argument(help="the sample spec (YAML)")])
 
 
 @app.command()
+def init() -> None:
+    """Create the lab database where there is none (or bring an existing one up to date). A harness
+    never creates one by itself except in a new data directory, so a lab database that went missing
+    is noticed instead of silently replaced by an empty one."""
+    results.open_lab(create=True)
+    cfg = lab_config()
+    out.print(f"lab database ready: {results.db.shown_url(cfg.db_url)} (data directory {cfg.data_dir})")
+
+
+@app.command()
 def samples() -> None:
     """List the registered samples."""
-    with session() as s:
-        rows = list(s.scalars(select(Sample).order_by(Sample.id)))
+    rows = results.list_samples()
     t = Table("ID", "name", "version", "applicant", "received", "kept until", "status")
     for r in rows:
         t.add_row(r.id, r.name, r.version, r.applicant, str(r.received), str(r.retain_until), r.status)
@@ -48,10 +55,9 @@ def spec_check(spec: Path) -> None:
     """Validate a spec and its submission without registering it."""
     from harness.drivers.validate import driver_problems
 
-    with bad_input():
-        loaded = load_spec(spec)
-        problems = check_intake(loaded)
-        driver = driver_problems(loaded)
+    loaded = load_spec(spec)
+    problems = check_intake(loaded)
+    driver = driver_problems(loaded)
     if problems or driver:
         fail([f"{spec}: {p}" for p in problems] + [str(p) for p in driver])
     out.print(f"{spec}: ok")
@@ -94,17 +100,17 @@ def run(
         list[Path] | None, typer.Option(help="run only these suite files or folders (default: test_suites/)")
     ] = None,
 ) -> None:
-    """Intake, plan, deploy and check a sample; record every verdict; write the report."""
-    from harness.run import EXIT_BAD_INPUT, EXIT_INTERRUPTED, run_sample
+    """Intake, plan, deploy and check a sample; record every verdict; write the report.
+    Exit 0 pass, 1 product failure, 2 bad input, 3 lab error, 130 interrupted."""
+    from harness.errors import EXIT_BAD_INPUT, EXIT_INTERRUPTED
+    from harness.run import run_sample
 
-    with bad_input():
-        result = run_sample(spec, backend=backend, only=only.split(",") if only else None, suites=suite)
+    result = run_sample(spec, backend=backend, only=only.split(",") if only else None, suites=suite)
     out.print(result.summary_line())
     if result.exit_code in (EXIT_BAD_INPUT, EXIT_INTERRUPTED):
         raise typer.Exit(result.exit_code)
     if report:
-        with bad_input():
-            written = create_report(result.run_id, lang)
+        written = create_report(result.run_id, lang)
         out.print(f"report {written.number}: {written.files['html']}")
         out.print(str(written.files["json"]))
     raise typer.Exit(result.exit_code)

@@ -9,12 +9,12 @@ from typing import Annotated
 
 import typer
 
-from harness.commands.common import BadInput, app, bad_input, fail, out
+from harness.commands.common import app, fail, out
 from harness.config import lab_config
+from harness.errors import EXIT_BAD_INPUT, EXIT_INTERRUPTED, EXIT_PRODUCT_FAIL
 from harness.retest.diff import Analysis, analyse, load_description, load_version
-from harness.retest.supplementary import RetestError, retest
+from harness.retest.supplementary import retest
 from harness.retest.surveillance import surveil
-from harness.run import EXIT_BAD_INPUT, EXIT_INTERRUPTED
 
 
 def print_analysis(a: Analysis) -> None:
@@ -23,13 +23,13 @@ def print_analysis(a: Analysis) -> None:
     for c in a.changes:
         source = ("observed" if c.observed else "not observed") + (", declared" if c.declared else ", NOT DECLARED")
         major = " [MAJOR]" if c.major else ""
-        out.print(f"- {c.kind}{major}: {c.subject}: {c.detail} ({source})", markup=False)
+        out.print(f"- {c.kind}{major}: {c.subject}: {c.detail} ({source})")
         if c.clauses or c.why:
-            out.print(f"    touches: {', '.join(c.clauses) or '-'}; why: {c.why}", markup=False)
+            out.print(f"    touches: {', '.join(c.clauses) or '-'}; why: {c.why}")
     for c in a.undeclared:
-        out.print(f"FLAG undeclared change: {c.subject} ({c.detail})", markup=False)
+        out.print(f"FLAG undeclared change: {c.subject} ({c.detail})")
     for d in a.declared_not_observed:
-        out.print(f"NOTE declared but not observed: {d.kind}: {d.description}", markup=False)
+        out.print(f"NOTE declared but not observed: {d.kind}: {d.description}")
     if a.full_retest:
         out.print("result: full retest (a major change is present)")
     elif a.impacted:
@@ -46,11 +46,10 @@ def diff(
     as_json: Annotated[bool, typer.Option("--json", help="print the analysis as JSON")] = False,
 ) -> None:
     """Compare a certified sample with a changed one: each change, the clauses it touches and why."""
-    with bad_input():
-        desc = load_description(description) if description else None
-        analysis = analyse(load_version(baseline), load_version(changed), desc)
+    desc = load_description(description) if description else None
+    analysis = analyse(load_version(baseline), load_version(changed), desc)
     if as_json:
-        out.print(json.dumps(analysis.to_json(), ensure_ascii=False, indent=2), markup=False)
+        out.print(json.dumps(analysis.to_json(), ensure_ascii=False, indent=2))
     else:
         print_analysis(analysis)
 
@@ -81,12 +80,8 @@ def retest_cmd(
 ) -> None:
     """Rerun only the checks a change touches, carry the other verdicts from the certified report, and
     write the supplementary report. Exit 0 pass, 1 product failure, 2 bad input, 3 lab error."""
-    with bad_input():
-        desc = load_description(description) if description else None
-        try:
-            outcome = retest(baseline, changed, desc, backend=backend, full=full, pdf=not ci)
-        except RetestError as e:
-            raise BadInput(str(e)) from None
+    desc = load_description(description) if description else None
+    outcome = retest(baseline, changed, desc, backend=backend, full=full, pdf=not ci)
     if not ci:
         print_analysis(outcome.analysis)
     r = outcome.result
@@ -97,7 +92,7 @@ def retest_cmd(
     line = f"retest of {outcome.analysis.changed} against {baseline} ({scope}): {r.summary_line()}"
     if report is not None:
         line += f"; supplementary report {report.number}"
-    out.print(line, markup=False)
+    out.print(line)
     if out_dir is not None:
         _keep(r.run_id, report.out_dir if report else None, out_dir)
         (out_dir / "summary.txt").write_text(line + "\n", encoding="utf-8")
@@ -112,22 +107,17 @@ def surveil_cmd(
 ) -> None:
     """Rerun the certified plan on a newly drawn sample; list what differs and what regressed
     (exit 1 when anything regressed)."""
-    with bad_input():
-        try:
-            outcome = surveil(baseline, spec, backend=backend)
-        except RetestError as e:
-            raise BadInput(str(e)) from None
+    outcome = surveil(baseline, spec, backend=backend)
     if outcome.result.exit_code in (EXIT_BAD_INPUT, EXIT_INTERRUPTED):
         raise typer.Exit(outcome.result.exit_code)
     path = lab_config().run_dir(outcome.result.run_id) / "surveillance.json"
     path.write_text(json.dumps(outcome.to_json(), ensure_ascii=False, indent=2), encoding="utf-8")
     for d in outcome.differences:
         mark = "REGRESSED" if d.regressed else "differs"
-        out.print(f"{mark}: {d.item_id}: certified {d.certified}, now {d.now}", markup=False)
+        out.print(f"{mark}: {d.item_id}: certified {d.certified}, now {d.now}")
     out.print(
         f"surveillance of {baseline}: {len(outcome.differences)} differ, {len(outcome.regressions)} regressed; "
-        f"{outcome.result.summary_line()}; {path}",
-        markup=False,
+        f"{outcome.result.summary_line()}; {path}"
     )
     if outcome.regressions:
-        fail([f"regressed: {d.item_id}" for d in outcome.regressions], code=1)
+        fail([f"regressed: {d.item_id}" for d in outcome.regressions], code=EXIT_PRODUCT_FAIL)

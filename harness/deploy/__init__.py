@@ -1,6 +1,7 @@
 """Deployers: one interface, one module per backend, the lab inventory and the scope guard."""
 
-from harness.deploy.base import Deployer, DeployError, Deployment, Target, deployer_for, register
+from harness.deploy.backends import deployer_for
+from harness.deploy.base import Deployer, DeployError, Deployment, SampleDied, Target, register
 from harness.deploy.scope import GUARD, OutOfScope, ScopeGuard
 
 __all__ = [
@@ -9,6 +10,7 @@ __all__ = [
     "Deployer",
     "Deployment",
     "OutOfScope",
+    "SampleDied",
     "ScopeGuard",
     "Target",
     "deployer_for",

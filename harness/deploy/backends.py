@@ -5,3 +5,9 @@ from harness.deploy import (
     process,  # noqa: F401
     terminal,  # noqa: F401
 )
+from harness.deploy.base import Deployer, registered
+
+
+def deployer_for(backend: str) -> Deployer:
+    # Backends import their heavy libraries (docker, paramiko) lazily, on first use.
+    return registered(backend)

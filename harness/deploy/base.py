@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
+from urllib.parse import urlsplit
 
 import requests
 import urllib3
@@ -16,6 +17,7 @@ import urllib3
 from harness.deploy.guarded_http import LabSession
 from harness.deploy.scope import GUARD, OutOfScope, ScopeGuard
 from harness.errors import LabError
+from harness.plan import Target  # the plan decides where deployments go; deployers take it from there
 from harness.spec import LoadedSpec
 from harness.templating import ports_ns, render
 
@@ -27,6 +29,10 @@ def lab_session(verify: bool = False, guard: ScopeGuard | None = None) -> reques
     unless another is given) at the address actually dialled, redirects are never followed, and
     nothing comes from the environment (proxy variables, a CA bundle overriding `verify`)."""
     return LabSession(GUARD if guard is None else guard, verify)
+
+
+class SampleDied(LabError):
+    """The deployed sample stopped running during the run: checks on it can no longer be judged."""
 
 
 class DeployError(LabError):
@@ -47,15 +53,6 @@ class DeployError(LabError):
 class NotServing(DeployError):
     """The sample did not pass its health check in time, or exited first. At deploy time a lab
     error like any other; after a restart the continuity checks judge it as the sample's."""
-
-
-@dataclass(frozen=True)
-class Target:
-    """Where one deployment goes: a terminal model from the hardware list, or a backend."""
-
-    model: str  # the name verdicts and the report use
-    backend: str
-    unit: dict[str, Any] | None = None  # the inventory entry for a terminal unit
 
 
 @dataclass
@@ -84,6 +81,15 @@ class Deployment(ABC):
     @abstractmethod
     def alive(self) -> bool:
         """Whether the sample's process or container is still running."""
+
+    def exit_status(self) -> int | None:
+        """How the sample ended, once it is no longer running (None when the backend cannot tell)."""
+        return None
+
+    def answering_socket_holder(self, port: int) -> str | None:
+        """None when the sockets that accept connections on `port` of `host` are the sample's own;
+        otherwise who holds them. Backends that cannot tell (a remote unit) answer None."""
+        return None
 
     # Continuity (chapter 7): a crash and the sample's own recovery, on the data it kept.
     def kill(self) -> None:
@@ -127,10 +133,8 @@ def register(backend: str) -> Callable[[type[Deployer]], type[Deployer]]:
     return deco
 
 
-def deployer_for(backend: str) -> Deployer:
-    # Backends import their heavy libraries (docker, paramiko) lazily, on first use.
-    from harness.deploy import backends  # noqa: F401
-
+def registered(backend: str) -> Deployer:
+    """A deployer of a registered backend (harness.deploy.deployer_for loads them all first)."""
     try:
         return _REGISTRY[backend]()
     except KeyError:
@@ -162,6 +166,7 @@ def wait_healthy(
         try:
             r = http.get(url, timeout=min(5.0, hc.timeout_s), verify=False)
             if r.status_code == hc.expect_status:
+                require_own_listener(deployment, url, logs)
                 return time.monotonic() - start
             last = f"{url} answered {r.status_code}, expected {hc.expect_status}"
             if r.is_redirect:
@@ -172,3 +177,16 @@ def wait_healthy(
             last = f"{url}: {type(e).__name__}"
         time.sleep(hc.interval_s)
     raise NotServing(f"health check never passed within {limit:g} s: {last}", logs())
+
+
+def require_own_listener(deployment: Deployment, url: str, logs: Callable[[], str]) -> None:
+    """A health check that passed proves something answered; this proves it was the sample. Another
+    service holding the port (a spec with a fixed port) would otherwise be tested in its place."""
+    port = urlsplit(url).port or (443 if url.startswith("https") else 80)
+    holder = deployment.answering_socket_holder(port)
+    if holder is not None:
+        raise DeployError(
+            f"port {port} answered the health check, but it is held by {holder}, not by the deployed sample "
+            "(is the port already in use?)",
+            logs(),
+        )

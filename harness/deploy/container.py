@@ -243,6 +243,13 @@ class ContainerDeployment(Deployment):
             return False
         return c.status == "running"
 
+    def exit_status(self) -> int | None:
+        c = self._container()
+        return None if c is None or c.status == "running" else c.attrs["State"].get("ExitCode")
+
+    # answering_socket_holder: the base's None holds here. The host port is one the engine allocated
+    # and published on the edge, which forwards only into the sample's own container.
+
     def kill(self) -> None:
         from docker.errors import DockerException
 

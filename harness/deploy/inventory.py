@@ -15,6 +15,8 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, Validation
 
 from harness.config import PROJECT_ROOT
 from harness.errors import InputError
+from harness.plan import PlanError, Target
+from harness.spec import LoadedSpec
 from harness.spec.loader import SpecProblem, problems_of
 
 NonEmpty = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
@@ -110,3 +112,27 @@ def load_inventory(path: Path | None = None) -> Inventory:
         if u.known_hosts:
             u.known_hosts = str((base / u.known_hosts).resolve())
     return inv
+
+
+def targets_for(loaded: LoadedSpec, backend: str) -> list[Target]:
+    """One target per terminal model for terminal samples (each needs a unit in the inventory); one
+    per backend otherwise."""
+    spec = loaded.spec
+    if backend != "terminal":
+        return [Target(model=backend, backend=backend)]
+    if not spec.hardware:
+        raise PlanError([f"{loaded.path}: hardware: a terminal deployment needs a hardware list"])
+    try:
+        inventory = load_inventory()
+    except InventoryError as e:
+        raise PlanError([str(p) for p in e.problems]) from None
+    targets, missing = [], []
+    for hw in spec.hardware:
+        unit = inventory.unit_for(hw.model)
+        if unit is None:
+            missing.append(f"hardware model {hw.model!r} has no unit in the lab inventory ({default_path()})")
+        else:
+            targets.append(Target(model=hw.model, backend="terminal", unit=unit.model_dump()))
+    if missing:
+        raise PlanError(missing)
+    return targets

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness.deploy import leftovers
+from harness.deploy import leftovers, sockets
 from harness.deploy.base import Deployer, DeployError, Deployment, Target, register, wait_healthy
 from harness.spec import LoadedSpec
 from harness.templating import TemplateError, ports_ns, render
@@ -85,6 +85,21 @@ class ProcessDeployment(Deployment):
 
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
+
+    def exit_status(self) -> int | None:
+        return None if self.proc is None else self.proc.poll()
+
+    def answering_socket_holder(self, port: int) -> str | None:
+        # The sample's tree is its own session (start_new_session): every listener that could take
+        # a connection to host:port must be one of its sockets.
+        if self.proc is None:
+            return None
+        listeners = sockets.listeners_on(port, {self.host})
+        if not listeners:
+            return "no listening socket the harness can see"
+        own = {i for pid in sockets.process_tree(self.proc.pid) for i in sockets.socket_inodes(pid)}
+        foreign = [s for s in listeners if s.inode not in own]
+        return sockets.holder_of(foreign[0].inode) if foreign else None
 
     def launch(self) -> None:
         """Run the start step in the sample's directory, in a process group of its own (so a

@@ -9,12 +9,16 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass, field, replace
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, runtime_checkable
 
 import requests
 
 from harness.errors import LabError
-from harness.spec.model import Account, ObjectKind, OperationKind
+from harness.spec.model import Account, ObjectKind, OperationKind, OperationRole, Success
+
+# The origin a forged page is served from when a check sends a session's request "cross-site" (a
+# reserved name: nothing answers there, the product only sees it in Origin and Referer).
+FOREIGN_ORIGIN = "https://forged-page.invalid"
 
 
 class DriverError(LabError):
@@ -80,6 +84,11 @@ class DriverSession:
     # Cookies sent as they are, when the session has no live jar (a frozen or forged credential).
     jar: dict[str, str] | None = None
     forged: bool = False
+    # How a browser would send this session's requests (the CSRF checks): "" as the driver always
+    # does; "same-site": only what the cookie jar carries (no header or query credential), with the
+    # anti-CSRF token and the product's own origin; "cross-site": the jar alone, no token, and a
+    # third-party origin, as a forged page's request arrives.
+    browser: Literal["", "same-site", "cross-site"] = ""
 
     def with_token(self, token: str) -> DriverSession:
         """A session that carries only ``token`` as its credential (a forgery): no cookie of the
@@ -90,6 +99,14 @@ class DriverSession:
     def without_credentials(self) -> DriverSession:
         """The same account's session with no credential at all (a negative control)."""
         return replace(self, token="", http=None, jar={}, forged=True, values={**self.values, "token": ""})
+
+    def same_site(self) -> DriverSession:
+        """This session's requests as the product's own page sends them from a browser."""
+        return replace(self, browser="same-site")
+
+    def cross_site(self) -> DriverSession:
+        """This session's requests as another site's page makes the browser send them."""
+        return replace(self, browser="cross-site")
 
     def frozen(self) -> DriverSession:
         """A copy whose cookies no longer follow what later answers set: the credential exactly as it
@@ -115,6 +132,7 @@ class OperationInfo:
     # Authenticated by the session's own credential (the login's token or cookie), not by credentials
     # of its own: what session checks (forgery, logout, expiry) probe with.
     by_session: bool = False
+    role: OperationRole | None = None  # what it does to a password (change, reset request, reset)
 
     def changes_state(self) -> bool:
         return self.kind != "read"
@@ -198,6 +216,16 @@ class Driver(Protocol):
 
     def web_login_path(self) -> str | None: ...
 
+    def web_login_success(self) -> Success | None: ...
+
     def get_url(self, path: str, note: str = "", session: DriverSession | None = None) -> requests.Response: ...
 
     def describe_auth(self) -> str: ...
+
+
+def payee_fields(to: Account) -> dict[str, Any]:
+    """How a transfer names its payee: ``{to_account}`` is the payee's account number, and every
+    other value of the payee is there as ``{to_<name>}`` (``{to_wallet_id}``, ``{to_user_id}``)."""
+    fields: dict[str, Any] = {f"to_{k}": v for k, v in to.known().items() if k not in ("password", "sign_secret")}
+    fields["to_account"] = to.account_id if to.account_id else to.known().get("username")
+    return fields

@@ -281,6 +281,9 @@ class HttpDriver:
     def web_login_path(self) -> str | None:
         return None
 
+    def web_login_success(self) -> Success | None:
+        return None
+
 
 class SampleTimeout(DriverError):
     """The sample did not answer in time. A lab error by default; availability checks, which send a

@@ -15,13 +15,14 @@ import time
 import uuid
 from decimal import Decimal, InvalidOperation
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 
 from harness.deploy.base import Deployment, lab_session
 from harness.deploy.scope import ScopeGuard
 from harness.drivers import signing as signer
-from harness.drivers.base import Call, DriverError, DriverSession, OperationInfo, SigningInfo
+from harness.drivers.base import FOREIGN_ORIGIN, Call, DriverError, DriverSession, OperationInfo, SigningInfo
 from harness.drivers.http import (
     HttpDriver,
     ResponseHook,
@@ -43,6 +44,7 @@ from harness.spec.model import (
     Operation,
     RestDriver,
     Signing,
+    Success,
 )
 from harness.templating import TemplateError, render, render_obj
 
@@ -134,6 +136,19 @@ def _names_for(desc: RestDriver, values: dict[str, Any]) -> RestDriver:
     )
 
 
+def _role_unsafe(op: Operation) -> str | None:
+    """Why a password operation is never sent by a generic probe: it would change a test account's
+    password (or send reset codes) in the middle of a run. Only the credential checks send it."""
+    if op.role is None:
+        return None
+    return f"{op.role}: changes or resets a password; only the credential checks send it"
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
 def _render(template: str, values: dict[str, Any], what: str) -> str:
     try:
         return render(template, values)
@@ -185,7 +200,7 @@ class RestDriverImpl(HttpDriver):
                 auth=any(bool(op.auth) or bool(op.credentials) for op in steps),
                 by_session=last.auth is True,
                 signed=any(op.signed for op in steps),
-                unsafe=next((op.unsafe for op in steps if op.unsafe), None),
+                unsafe=next((op.unsafe or _role_unsafe(op) for op in steps if op.unsafe or op.role), None),
                 method=last.method,
                 inputs=tuple(dict.fromkeys(i for op in steps for i in op.inputs() if i not in captured)),
                 path_inputs=tuple(dict.fromkeys(i for op in steps for i in op.path_inputs() if i not in captured)),
@@ -202,12 +217,13 @@ class RestDriverImpl(HttpDriver):
             auth=bool(op.auth) or bool(op.credentials),
             by_session=op.auth is True,
             signed=op.signed,
-            unsafe=op.unsafe,
+            unsafe=op.unsafe or _role_unsafe(op),
             method=op.method,
             inputs=tuple(op.inputs()),
             path_inputs=tuple(op.path_inputs()),
             body_fields=tuple((op.body or {}).keys()) if isinstance(op.body, dict) else (),
             returns=tuple(dict.fromkeys(read)),
+            role=op.role,
         )
 
     def operations(self) -> dict[str, OperationInfo]:
@@ -292,11 +308,21 @@ class RestDriverImpl(HttpDriver):
                 raise DriverError(f"{what} needs the session's credentials")
             self._authenticate(call, op.credentials, session, what, own=True)
         csrf = op.csrf or (self.desc.csrf if op.changes_state() and op.auth is True else None)
-        if csrf is not None:
+        if csrf is not None and not (session is not None and session.browser == "cross-site"):
             self._add_csrf(call, csrf, self.http_for(session), session)
+        if session is not None and session.browser:
+            self._browser_origin(call, session.browser)
         if op.signed:
             self._sign(call, session)
         return call
+
+    def _browser_origin(self, call: Call, browser: str) -> None:
+        """Origin and Referer as a browser sends them from the product's own page or a foreign one
+        (Origin only on requests other than GET, as browsers do for navigations)."""
+        origin = FOREIGN_ORIGIN if browser == "cross-site" else _origin(self.base_url)
+        call.headers["Referer"] = origin + "/"
+        if call.method.upper() != "GET":
+            call.headers["Origin"] = origin
 
     def _prepare_flow(self, name: str, session: DriverSession | None, fields: dict[str, Any]) -> Call:
         """Send every step of a multi-step operation but the last, capturing what later steps
@@ -339,6 +365,8 @@ class RestDriverImpl(HttpDriver):
         keeps them, a session stripped of every credential does not."""
         if session.forged and not session.token:
             return  # a negative control: no credential at all
+        if session.browser:
+            return  # a browser's request carries the session's cookies (its jar) and nothing else
         values = self._values(session, {})
         if session.forged and self.desc.login is None and not own:
             # A login-less credential (an API key, Basic credentials) forged as a whole: send the
@@ -372,8 +400,9 @@ class RestDriverImpl(HttpDriver):
             if fnmatchcase(method.upper(), m.upper()) and fnmatchcase(path, p):
                 return f"spec: unsafe_paths {pattern!r}"
         for name, op in self.desc.operations.items():
-            if op.unsafe and op.method.upper() == method.upper() and _same_path(op.path, path):
-                return f"operation {name}: {op.unsafe}"
+            why = op.unsafe or _role_unsafe(op)
+            if why and op.method.upper() == method.upper() and _same_path(op.path, path):
+                return f"operation {name}: {why}"
         return None
 
     @staticmethod
@@ -391,6 +420,8 @@ class RestDriverImpl(HttpDriver):
         if token is None:
             if session is not None and session.forged:
                 return  # a forged or revoked credential: the request goes without, as an attacker's would
+            if session is not None and not (session.jar or (session.http is not None and len(session.http.cookies))):
+                return  # no cookie at all: nothing a forged page could ride on, nothing for the token to guard
             raise DriverError(f"no anti-CSRF token {rule.name!r} ({rule.source}) for {call.operation!r}")
         name = rule.send_name or rule.name
         if rule.send_as == "header":
@@ -649,7 +680,9 @@ class RestDriverImpl(HttpDriver):
         credential_cookie = None
         if cookie_scheme is not None:
             if token is not None and cookie_scheme.cookie:
-                http.cookies.set(cookie_scheme.cookie, token, domain=self.deployment.host)
+                # Keep the product's own cookie (with its attributes) when it already carries the token.
+                if not any(c.name == cookie_scheme.cookie and c.value == token for c in http.cookies):
+                    http.cookies.set(cookie_scheme.cookie, token, domain=self.deployment.host)
                 credential_cookie = cookie_scheme.cookie
             else:
                 credential_cookie = self._session_cookie(http, resp, cookie_scheme.cookie)
@@ -752,6 +785,9 @@ class RestDriverImpl(HttpDriver):
 
     def web_login_path(self) -> str | None:
         return self.desc.web_login_path
+
+    def web_login_success(self) -> Success | None:
+        return self.desc.web_login_success
 
     def describe_auth(self) -> str:
         kinds = {

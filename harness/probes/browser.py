@@ -288,9 +288,12 @@ def fill_login_form(page: Any, url: str, username: str, password: str) -> tuple[
     return pw_el, field_info
 
 
-def submit_login(page: Any, pw_el: Any, login_url: str, timeout_s: float = 10.0) -> None:
+def submit_login(page: Any, pw_el: Any, login_url: str, timeout_s: float = 10.0, success: Any = None) -> None:
     """Submit the form and wait until the page leaves it and the network is idle; ProbeError if the
-    declared account cannot log in through the page."""
+    declared account cannot log in through the page: a login that did not succeed is never judged
+    as the logged-in page. Success: the page left the form, shows no password input any more, and
+    meets the spec's declared rule for the page after a web login (``success``: a Success whose
+    location/location_not apply to the page's URL and body_contains/body_lacks to its text)."""
     submit = pw_el.locator(
         "xpath=ancestor::form[1]//*[self::button[not(@type) or @type='submit'] or self::input[@type='submit']]"
     )
@@ -311,6 +314,20 @@ def submit_login(page: Any, pw_el: Any, login_url: str, timeout_s: float = 10.0)
     # A page that keeps polling never idles; what it shows by then is enough.
     with contextlib.suppress(PwTimeout):
         page.wait_for_load_state("networkidle", timeout=timeout_s * 1000)
+    if page.locator("input[type=password]:visible").count() > 0:
+        raise ProbeError(f"网页登录后的页面（{page.url}）仍是登录表单：声明的测试账户未能通过网页登录")
+    if success is not None:
+        text = rendered_text(page)
+        wrong = [
+            (success.location is not None and success.location not in page.url),
+            (success.location_not is not None and success.location_not in page.url),
+            any(x not in text for x in success.body_contains),
+            any(x in text for x in success.body_lacks),
+        ]
+        if any(wrong):
+            raise ProbeError(
+                f"网页登录后的页面（{page.url}）不符合规格声明的登录成功条件：声明的测试账户未能通过网页登录"
+            )
 
 
 def _username_field(page: Any, pw_el: Any) -> Any:

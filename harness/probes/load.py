@@ -29,9 +29,9 @@ from typing import Any
 
 import aiohttp
 
-from harness.checks.transaction import transfer_call
 from harness.deploy.scope import ScopeGuard
 from harness.drivers import Call, DriverError, DriverSession
+from harness.drivers.base import payee_fields
 from harness.spec.model import Account
 
 LOGIN, READ, TRANSFER = "login", "account", "transfer"
@@ -246,7 +246,7 @@ class Load:
         return ok
 
     async def _transfer(self, http: aiohttp.ClientSession, n: int, session: DriverSession, payee: Account) -> bool:
-        call = transfer_call(self.driver, session, payee, TRANSFER_AMOUNT)
+        call = self.driver.prepare(TRANSFER, session, **payee_fields(payee), amount=TRANSFER_AMOUNT)
         t = time.monotonic()
         status, text, error = await self._send(http, call)
         end = time.monotonic()

@@ -18,9 +18,9 @@ from harness.config import lab_config
 from harness.errors import InputError
 from harness.report.deadline import SUBMISSION_WORKING_DAYS, CalendarGap, due_date
 from harness.report.labels import BASIS_NOTE, DECISION_RULE, STATEMENT, TITLE, TITLE_SUPPLEMENTARY, check_language
+from harness.results.outcomes import OUTCOME_ZH
 from harness.store import Evidence, Report, Run, Sample, Verdict, session
 from harness.store.models import ItemRecord, Waiver
-from harness.verdicts import OUTCOME_ZH
 
 # Item verdicts as the report states them.
 CONFORM, NONCONFORM, NOT_APPLICABLE, PENDING, LAB_ERROR = "符合", "不符合", "不适用", "待判定", "检测异常"

@@ -11,12 +11,13 @@ from typing import Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import select
 
 from harness.catalogue import load_catalogue
+from harness.errors import InputError
 from harness.media import describe, documented_operations, languages
+from harness.results import get_run, get_sample
+from harness.results.reports import latest_revision, latest_run_of
 from harness.spec import LoadedSpec, load_spec
-from harness.store import Report, Run, Sample, session
 
 IMPACT_FILE = Path(__file__).with_name("impact.yaml")
 FUNCTIONAL = "functional"
@@ -52,17 +53,19 @@ class ChangeDescription(BaseModel):
     changes: list[DeclaredChange] = Field(default_factory=list)
 
 
-def load_description(path: Path) -> ChangeDescription:
-    from harness.commands.common import BadInput
+class ChangeInputError(InputError):
+    """A change description or a baseline reference that cannot be used."""
 
+
+def load_description(path: Path) -> ChangeDescription:
     try:
         desc = ChangeDescription.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
     except (OSError, ValueError) as e:
-        raise BadInput(f"{path}: not a valid change description: {e}") from None
+        raise ChangeInputError(f"{path}: not a valid change description: {e}") from None
     kinds = impact_map()["kinds"]
     unknown = [c.kind for c in desc.changes if c.kind not in kinds]
     if unknown:
-        raise BadInput(f"{path}: unknown change kinds {unknown}; known: {', '.join(kinds)}")
+        raise ChangeInputError(f"{path}: unknown change kinds {unknown}; known: {', '.join(kinds)}")
     return desc
 
 
@@ -89,25 +92,20 @@ def version_from_spec(loaded: LoadedSpec) -> Version:
 
 def version_from_registry(ref: str) -> Version:
     """A certified version by report number (its latest revision) or sample ID."""
-    from harness.commands.common import BadInput
-
-    with session() as s:
-        report = s.scalars(select(Report).where(Report.number == ref).order_by(Report.revision.desc())).first()
-        run = s.get(Run, report.run_id) if report else None
-        sample = s.get(Sample, run.sample_id) if run else s.get(Sample, ref)
-        if sample is None:
-            raise BadInput(f"{ref}: neither a report number nor a sample ID in the lab database")
-        if run is None:
-            run = s.scalars(select(Run).where(Run.sample_id == sample.id).order_by(Run.started.desc())).first()
-        ops = (sample.observed or {}).get("openapi_ops", [])
-        return Version(
-            label=f"{sample.name} {sample.version}",
-            spec=sample.spec_snapshot,
-            media=sample.media,
-            openapi_ops=ops,
-            report=report.content if report else None,
-            run_id=run.id if run else None,
-        )
+    report = latest_revision(ref)
+    run = get_run(report.run_id) if report else None
+    sample = get_sample(run.sample_id if run else ref)
+    if sample is None:
+        raise ChangeInputError(f"{ref}: neither a report number nor a sample ID in the lab database")
+    run_id = run.id if run else latest_run_of(sample.id)
+    return Version(
+        label=f"{sample.name} {sample.version}",
+        spec=sample.spec_snapshot,
+        media=sample.media,
+        openapi_ops=(sample.observed or {}).get("openapi_ops", []),
+        report=report.content if report else None,
+        run_id=run_id,
+    )
 
 
 def load_version(ref: str) -> Version:

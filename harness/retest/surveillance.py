@@ -8,10 +8,10 @@ from pathlib import Path
 from typing import Any
 
 from harness.report.build import CONFORM, build_content
+from harness.results import get_run
 from harness.retest.diff import version_from_registry
 from harness.retest.supplementary import RetestError, baseline_snapshot
 from harness.run import RunResult, run_sample
-from harness.store import Run, session
 
 
 @dataclass
@@ -43,12 +43,10 @@ class SurveillanceOutcome:
 
 def recorded_plan(run_id: str) -> list[str]:
     """The items the certified run decided by checks: what a surveillance sample is tested on."""
-    with session() as s:
-        run = s.get(Run, run_id)
-        plan = run.plan if run else None
-    if not plan:
+    run = get_run(run_id)
+    if run is None or run.plan is None:
         raise RetestError(f"the certified run {run_id} has no recorded plan")
-    return sorted(i["item_id"] for i in plan["items"] + plan.get("functional", []) if i["applicable"] and i["checks"])
+    return sorted(i.item_id for i in run.plan.all_items() if i.applicable and i.checks)
 
 
 def surveil(baseline_ref: str, spec: Path, backend: str | None = None) -> SurveillanceOutcome:

@@ -277,6 +277,14 @@ class CsrfToken(Strict):
 
 
 OperationKind = Literal["read", "create", "update", "delete", "action"]
+# What an operation does to a password, for the checks that judge password change and reset
+# (5.auth.credential-change). Its templates name the values by these names: ``{password}`` the current
+# password, ``{new_password}`` the new one, ``{reset_code}`` the code or token a reset needs; the
+# account it addresses by the account's own values (``{username}``, ``{account_id}``).
+# - ``password-change``: a logged-in account changes a password;
+# - ``password-reset-request``: asks for a reset (the code goes out of band: mail, SMS);
+# - ``password-reset``: sets a new password with the code the request sent.
+OperationRole = Literal["password-change", "password-reset-request", "password-reset"]
 
 
 class Operation(Strict):
@@ -309,6 +317,9 @@ class Operation(Strict):
     # Never called by fuzzing, conformance or generic probes: it destroys or resets data, is for the
     # lab only, or is out of scope. The text says why.
     unsafe: str | None = None
+    # Which password operation this is (see OperationRole). Generic probes never call such an
+    # operation; only the credential checks do, on accounts they may change.
+    role: OperationRole | None = None
 
     def inputs(self) -> list[str]:
         """The call fields this operation takes: every placeholder of its path, body, query and
@@ -450,7 +461,9 @@ class ObjectKind(Strict):
     update: str | None = None
     delete: str | None = None
     actions: list[NonEmpty] = []
-    fields: dict[str, str] = {}  # call fields for create/update (templates)
+    # Call fields for create/update: templates over the account's values; ``{random}`` is new for each
+    # request, so checks can tell their own writes apart when they read the object back.
+    fields: dict[str, str] = {}
 
     def operations(self) -> list[str]:
         names = [self.create, self.read, self.listing, self.update, self.delete, *self.actions]

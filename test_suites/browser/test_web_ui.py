@@ -88,7 +88,7 @@ def test_browser_is_not_asked_to_keep_the_password(spec, driver, deployment, bro
     pw = acct.password
     with browser.page() as (page, log):
         el, field = fill_login_form(page, url, acct.username, pw)
-        submit_login(page, el, url)
+        submit_login(page, el, url, success=driver.web_login_success())
         _screenshot(page, evidence, "网页登录后页面")
         storage = browser_storage(page)
         _scope_record(log, evidence)
@@ -142,7 +142,7 @@ def test_pages_after_login_show_personal_information_masked(spec, driver, params
     markers = [acct.account_id] + [k.value[-4:] for k in own]
     with browser.page() as (page, log):
         el, _field = fill_login_form(page, url, acct.username, acct.password)
-        submit_login(page, el, url)
+        submit_login(page, el, url, success=driver.web_login_success())
         ready = wait_for_text(page, markers)
         text = rendered_text(page)
         _screenshot(page, evidence, "网页登录后页面（整页）", full=True)

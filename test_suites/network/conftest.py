@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from harness.checks.network import client_host_name
+from harness.checks.transaction import order_late
 from harness.deploy import GUARD
 from harness.probes import tls
 
@@ -26,3 +27,14 @@ def tls_scan(deployment: Any, spec: Any) -> Callable[[int], tls.TlsScan]:
         return _CACHE[key]
 
     return get
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "late(rank): run after the target's other checks (higher rank later)")
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # The crafted-input check may leave a sample busy for seconds: it runs after the target's other
+    # checks (the transaction suite orders the same way when it is collected too).
+    order_late(items)

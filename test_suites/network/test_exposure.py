@@ -8,6 +8,7 @@ import pytest
 
 from harness.deploy import GUARD
 from harness.probes import ports
+from harness.probes.tls import ProbeError
 
 
 @pytest.mark.clause("9.exposure")
@@ -32,4 +33,10 @@ def test_only_declared_ports_are_exposed(deployment, spec, evidence):
         f"声明端口 {', '.join(f'{n}={p}' for p, n in exp.expected.items())}"
         + (f"；未声明的开放端口 {len(undeclared)} 个" if undeclared else "；无未声明的开放端口")
     )
+    if exp.expected and len(exp.missing()) == len(exp.expected):
+        # The probe must see the sample's own declared ports before an empty list of others means anything.
+        raise ProbeError(
+            f"{exp.method} found none of the declared ports listening ({', '.join(exp.missing())}): "
+            "the probe did not see the sample's sockets"
+        )
     assert not undeclared, "undeclared listening ports: " + ", ".join(s.describe() for s in undeclared)

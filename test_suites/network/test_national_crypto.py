@@ -1,6 +1,8 @@
 """JR/T 0199-2020 chapter 11 网络安全: national cryptographic algorithms (SM2/SM3/SM4) on the wire,
 when the sample declares them: RFC 8998 TLS 1.3 TLS_SM4_*_SM3 or TLCP (GB/T 38636) suites."""
 
+import socket
+import ssl
 from dataclasses import asdict
 
 import pytest
@@ -8,6 +10,7 @@ import pytest
 from harness.checks.network import client_host_name
 from harness.deploy import GUARD
 from harness.probes import sm
+from harness.probes.tls import ProbeError
 from harness.verdicts import not_applicable
 
 
@@ -25,6 +28,33 @@ def test_declared_national_algorithms_are_negotiable(deployment, spec, params, e
         evidence.attach_json(f"国密握手探测 {decl.name}", [asdict(r) for r in results])
         for r in results:
             evidence.observe(f"端口 {decl.name} 以 {r.protocol} 仅提供 {'、'.join(r.offered)}：{r.answer}")
+        port = deployment.ports[decl.name]
+        if not any(_tls_record(r.server_bytes_hex) for r in results) and not _speaks_tls(deployment.host, port, name):
+            # Neither probe got a TLS record back and no ordinary TLS handshake completes there: the
+            # probe cannot tell "no SM suites" from "not reached", so its refusal proves nothing.
+            raise ProbeError(f"{decl.name}: no TLS answer at all on port {port}: the SM probes could not be judged")
         if not any(r.supported for r in results):
             problems.append(f"{decl.name}: neither RFC 8998 nor TLCP SM suites negotiated")
     assert not problems, "; ".join(problems)
+
+
+def _tls_record(server_hex: str) -> bool:
+    """Whether the server's first bytes are a TLS handshake or alert record."""
+    data = bytes.fromhex(server_hex)
+    return len(data) >= 5 and data[0] in (0x15, 0x16) and data[1] in (0x01, 0x03)
+
+
+def _speaks_tls(host, port, server_name):
+    """Whether an ordinary TLS handshake completes on the port (the probe's positive control)."""
+    GUARD.check(host)
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    try:
+        with (
+            socket.create_connection((host, port), timeout=5) as raw,
+            ctx.wrap_socket(raw, server_hostname=server_name),
+        ):
+            return True
+    except (OSError, ssl.SSLError):
+        return False

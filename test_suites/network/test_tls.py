@@ -92,21 +92,30 @@ def test_server_certificate_is_valid_for_the_declared_host(deployment, spec, evi
     assert not problems, "; ".join(problems)
 
 
-def _header_samples(driver, spec):
-    """Answers to look at: the base URL, the web login page if declared, and one authenticated API
-    answer (account view) when the driver can log in."""
-    answers = [("GET /", driver.get_url("/", note="安全响应头：根路径"))]
-    web = driver.web_login_path()
-    if web:
-        answers.append((f"GET {web}", driver.get_url(web, note="安全响应头：网页登录")))
+def _header_samples(driver):
+    """(label, answer, why not judged) for the pages to look at: the base URL and the web login page
+    (each judged only when it is a page the sample serves, 2xx, not an error page), and one
+    authenticated read when the driver can open a session (judged only when it is the operation's
+    declared success)."""
+    out = []
+    for label, path in (("GET /", "/"), (f"GET {driver.web_login_path()}", driver.web_login_path())):
+        if path:
+            resp = driver.get_url(path, note=f"安全响应头：{label}")
+            out.append((label, resp, None if 200 <= resp.status_code < 300 else _NOT_A_PAGE))
     accts = usable_accounts(driver)
-    if accts and driver.has("account"):
+    reads = [n for n, i in driver.operations().items() if i.kind == "read" and i.auth and not i.unsafe]
+    if accts and reads:
         try:
             s = driver.session(accts[0])
-        except DriverError:
-            return answers
-        answers.append(("account", driver.call("account", s)))
-    return answers
+        except DriverError as e:
+            return [*out, (reads[0], None, (f"无法登录（{e.zh or e}）", "no session could be opened"))]
+        resp = driver.call(reads[0], s)
+        out.append((reads[0], resp, None if driver.succeeded(reads[0], resp) else _NOT_SUCCESS))
+    return out
+
+
+_NOT_A_PAGE = ("非正常页面（错误或跳转应答）", "not a page the sample serves normally (an error or a redirect)")
+_NOT_SUCCESS = ("操作未成功，非正常应答", "the operation did not succeed")
 
 
 @pytest.mark.clause("11.tls.hsts")
@@ -116,14 +125,30 @@ def test_hsts_and_security_headers(driver, spec, evidence):
         not_applicable("样品不是以 HTTP 接口驱动，无应答头可查")
     over_tls = base.lower().startswith("https://")
     problems = []
-    for label, resp in _header_samples(driver, spec):
+    judged = 0
+    for label, resp, skipped in _header_samples(driver):
+        if skipped is not None:
+            status = f"应答 {resp.status_code}，" if resp is not None else ""
+            evidence.observe(
+                f"{label} {status}{skipped[0]}，不据其判定安全响应头",
+                en=f"{label}: {skipped[1]}; its headers are not judged",
+            )
+            continue
+        judged += 1
         found = judge.header_problems(resp.headers, over_tls)
         hsts = resp.headers.get("Strict-Transport-Security", "无")
         evidence.observe(
             f"{label} 应答 {resp.status_code}，HSTS：{hsts}"
-            + (f"，问题：{'；'.join(found)}" if found else "，安全响应头齐全")
+            + (f"，问题：{'；'.join(found)}" if found else "，安全响应头齐全"),
+            en=f"{label} answered {resp.status_code}, HSTS: {hsts if hsts != '无' else 'none'}"
+            + (f", {len(found)} problems" if found else ", security headers present"),
         )
         problems += [f"{label}: {p}" for p in found]
     if not over_tls:
-        evidence.observe("样品基础地址为明文 HTTP，HSTS 不适用，仅检查其余安全响应头")
+        evidence.observe(
+            "样品基础地址为明文 HTTP，HSTS 不适用，仅检查其余安全响应头",
+            en="The sample's base URL is plain HTTP: HSTS does not apply, the other headers are checked",
+        )
+    if not judged:
+        raise DriverError("no answer the sample serves normally (a page or a successful read) to judge headers on")
     assert not problems, "; ".join(problems)

@@ -12,7 +12,8 @@ import uuid
 
 import pytest
 
-from harness.checks.transaction import brief, fingerprint
+from harness.checks import timing
+from harness.checks.answers import brief, fingerprint
 from harness.drivers import DriverError
 from harness.policy import setting
 from harness.spec.model import Account
@@ -104,20 +105,25 @@ def test_login_locks_at_declared_threshold(driver, spec, params, evidence):
 
 
 @pytest.mark.clause("5.auth.enumeration")
-def test_login_errors_do_not_reveal_unknown_users(driver, spec, evidence):
-    """Unknown user and wrong password must answer alike (status and body, request details blanked)."""
+def test_login_errors_do_not_reveal_unknown_users(driver, spec, params, evidence):
+    """Unknown user and wrong password must answer alike: status and body (request details blanked),
+    and time (interleaved samples, medians; a large, consistent difference, seen in two rounds, is
+    enumeration even when the bodies match)."""
     require_password_attempts(driver)
     (acct,) = accounts(driver, 1)
     if not (acct.username and acct.password):
         raise DriverError(f"the account {acct.name} declares no user name and password to log in with")
     known = {a.username for a in driver.accounts()}
-    names = []
-    while len(names) < 2:
-        name = f"{acct.username[:3]}{uuid.uuid4().hex[:8]}"
-        if "@" in acct.username:  # keep the shape the product expects (an e-mail address)
-            name = f"{name}@{acct.username.split('@', 1)[1]}"
-        if name not in known:
-            names.append(name)
+
+    def unknown_name():
+        while True:
+            name = f"{acct.username[:3]}{uuid.uuid4().hex[:8]}"
+            if "@" in acct.username:  # keep the shape the product expects (an e-mail address)
+                name = f"{name}@{acct.username.split('@', 1)[1]}"
+            if name not in known:
+                return name
+
+    names = [unknown_name(), unknown_name()]
     wrong = acct.password + "-wrong-" + uuid.uuid4().hex[:6]
     hide = [*names, acct.username, wrong]
     # Control: the declared account logs in with its password (its wrong-password answer is then the
@@ -138,18 +144,15 @@ def test_login_errors_do_not_reveal_unknown_users(driver, spec, evidence):
     driver.session(acct)  # the right password: a declared account works (and its failure count resets)
     fp_unknown, fp_unknown2, fp_bad = (fingerprint(r, hide) for r in (*unknown, bad_pw))
     stable = fp_unknown == fp_unknown2
-    evidence.attach_json(
-        "登录失败应答对比",
-        {
-            "不存在的用户": [brief(r, 400) for r in unknown],
-            "存在用户的错误口令": brief(bad_pw, 400),
-            "对比（去除用户名、数字与请求标识后）": {
-                "不存在的用户": list(fp_unknown),
-                "错误口令": list(fp_bad),
-                "两次不存在用户应答一致": stable,
-            },
+    comparison = {
+        "不存在的用户": [brief(r, 400) for r in unknown],
+        "存在用户的错误口令": brief(bad_pw, 400),
+        "对比（去除用户名、数字与请求标识后）": {
+            "不存在的用户": list(fp_unknown),
+            "错误口令": list(fp_bad),
+            "两次不存在用户应答一致": stable,
         },
-    )
+    }
     same = bad_pw.status_code == unknown[0].status_code and (not stable or fp_bad == fp_unknown)
     evidence.observe(
         f"不存在的用户登录应答 {brief(unknown[0])}；存在用户错误口令应答 {brief(bad_pw)}；"
@@ -159,6 +162,8 @@ def test_login_errors_do_not_reveal_unknown_users(driver, spec, evidence):
         + ("the answers are alike" if same else "the answers differ, revealing which user names exist")
         + ("" if stable else " (two unknown-user answers differ from each other: only status codes compared)"),
     )
+    if not same:
+        evidence.attach_json("登录失败应答对比", comparison)
     assert bad_pw.status_code == unknown[0].status_code, (
         f"login answers differ: unknown user {unknown[0].status_code}, wrong password {bad_pw.status_code}"
     )
@@ -166,6 +171,101 @@ def test_login_errors_do_not_reveal_unknown_users(driver, spec, evidence):
         assert fp_bad == fp_unknown, (
             f"login error bodies differ: unknown user {unknown[0].text[:120]!r}, wrong password {bad_pw.text[:120]!r}"
         )
+    thr = setting(params, "lockout_threshold")
+    if thr.known and int(thr.value) <= 1:
+        evidence.attach_json("登录失败应答对比", comparison)
+        evidence.observe(
+            f"锁定阈值 {thr.value} 次（{thr.source_zh()}）：一次错误口令即锁定，无法重复取样比较应答时间，未作时间判定",
+            en=f"Lockout threshold {thr.value} ({thr.source_en()}): one wrong password locks the account, so login "
+            "times were not sampled",
+        )
+        return
+    # Wrong passwords in batches that never reach the lockout threshold, each batch followed by a
+    # genuine login (which resets the failure count and shows the account still works).
+    batch = max(int(thr.value) - 2, 1) if thr.known else 3
+    rounds = []
+    try:
+        for _ in range(2):
+            rounds.append(_timing_round(driver, acct, unknown_name, wrong, batch))
+            if not rounds[-1][2].reveals():
+                break
+    except _Throttled as t:
+        evidence.attach_json("登录失败应答对比", comparison)
+        evidence.observe(
+            f"取样期间样品对失败登录限速（等待 {t.args[0]:.0f} 秒），未能完成应答时间取样，时间差异未作判定",
+            en=f"The product throttled the failed logins while they were sampled (the lab waited {t.args[0]:.0f} s): "
+            "login times were not compared",
+        )
+        driver.session(acct)
+        return
+    comparison["应答时间（秒，成对交替取样）"] = [
+        {"不存在的用户": [round(x, 4) for x in u], "存在用户错误口令": [round(x, 4) for x in w], "判定": c.zh()}
+        for u, w, c in rounds
+    ]
+    evidence.attach_json("登录失败应答对比", comparison)
+    revealed = len(rounds) == 2 and all(c.reveals() for _, _, c in rounds)
+    last = rounds[-1][2]
+    evidence.observe(
+        f"成对交替取样 {timing.PAIRS} 对 × {len(rounds)} 轮：{last.zh()}；"
+        + (
+            "两轮均显著且一致地不同，可据应答时间判断用户名是否存在"
+            if revealed
+            else ("首轮差异未在复测中重现，不作为不符合" if len(rounds) == 2 else "应答时间无显著且一致的差异")
+        ),
+        en=f"{timing.PAIRS} interleaved pairs x {len(rounds)} rounds: {last.en()}; "
+        + (
+            "both rounds differ largely and consistently: login time reveals which user names exist"
+            if revealed
+            else (
+                "the first round's difference did not recur, not judged as enumeration"
+                if len(rounds) == 2
+                else "no large, consistent difference in login time"
+            )
+        ),
+    )
+    assert not revealed, f"login time reveals unknown users: {last.en()}"
+
+
+def _timing_round(driver, acct, unknown_name, wrong, batch):
+    """One round of interleaved samples: (unknown-user seconds, wrong-password seconds, comparison).
+    Each sample is the answer's own time (a request resent after the product's throttling counts
+    only its last try)."""
+    unknown_s, wrong_s = [], []
+    failures = 0
+    waited = [0.0]
+
+    def timed(account, password=None):
+        t0 = time.monotonic()
+        resp, ok = _login(driver, account, password)
+        if ok:
+            raise DriverError(f"a login meant to fail succeeded ({account.username}): login times cannot be compared")
+        took = resp.elapsed.total_seconds()
+        waited[0] += max(time.monotonic() - t0 - took - 1.0, 0.0)  # the product's throttling kept us waiting
+        if waited[0] > TIMING_WAIT_S:
+            raise _Throttled(waited[0])
+        return took
+
+    for i in range(timing.PAIRS):
+        ghost = Account(name="unknown-user", username=unknown_name(), password=wrong, values=_other_values(acct))
+        if failures >= batch:
+            driver.session(acct)  # a genuine login between batches: the failure count never reaches the threshold
+            failures = 0
+        first_unknown = i % 2 == 0
+        if first_unknown:
+            unknown_s.append(timed(ghost))
+        wrong_s.append(timed(acct, wrong))
+        failures += 1
+        if not first_unknown:
+            unknown_s.append(timed(ghost))
+    driver.session(acct)
+    return unknown_s, wrong_s, timing.compare(unknown_s, wrong_s)
+
+
+TIMING_WAIT_S = 90.0  # throttling waits beyond this stop the timing samples (a busy product's own limit)
+
+
+class _Throttled(Exception):
+    """The product's throttling of failed logins kept the timing samples waiting too long."""
 
 
 def _unknown_name(driver, acct: Account) -> str:

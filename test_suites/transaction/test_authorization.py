@@ -16,9 +16,11 @@ import secrets
 
 import pytest
 
+from harness.checks.answers import brief
 from harness.checks.authorization import judge_read, leaves, markers, text_of
-from harness.checks.transaction import TRANSFER, brief, decimals_of, money, payee_fields, send_transfer
+from harness.checks.transaction import TRANSFER, decimals_of, money, send_transfer
 from harness.drivers import DriverError
+from harness.drivers.base import payee_fields
 from harness.suite_support import accounts, balance
 
 

@@ -68,11 +68,19 @@ def test_per_transaction_limit_is_enforced(driver, spec, params, evidence):
     if bal >= over:
         resp = transfer(driver, sp, sq.account, over, f"超过单笔限额一个单位：{over}")
         after = balance(driver, sp, "付款方余额（后）")
+        # The same payer may still transfer within the limit: the refusal is the limit's.
+        control = transfer(driver, sp, sq.account, u, f"限额内小额转账（对照）：{u}")
         evidence.observe(
-            f"声明单笔限额 {lim}；付款方余额 {bal} 足以支付，转账 {over} 应答 {brief(resp)}，余额 {bal}→{after}"
+            f"声明单笔限额 {lim}；付款方余额 {bal} 足以支付，转账 {over} 应答 {brief(resp)}，余额 {bal}→{after}；"
+            f"限额内小额转账（对照）应答 {control.status_code}",
+            en=f"Declared per-transaction limit {lim}; the payer's balance {bal} covers it; a transfer of {over} "
+            f"answered {resp.status_code}, balance {bal} -> {after}; a small transfer within the limit (control) "
+            f"answered {control.status_code}",
         )
         assert not accepted(driver, TRANSFER, resp), f"a transfer of {over} (limit {lim}) was accepted"
         assert after == bal, f"a refused over-limit transfer moved money: {bal} -> {after}"
+        if not accepted(driver, TRANSFER, control):
+            raise DriverError(f"a transfer within the limit was refused too ({brief(control)}): not attributable")
         return
 
     # The accounts cannot hold limit + unit: compare with insufficient-funds refusals around the limit.
@@ -190,6 +198,13 @@ def test_daily_limit_is_enforced(driver, spec, params, evidence):
     amount, resp = refused
     if bal_now < amount:
         raise DriverError(f"the refused transfer ({amount}) exceeded the payer's balance ({bal_now}): not attributable")
+    if sent == 0 and known_before < daily:
+        # Not one transfer of this check went through: nothing shows the refusal is the daily limit's
+        # rather than a refusal of every transfer (the suite knows of too little spent today for that).
+        raise DriverError(
+            f"the first transfer ({amount}) was already refused ({brief(resp)}) with {known_before} known to be spent "
+            f"today (limit {daily}): the refusal cannot be attributed to the daily limit"
+        )
     where = (
         "恰在预计的日累计限额处"
         if sent == planned

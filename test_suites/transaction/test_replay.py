@@ -30,9 +30,21 @@ def test_replayed_signed_transfer_is_rejected(driver, spec, params, evidence):
     after_first = balance(driver, s)
     replay = send_transfer(driver, call, s, "原样重放", payer, amount)
     after_replay = balance(driver, s)
+    # The same transfer freshly signed right after: the replay's refusal is the replay's, not a
+    # refusal of every further transfer (a limit, a frozen account).
+    fresh = send_transfer(
+        driver, transfer_call(driver, s, payee, amount), s, "重新签名的同一转账（对照）", payer, amount
+    )
     evidence.observe(
         f"原始转账应答 {first.status_code}，余额 {before}→{after_first}；"
-        f"重放应答 {replay.status_code}，余额 {after_first}→{after_replay}"
+        f"重放应答 {replay.status_code}，余额 {after_first}→{after_replay}；重新签名的同一转账（对照）应答 "
+        f"{fresh.status_code}",
+        en=f"Original transfer {first.status_code}, balance {before} -> {after_first}; replay {replay.status_code}, "
+        f"balance {after_first} -> {after_replay}; the same transfer freshly signed (control) {fresh.status_code}",
     )
     assert not accepted(driver, TRANSFER, replay), f"the replayed transfer was accepted ({replay.status_code})"
     assert after_replay == after_first, f"the replay moved money: {after_first} -> {after_replay}"
+    if not accepted(driver, TRANSFER, fresh):
+        raise DriverError(
+            f"a freshly signed transfer was refused too ({fresh.status_code}): the replay's refusal is not attributable"
+        )

@@ -12,9 +12,9 @@ from datetime import datetime
 
 import pytest
 
+from harness.checks.answers import brief
 from harness.checks.sessions import negative_controls, probe_operation, read_with
 from harness.checks.tokens import crack_hmac, encode_jwt, flip_char, parse_jwt, product_words, swap_identity
-from harness.checks.transaction import brief
 from harness.drivers import DriverError
 from harness.policy import setting
 from harness.suite_support import accounts, require_login

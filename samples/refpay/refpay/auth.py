@@ -106,7 +106,8 @@ class AuthService:
         row = self.store.find_user(username)
         extra = f" password={password}" if self.cfg.has("log-leak") else ""
         if row is None:
-            verify_password(password, DUMMY_HASH)  # same cost as a real check: no timing oracle
+            if not self.cfg.has("timing-enumeration"):
+                verify_password(password, DUMMY_HASH)  # same cost as a real check: no timing oracle
             log.info("event=login_failed reason=unknown_user user=%r%s", username, extra)
             if self.cfg.has("user-enumeration"):
                 raise ApiError(404, "用户不存在")

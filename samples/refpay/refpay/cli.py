@@ -27,7 +27,9 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, required=True)
     serve.add_argument("--session-idle-timeout", type=float, default=300.0, metavar="SECONDS")
     serve.add_argument("--lockout-threshold", type=int, default=5, metavar="N")
-    serve.add_argument("--login-rate-limit", type=int, default=30, metavar="N", help="failed logins per client per minute")
+    serve.add_argument(
+        "--login-rate-limit", type=int, default=30, metavar="N", help="failed logins per client per minute"
+    )
     serve.add_argument(
         "--defects",
         default="",

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import logging
 import re
+import secrets
 import signal
 import socket
 import socketserver
@@ -14,20 +17,21 @@ import time
 import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from http.cookies import CookieError, SimpleCookie
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from refpay import __version__, pages
 from refpay.audit import AuditForwarder
 from refpay.auth import AuthService, Principal
 from refpay.config import Config
 from refpay.errors import ApiError
-from refpay.passwords import MD5, PBKDF2
+from refpay.passwords import MD5, PBKDF2, hash_password, verify_password
 from refpay.seed import SEED_USERS
 from refpay.store import Store
 from refpay.transfers import TransferService
-from refpay.validators import mask_card, mask_id_number, mask_phone
+from refpay.validators import fmt_amount, mask_card, mask_id_number, mask_phone, parse_amount
 
 log = logging.getLogger("refpay")
 MAX_BODY = 64 * 1024
@@ -46,6 +50,14 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "no-referrer",
     "Cache-Control": "no-store",
 }
+# The web session: the login's token as an HttpOnly cookie, and the anti-CSRF token the page's script
+# reads from a second cookie and sends back in X-CSRF-Token on every state-changing request.
+SESSION_COOKIE = "refpay_session"
+CSRF_COOKIE = "refpay_csrf"
+CSRF_HEADER = "X-CSRF-Token"
+PASSWORD_MIN_LENGTH = 8
+RESET_CODE_TTL_S = 600
+RESET_CODE_ATTEMPTS = 5
 
 
 class App:
@@ -54,7 +66,8 @@ class App:
     def __init__(self, cfg: Config) -> None:
         self.cfg = cfg
         self.store = Store(cfg.db_path, WRITE_BEHIND_S if cfg.has("ack-before-write") else None)
-        self.store.sync_password_scheme(SEED_USERS, MD5 if cfg.has("weak-password-hash") else PBKDF2)
+        self.password_scheme = MD5 if cfg.has("weak-password-hash") else PBKDF2
+        self.store.sync_password_scheme(SEED_USERS, self.password_scheme)
         self.store.flush()
         self.busy = 0  # API requests in progress ('slow-path' defect)
         self._busy_lock = threading.Lock()
@@ -94,6 +107,7 @@ class App:
             # Planted: under concurrent use the view is rebuilt the slow way.
             time.sleep(SLOW_PATH_S)
         user = self._owned(who, account_id)
+        account_id = user["account_id"]
         account = self.store.account(account_id)
         card = user["card_number"]
         if not self.cfg.has("unmasked-card"):
@@ -120,7 +134,7 @@ class App:
         return view
 
     def transactions(self, who: Principal, account_id: str) -> dict[str, Any]:
-        self._owned(who, account_id)
+        account_id = self._owned(who, account_id)["account_id"]
         rows = self.store.transactions(account_id, skip_newest=self.cfg.has("history-missing"))
         return {
             "transactions": [
@@ -135,8 +149,88 @@ class App:
             ]
         }
 
+    def profile(self, who: Principal) -> dict[str, Any]:
+        row = self.store.profile(who.username)
+        if row is None:
+            raise ApiError(404, "账户不存在")
+        return {"account_id": row["account_id"], "owner": row["username"], "nickname": row["nickname"]}
+
+    def update_profile(self, who: Principal, body: dict[str, Any]) -> dict[str, Any]:
+        """Only the nickname can be changed; any other field of the body is ignored."""
+        nickname = body.get("nickname")
+        if not isinstance(nickname, str) or not 1 <= len(nickname.strip()) <= 32:
+            raise ApiError(400, "昵称无效")
+        if any(ord(c) < 32 or ord(c) == 127 for c in nickname):
+            raise ApiError(400, "昵称无效")
+        self.store.set_nickname(who.username, nickname.strip())
+        if self.cfg.has("mass-assignment") and "balance" in body:
+            # Planted: the handler copies the body onto the account record, balance included.
+            balance = parse_amount(str(body["balance"]), allow_non_positive=True)
+            if balance is not None:
+                self.store.set_balance(who.account_id, fmt_amount(balance))
+        log.info("event=profile_updated user=%s", who.username)
+        return self.profile(who)
+
+    def change_password(self, who: Principal, account_id: str, body: dict[str, Any]) -> dict[str, Any]:
+        """The account's owner changes its password: the current password proves it is the owner."""
+        user = self._owned(who, account_id)
+        current, new = body.get("current_password"), body.get("new_password")
+        if not isinstance(new, str) or not (current is None or isinstance(current, str)):
+            raise ApiError(400, "请求参数错误")
+        if not self.cfg.has("password-change-no-proof") and not (
+            isinstance(current, str) and verify_password(current, user["password_hash"])
+        ):
+            log.info("event=password_change_refused reason=bad_current_password user=%s", user["username"])
+            raise ApiError(403, "原口令错误")
+        if not PASSWORD_MIN_LENGTH <= len(new) <= 128:
+            raise ApiError(400, "新口令不符合要求")
+        self.store.set_password_hash(user["username"], hash_password(new, self.password_scheme))
+        log.info("event=password_changed user=%s", user["username"])
+        return {"status": "changed"}
+
+    def request_reset(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Send a six-digit reset code by SMS to the account's phone. The answer is the same whether
+        or not the user exists, and never carries the code."""
+        username = body.get("username")
+        if not isinstance(username, str) or not username:
+            raise ApiError(400, "请求参数错误")
+        answer: dict[str, Any] = {"status": "sent"}
+        user = self.store.find_user(username)
+        if user is None:
+            return answer
+        code = f"{secrets.randbelow(10**6):06d}"
+        digest = hashlib.sha256(code.encode()).hexdigest()
+        self.store.set_reset_code(username, digest, int(time.time()) + RESET_CODE_TTL_S)
+        self.sms(user["phone"], f"refpay 验证码 {code}，10 分钟内有效，请勿告诉他人。")
+        log.info("event=password_reset_requested user=%s", username)
+        if self.cfg.has("reset-code-in-answer"):
+            answer["code"] = code  # Planted: a debugging aid left in the answer.
+        return answer
+
+    def reset_password(self, body: dict[str, Any]) -> dict[str, Any]:
+        username, code, new = body.get("username"), body.get("code"), body.get("new_password")
+        if not (isinstance(username, str) and isinstance(code, str) and isinstance(new, str)):
+            raise ApiError(400, "请求参数错误")
+        row = self.store.reset_code(username)
+        if row is None or row["expires"] < time.time() or row["attempts"] >= RESET_CODE_ATTEMPTS:
+            raise ApiError(400, "验证码无效或已过期")
+        if not hmac.compare_digest(hashlib.sha256(code.encode()).hexdigest(), row["code_hash"]):
+            self.store.count_reset_attempt(username)
+            raise ApiError(400, "验证码无效或已过期")
+        if not PASSWORD_MIN_LENGTH <= len(new) <= 128:
+            raise ApiError(400, "新口令不符合要求")
+        self.store.set_password_hash(username, hash_password(new, self.password_scheme))
+        self.store.drop_reset_code(username)
+        log.info("event=password_reset user=%s", username)
+        return {"status": "reset"}
+
+    def sms(self, phone: str, text: str) -> None:
+        """The SMS gateway stand-in: messages go to DATA_DIR/sms-outbox.txt (not a log of ours)."""
+        with (self.cfg.data_dir / "sms-outbox.txt").open("a", encoding="utf-8") as f:
+            f.write(f"{mask_phone(phone)}\t{text}\n")
+
     def _owned(self, who: Principal, account_id: str) -> Any:
-        user = self.store.user_by_account(account_id)
+        user = self.store.user_by_account(account_id, injectable=self.cfg.has("sqli-lookup"))
         if user is None:
             raise ApiError(404, "账户不存在")
         if user["account_id"] != who.account_id and not self.cfg.has("idor"):
@@ -173,18 +267,33 @@ class Handler(BaseHTTPRequestHandler):
                 self.send_header(name, value)
         super().end_headers()
 
-    def _send(self, status: int, body: bytes, content_type: str, headers: dict[str, str] | None = None) -> None:
+    def _send(
+        self,
+        status: int,
+        body: bytes,
+        content_type: str,
+        headers: dict[str, str] | None = None,
+        cookies: list[str] | None = None,
+    ) -> None:
         self.send_response(status)
         for name, value in (headers or {}).items():
             self.send_header(name, value)
+        for cookie in cookies or []:
+            self.send_header("Set-Cookie", cookie)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
 
-    def _json(self, status: int, payload: dict[str, Any], headers: dict[str, str] | None = None) -> None:
+    def _json(
+        self,
+        status: int,
+        payload: dict[str, Any],
+        headers: dict[str, str] | None = None,
+        cookies: list[str] | None = None,
+    ) -> None:
         body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
-        self._send(status, body, "application/json; charset=utf-8", headers)
+        self._send(status, body, "application/json; charset=utf-8", headers, cookies)
 
     def _read_body(self) -> bytes:
         """Read the whole body up front so an early error never leaves unread
@@ -213,8 +322,29 @@ class Handler(BaseHTTPRequestHandler):
             raise ApiError(400, "请求格式错误")
         return data
 
+    def _cookie(self, name: str) -> str | None:
+        try:
+            jar = SimpleCookie(self.headers.get("Cookie") or "")
+        except CookieError:
+            return None
+        morsel = jar.get(name)
+        return morsel.value if morsel is not None else None
+
     def _principal(self) -> Principal:
-        return self.app.auth.authenticate(self.headers.get("Authorization"))
+        """The bearer token, or else the web session's cookie. A request the browser authenticates
+        by itself (the cookie) must prove it comes from our page when it changes anything: the
+        anti-CSRF token of its session in X-CSRF-Token."""
+        authorization = self.headers.get("Authorization")
+        cookie = None if authorization else self._cookie(SESSION_COOKIE)
+        if cookie is None:
+            return self.app.auth.authenticate(authorization)
+        who = self.app.auth.authenticate("Bearer " + cookie)
+        if self.command not in ("GET", "HEAD") and not self.app.cfg.has("csrf"):
+            sent = self.headers.get(CSRF_HEADER) or ""
+            if not hmac.compare_digest(sent.encode(), who.session.csrf_token.encode()):
+                log.warning("event=csrf_refused user=%s path=%s", who.username, urlsplit(self.path).path)
+                raise ApiError(403, "防跨站令牌无效")
+        return who
 
     # --- dispatch ----------------------------------------------------------
     def do_GET(self) -> None:
@@ -241,11 +371,12 @@ class Handler(BaseHTTPRequestHandler):
             for route_method, pattern, func in ROUTES:
                 match = pattern.fullmatch(path)
                 if match and route_method == method:
+                    args = tuple(unquote(g) for g in match.groups())
                     if path.startswith("/api/"):
                         with self.app.in_progress():
-                            func(self, *match.groups())
+                            func(self, *args)
                     else:
-                        func(self, *match.groups())
+                        func(self, *args)
                     return
             if allowed:
                 raise ApiError(405, "方法不允许")
@@ -289,17 +420,40 @@ class Handler(BaseHTTPRequestHandler):
             raise ApiError(400, "请求参数错误")
         result = self.app.auth.login(username, password, client=self.client_address[0])
         self.app.audit_event("login", result["account_id"])
-        self._json(200, result)
+        session = self.app.auth.authenticate("Bearer " + result["token"]).session
+        cookies = [
+            f"{SESSION_COOKIE}={result['token']}; Path=/; Secure; HttpOnly; SameSite=Lax",
+            f"{CSRF_COOKIE}={session.csrf_token}; Path=/; Secure; SameSite=Lax",
+        ]
+        self._json(200, result, cookies=cookies)
 
     def api_logout(self) -> None:
         self.app.auth.logout(self._principal())
-        self._json(200, {"status": "logged_out"})
+        gone = [f"{name}=; Path=/; Secure; Max-Age=0" for name in (SESSION_COOKIE, CSRF_COOKIE)]
+        self._json(200, {"status": "logged_out"}, cookies=gone)
 
     def api_account(self, account_id: str) -> None:
         self._json(200, self.app.account_view(self._principal(), account_id))
 
     def api_transactions(self, account_id: str) -> None:
         self._json(200, self.app.transactions(self._principal(), account_id))
+
+    def api_profile(self) -> None:
+        self._json(200, self.app.profile(self._principal()))
+
+    def api_update_profile(self) -> None:
+        who = self._principal()
+        self._json(200, self.app.update_profile(who, self._json_body()))
+
+    def api_change_password(self, account_id: str) -> None:
+        who = self._principal()
+        self._json(200, self.app.change_password(who, account_id, self._json_body()))
+
+    def api_request_reset(self) -> None:
+        self._json(200, self.app.request_reset(self._json_body()))
+
+    def api_reset_password(self) -> None:
+        self._json(200, self.app.reset_password(self._json_body()))
 
     def api_transfer(self) -> None:
         who = self._principal()
@@ -324,6 +478,11 @@ ROUTES: list[Route] = [
     _route("POST", r"/api/logout", Handler.api_logout),
     _route("GET", r"/api/accounts/([^/]+)", Handler.api_account),
     _route("GET", r"/api/accounts/([^/]+)/transactions", Handler.api_transactions),
+    _route("POST", r"/api/accounts/([^/]+)/password", Handler.api_change_password),
+    _route("POST", r"/api/password-reset/request", Handler.api_request_reset),
+    _route("POST", r"/api/password-reset", Handler.api_reset_password),
+    _route("GET", r"/api/profile", Handler.api_profile),
+    _route("PUT", r"/api/profile", Handler.api_update_profile),
     _route("POST", r"/api/transfers", Handler.api_transfer),
 ]
 

@@ -17,6 +17,8 @@ class Session:
     account_id: str
     sign_key: str
     last_seen: float
+    # The web client's anti-CSRF token (cookie refpay_csrf, sent back as X-CSRF-Token).
+    csrf_token: str = ""
 
 
 class SessionStore:
@@ -33,6 +35,7 @@ class SessionStore:
             account_id=account_id,
             sign_key=secrets.token_hex(32),
             last_seen=time.monotonic(),
+            csrf_token=secrets.token_urlsafe(24),
         )
         with self._lock:
             self._sessions[session.jti] = session

@@ -15,6 +15,7 @@ from refpay.passwords import hash_password, scheme_of, verify_password
 from refpay.seed import SeedUser
 
 SCHEMA = """
+DROP TABLE IF EXISTS reset_codes;
 DROP TABLE IF EXISTS transfers;
 DROP TABLE IF EXISTS accounts;
 DROP TABLE IF EXISTS users;
@@ -26,7 +27,8 @@ CREATE TABLE users (
     id_number     TEXT NOT NULL,
     phone         TEXT NOT NULL,
     failed_logins INTEGER NOT NULL DEFAULT 0,
-    locked        INTEGER NOT NULL DEFAULT 0  -- unix time the lock started, 0 = unlocked
+    locked        INTEGER NOT NULL DEFAULT 0,  -- unix time the lock started, 0 = unlocked
+    nickname      TEXT NOT NULL DEFAULT ''     -- the user's display name (profile)
 );
 CREATE TABLE accounts (
     account_id TEXT PRIMARY KEY,
@@ -40,6 +42,12 @@ CREATE TABLE transfers (
     amount       TEXT NOT NULL,
     nonce        TEXT NOT NULL,  -- not UNIQUE: the 'replay' defect must be able to store duplicates
     created_at   TEXT NOT NULL   -- ISO 8601 with fixed +08:00 offset, so text order = time order
+);
+CREATE TABLE reset_codes (
+    username  TEXT PRIMARY KEY REFERENCES users(username),
+    code_hash TEXT NOT NULL,  -- SHA-256 of the code: the code itself only goes out by SMS
+    expires   INTEGER NOT NULL,  -- unix time
+    attempts  INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX transfers_from ON transfers(from_account, created_at);
 CREATE INDEX transfers_to ON transfers(to_account, created_at);
@@ -162,8 +170,11 @@ class Store:
             )
             return conn.execute(query).fetchone()
 
-    def user_by_account(self, account_id: str) -> sqlite3.Row | None:
+    def user_by_account(self, account_id: str, *, injectable: bool = False) -> sqlite3.Row | None:
         with self.connect() as conn:
+            if injectable:
+                # 'sqli-lookup' defect: the account number from the URL pasted into SQL.
+                return conn.execute(f"SELECT {USER_COLUMNS} FROM users WHERE account_id = '{account_id}'").fetchone()
             return conn.execute(f"SELECT {USER_COLUMNS} FROM users WHERE account_id = ?", (account_id,)).fetchone()
 
     def record_failure(self, username: str, threshold: int, now: int) -> int:
@@ -184,6 +195,48 @@ class Store:
                 "UPDATE users SET failed_logins = 0, locked = 0 WHERE username = ?",
                 (username,),
             )
+
+    def set_password_hash(self, username: str, password_hash: str) -> None:
+        with self.connect() as conn:
+            conn.execute("UPDATE users SET password_hash = ? WHERE username = ?", (password_hash, username))
+
+    # --- password reset ----------------------------------------------------
+    def set_reset_code(self, username: str, code_hash: str, expires: int) -> None:
+        with self.connect() as conn:
+            conn.execute(
+                "INSERT OR REPLACE INTO reset_codes (username, code_hash, expires, attempts) VALUES (?, ?, ?, 0)",
+                (username, code_hash, expires),
+            )
+
+    def reset_code(self, username: str) -> sqlite3.Row | None:
+        with self.connect() as conn:
+            return conn.execute(
+                "SELECT code_hash, expires, attempts FROM reset_codes WHERE username = ?", (username,)
+            ).fetchone()
+
+    def count_reset_attempt(self, username: str) -> None:
+        with self.connect() as conn:
+            conn.execute("UPDATE reset_codes SET attempts = attempts + 1 WHERE username = ?", (username,))
+
+    def drop_reset_code(self, username: str) -> None:
+        with self.connect() as conn:
+            conn.execute("DELETE FROM reset_codes WHERE username = ?", (username,))
+
+    # --- profile -----------------------------------------------------------
+    def profile(self, username: str) -> sqlite3.Row | None:
+        with self.connect() as conn:
+            return conn.execute(
+                "SELECT u.username, u.account_id, u.nickname FROM users u WHERE u.username = ?", (username,)
+            ).fetchone()
+
+    def set_nickname(self, username: str, nickname: str) -> None:
+        with self.connect() as conn:
+            conn.execute("UPDATE users SET nickname = ? WHERE username = ?", (nickname, username))
+
+    def set_balance(self, account_id: str, balance: str) -> None:
+        """Only the 'mass-assignment' defect writes a balance outside a transfer."""
+        with self.connect() as conn:
+            conn.execute("UPDATE accounts SET balance = ? WHERE account_id = ?", (balance, account_id))
 
     # --- accounts & transfers ---------------------------------------------
     def account(self, account_id: str) -> sqlite3.Row | None:

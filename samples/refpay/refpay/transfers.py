@@ -15,7 +15,7 @@ from refpay.auth import Principal
 from refpay.config import Config
 from refpay.errors import ApiError
 from refpay.store import Store, balance_of, daily_total
-from refpay.validators import fmt_amount, parse_amount
+from refpay.validators import PAYEE_MAX_LENGTH, PAYEE_NESTED, fmt_amount, parse_amount
 
 PER_TX_LIMIT = Decimal("50000.00")
 DAILY_LIMIT = Decimal("200000.00")
@@ -45,6 +45,8 @@ class TransferService:
             and not isinstance(ts, bool)
             and "amount" in body
         ):
+            raise ApiError(400, "请求参数错误")
+        if self.cfg.has("redos") and not (len(to_acct) <= PAYEE_MAX_LENGTH and PAYEE_NESTED.fullmatch(to_acct)):
             raise ApiError(400, "请求参数错误")
         if from_acct != who.account_id:
             raise ApiError(403, "无权操作")

@@ -8,6 +8,11 @@ from decimal import Context, Decimal, Inexact
 CENT = Decimal("0.01")
 MAX_AMOUNT = Decimal("999999999.99")
 _AMOUNT_RE = re.compile(r"-?\d{1,15}(\.\d{1,6})?")
+# 'redos' defect: the payee account number checked against a pattern with nested quantifiers, which
+# backtracks exponentially on a long run of digits with one other character at the end. Matching holds
+# the interpreter (the GIL), so every other request waits for it too.
+PAYEE_NESTED = re.compile(r"(\d+)+")
+PAYEE_MAX_LENGTH = 40
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _ID_CHECK = "10X98765432"
 
