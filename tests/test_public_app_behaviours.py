@@ -399,3 +399,22 @@ def test_creating_under_another_accounts_id(vault: tuple[Vault, RestDriverImpl])
     # The ordinary update by ID was tried on a fresh bucket of bob's and refused either way.
     assert any(r["操作"] == "update_bucket" and r["判定"] == "对方对象未变" for r in rows)
     assert v.buckets["bob-b"]["data"]["holder"] == "Bob Roberts"
+
+
+# -- a forged credential must differ in what the product decodes ----------------------------------------
+def test_a_last_character_changed_changes_the_decoded_signature() -> None:
+    """A signed cookie (payload.timestamp.signature, Base64 without padding) whose last character
+    carries padding bits only: replacing 'A' by 'B' there decodes to the same signature, so the
+    product rightly accepts it (OctoPrint's session cookie). The forgery must change a bit that counts."""
+    from harness.checks.tokens import flip_char
+
+    def decoded(sig: str) -> bytes:
+        return base64.urlsafe_b64decode(sig + "=" * (-len(sig) % 4))
+
+    for size in (20, 32, 21):  # HMAC-SHA1, -SHA256, and one that leaves four padding bits
+        for _ in range(64):
+            sig = base64.urlsafe_b64encode(secrets.token_bytes(size)).rstrip(b"=").decode()
+            cookie = f".eJxdkcFu.axFqWQ.{sig}"
+            forged = flip_char(cookie, len(cookie) - 1)
+            assert forged != cookie and decoded(forged.rsplit(".", 1)[1]) != decoded(sig)
+    assert set(flip_char("deadbeef0011", 11)) <= set("0123456789abcdef")  # a hex token stays hex
