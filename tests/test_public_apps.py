@@ -92,3 +92,28 @@ def test_verdicts_match_the_ground_truth(
     false_alarms = {c: summary.get(c, "") for c in failing - set(expected)}
     assert not missed, f"known flaws not found: {missed}"
     assert not false_alarms, f"false alarms: {false_alarms}"
+
+
+def test_npm_pins_list_every_installed_package_with_its_integrity() -> None:
+    """The npm lock's packages (not the root, links or bundled ones) are what the pin file lists and
+    what fetch verifies, by the SHA-512 integrity npm itself records."""
+    sys.path.insert(0, str(ROOT / "lab_env"))
+    try:
+        import public_apps as pa
+    finally:
+        sys.path.pop(0)
+    blob = b"a tarball"
+    lock = {
+        "packages": {
+            "": {"name": "lab", "dependencies": {"a": "1.0.0"}},
+            "node_modules/a": {"version": "1.0.0", "integrity": pa._integrity(blob)},
+            "node_modules/a/node_modules/@s/b": {"version": "2.0.0", "integrity": "sha512-x"},
+            "node_modules/c": {"version": "3.0.0", "integrity": "sha512-y", "inBundle": True},
+            "node_modules/d": {"link": True, "resolved": "../d"},
+        }
+    }
+    assert pa._npm_packages(lock) == {
+        "node_modules/a": ("a@1.0.0", pa._integrity(blob)),
+        "node_modules/a/node_modules/@s/b": ("@s/b@2.0.0", "sha512-x"),
+    }
+    assert pa._integrity(blob).startswith("sha512-") and pa._integrity(blob) != pa._integrity(b"another")
