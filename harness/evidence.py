@@ -9,11 +9,12 @@ import json
 import re
 import shutil
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import requests
+
+from harness import clock
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,9 @@ class EvidenceRecorder:
     # The same observations in English, for the report's English rendering; None where a check gave
     # only the Chinese sentence (the English report then says the text is missing, never guesses).
     observations_en: list[str | None] = field(default_factory=list)
+    # Opinions and hints (CNAS-CL01 7.8.7): said beside the result, never a ground of the verdict;
+    # the report shows them apart from the observed results, marked as the lab's opinion.
+    hints: list[dict[str, str | None]] = field(default_factory=list)
     _transcript: Path | None = None
     _exchanges: int = 0
 
@@ -75,6 +79,11 @@ class EvidenceRecorder:
         Both are built from the same values; neither is ever an assertion message or a repr."""
         self.observations.append(text)
         self.observations_en.append(en)
+
+    def hint(self, text: str, en: str | None = None) -> None:
+        """An opinion or hint beside the result (a self-signed certificate in a test deployment, a
+        stronger scheme worth considering): Chinese, and the same in English."""
+        self.hints.append({"zh": text, "en": en})
 
     def summary(self, language: str = "zh") -> str:
         if language == "en":
@@ -116,7 +125,7 @@ class EvidenceRecorder:
         """Append one request/response exchange to the check's transcript, at once."""
         req = response.request
         self._exchanges += 1
-        lines = [f"### {self._exchanges}. {datetime.now().isoformat(timespec='milliseconds')} {note}".rstrip()]
+        lines = [f"### {self._exchanges}. {clock.instant()} {note}".rstrip()]
         lines.append(f"> {req.method} {req.url}")
         lines += [f"> {k}: {v}" for k, v in req.headers.items()]
         body = req.body

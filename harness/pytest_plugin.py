@@ -12,16 +12,14 @@ lost database) stops the session cleanly, so the sample is torn down and the run
 from __future__ import annotations
 
 import contextlib
-import os
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from harness import results
+from harness import clock, results
 from harness.config import lab_config
 from harness.deploy import GUARD, DeployError, Deployment, Target, deployer_for
 from harness.deploy.base import SampleDied
@@ -33,8 +31,9 @@ from harness.evidence import EvidenceRecorder
 from harness.plan import CheckRef, Plan, PlanError, build_plan
 from harness.results import NOT_APPLICABLE_PREFIX, EvidenceRef, Outcome, RunStatus, VerdictInput
 from harness.runs import open_run
+from harness.side_outputs import allure_labels, attach_to_allure, drop_side_outputs
 from harness.spec import LoadedSpec, SpecError, load_spec
-from harness.verdicts import decide, describe, on_dead_sample
+from harness.verdicts import decide, describe, error_kind, lab_error, on_dead_sample
 
 _STATE = pytest.StashKey["HarnessState"]()
 _REPORTS = pytest.StashKey[dict[str, pytest.TestReport]]()
@@ -186,7 +185,7 @@ def deployment(request: pytest.FixtureRequest, sample_spec: LoadedSpec) -> Itera
     target: Target = request.param
     deployer = deployer_for(target.backend)
     workdir = state.run_dir / "deploy" / target.model
-    info: dict[str, Any] = {"model": target.model, "backend": target.backend, "started": datetime.now().isoformat()}
+    info: dict[str, Any] = {"model": target.model, "backend": target.backend, "started": clock.now().isoformat()}
     state.deployments[target.model] = info
     try:
         dep = deployer.deploy(sample_spec, target, workdir)
@@ -206,7 +205,7 @@ def deployment(request: pytest.FixtureRequest, sample_spec: LoadedSpec) -> Itera
         GUARD.revoke_deployment(dep)
         deployer.teardown(dep)
         _keep(workdir / "sample-output.log", _logs(dep))
-        info.update(dep.info, finished=datetime.now().isoformat())
+        info.update(dep.info, finished=clock.now().isoformat())
         _save_deployments(state)
 
 
@@ -240,32 +239,14 @@ def evidence(request: pytest.FixtureRequest, deployment: Deployment) -> Evidence
     rec = EvidenceRecorder(run_dir=state.run_dir, check_id=check_id(request.node), model=deployment.target.model)
     request.node.stash[_RECORDER] = rec
     request.node.stash[_GUARD_MARK] = GUARD.mark()
-    _allure_labels(request.node, state, deployment.target.model)
+    sample = f"{state.loaded.spec.sample.name} {state.loaded.spec.sample.version}"
+    allure_labels(clause_ids(request.node), state.plan.basis if state.plan else None, sample, deployment.target.model)
     return rec
 
 
 @pytest.fixture
 def driver(spec: Any, deployment: Deployment, evidence: EvidenceRecorder) -> Any:
     return build_driver(spec, deployment, GUARD, on_response=lambda r, note: evidence.http(r, note))
-
-
-def _allure_labels(item: pytest.Item, state: HarnessState, model: str) -> None:
-    try:
-        import allure
-    except ImportError:
-        return
-    from harness.catalogue import load_catalogue
-
-    cat = load_catalogue(state.plan.basis if state.plan else "JR/T 0199-2020")
-    for cid in clause_ids(item):
-        allure.dynamic.label("clause", cid)
-        if cid in cat.ids():
-            it = cat.item(cid)
-            allure.dynamic.label("chapter", f"{it.chapter} {cat.chapter(it.chapter).title}")
-            allure.dynamic.severity({"critical": "critical", "major": "normal", "minor": "minor"}[it.severity])
-    allure.dynamic.label("sample", f"{state.loaded.spec.sample.name} {state.loaded.spec.sample.version}")
-    allure.dynamic.label("model", model)
-    allure.dynamic.parameter("model", model)  # keeps the same check on two models apart
 
 
 # -- is the sample still there? ------------------------------------------------------------------
@@ -297,7 +278,7 @@ def _still_running(state: HarnessState, item: pytest.Item, when: str) -> str | N
     tail = "\n".join(output.strip().splitlines()[-40:])
     _keep(dep.workdir / "sample-died.txt", f"{cause}\nexit status: {status}\n--- last output ---\n{tail}\n")
     info = state.deployments.setdefault(model, {"model": model})
-    info["died"] = {"noticed": datetime.now().isoformat(), "during": check_id(item), "exit_status": status}
+    info["died"] = {"noticed": clock.now().isoformat(), "during": check_id(item), "exit_status": status}
     _save_deployments(state)
     _say(
         item.config,
@@ -369,28 +350,35 @@ def pytest_runtest_makereport(
         # An assertion is the sample failing a requirement; any other exception is the lab's.
         is_product = report.when == "call" and call.excinfo.errisinstance(AssertionError)
         item.stash.setdefault(_EXC, {})[report.when] = (is_product, describe(call.excinfo))
+        item.stash.setdefault(_ERR, {})[report.when] = error_kind(call.excinfo.value)
     if report.when == "teardown":
         _record(item, state, reports)
     return report
 
 
 _EXC = pytest.StashKey[dict[str, tuple[bool, str]]]()
+_ERR = pytest.StashKey[dict[str, dict[str, Any]]]()  # per phase: the exception's kind (error_kind)
 
 
 def _record(item: pytest.Item, state: HarnessState, reports: dict[str, pytest.TestReport]) -> None:
     rec = item.stash.get(_RECORDER, None)
     outcome, detail = decide(reports, item.stash.get(_EXC, {}), rec)
+    cause: str | None = None  # what made it an error when no exception of the check says
     refused = record_refusals(rec, GUARD, item.stash[_GUARD_MARK]) if rec is not None else ""
     if refused and outcome in (Outcome.PASS, Outcome.FAIL):
         # A refused connection voids the verdict: the check may have judged something out of scope.
         outcome, detail = Outcome.ERROR, refused + (f" (it would have been {outcome}: {detail})" if detail else "")
+        cause = "OutOfScope"
     setup = reports.get("setup")
     planned_na = outcome == Outcome.NOT_APPLICABLE and setup is not None and setup.skipped
     gone = item.stash.get(_GONE, None)
     if gone is not None and not planned_na:
         outcome, detail = on_dead_sample(outcome, detail, gone)
-    started = datetime.fromtimestamp(reports["setup"].start) if "setup" in reports else datetime.now()
-    finished = datetime.fromtimestamp(reports["teardown"].stop) if "teardown" in reports else datetime.now()
+        cause = "SampleDied" if outcome == Outcome.ERROR else cause
+    error = lab_error(outcome, detail, item.stash.get(_ERR, {}), cause)
+    # Times as the record keeps them: the lab's wall-clock time (harness.clock).
+    started = clock.from_timestamp(reports["setup"].start) if "setup" in reports else clock.stamp()
+    finished = clock.from_timestamp(reports["teardown"].stop) if "teardown" in reports else clock.stamp()
     state.counts[outcome] = state.counts.get(outcome, 0) + 1
     if state.record_failure is not None:
         return  # the session is stopping; nothing more can be recorded
@@ -416,6 +404,8 @@ def _record(item: pytest.Item, state: HarnessState, reports: dict[str, pytest.Te
                 evidence=tuple(EvidenceRef(e.kind, e.title, e.path, e.sha256, e.size) for e in rec.items)
                 if rec
                 else (),
+                hints=tuple(rec.hints) if rec else (),
+                error=error,
             ),
         )
     except (HarnessError, OSError) as e:
@@ -424,7 +414,7 @@ def _record(item: pytest.Item, state: HarnessState, reports: dict[str, pytest.Te
     if disk is not None:
         _stop(item, state, f"the lab data directory cannot be written ({check_id(item)})", disk)
         return
-    _attach_to_allure(rec, state)
+    attach_to_allure(rec, state.run_dir)
 
 
 def _stop(item: pytest.Item, state: HarnessState, what: str, e: BaseException) -> None:
@@ -433,40 +423,8 @@ def _stop(item: pytest.Item, state: HarnessState, what: str, e: BaseException) -
     why = e.strerror if isinstance(e, OSError) and e.strerror else str(e).splitlines()[0]
     state.record_failure = f"{what}: {why}"
     item.session.shouldstop = state.record_failure
-    _drop_side_outputs(item.config)
+    drop_side_outputs(item.config)
     _say(item.config, f"harness: {state.record_failure}; stopping the run")
-
-
-def _drop_side_outputs(config: pytest.Config) -> None:
-    """The JUnit XML and allure results are written to the same data disk: once it is full they
-    would turn a clean stop into an INTERNALERROR, so they are given up (the lab record says why)."""
-    from _pytest.junitxml import LogXML
-
-    for plugin in config.pluginmanager.get_plugins():
-        if isinstance(plugin, LogXML):
-            plugin.logfile = os.devnull  # it unregisters itself at the end; it just writes nowhere
-    try:
-        import allure_commons
-        from allure_commons.logger import AllureFileLogger
-    except ImportError:
-        return
-    for plugin in allure_commons.plugin_manager.get_plugins():
-        if isinstance(plugin, AllureFileLogger):
-            allure_commons.plugin_manager.unregister(plugin)
-
-
-def _attach_to_allure(rec: EvidenceRecorder | None, state: HarnessState) -> None:
-    if rec is None:
-        return
-    try:
-        import allure
-    except ImportError:
-        return
-    for e in rec.items:
-        try:
-            allure.attach.file(str(state.run_dir / e.path), name=e.title)
-        except Exception:  # noqa: BLE001 - allure not active in this session; the lab DB has it
-            return
 
 
 class _CollectionWatch:

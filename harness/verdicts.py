@@ -6,6 +6,7 @@ the outcomes themselves (and their labels) are the results room's: harness.resul
 from __future__ import annotations
 
 import traceback
+from typing import Any
 
 import pytest
 
@@ -21,6 +22,8 @@ __all__ = [
     "Outcome",
     "decide",
     "describe",
+    "error_kind",
+    "lab_error",
     "needs_review",
     "not_applicable",
     "on_dead_sample",
@@ -106,3 +109,37 @@ def on_dead_sample(outcome: Outcome, detail: str, cause: str) -> tuple[Outcome, 
     if first and first != cause:
         return Outcome.ERROR, f"{cause}（{first}）"
     return Outcome.ERROR, cause
+
+
+def error_kind(exc: BaseException) -> dict[str, Any]:
+    """What the report needs to state a lab error in its own language: the exception's classes
+    (most specific first) and the Chinese sentence a HarnessError may carry."""
+    kinds = [c.__name__ for c in type(exc).__mro__ if c not in (BaseException, object)]
+    return {"kinds": kinds, "zh": getattr(exc, "zh", None)}
+
+
+# Lab errors that are no exception of the check (decide() names them by these first words).
+_NO_EXCEPTION = {
+    "check did not run": "NotRun",
+    "check skipped itself": "NotRun",
+    "the check left no evidence, so its verdict cannot stand": "NoEvidence",
+    "the check handed the item to an engineer without recording what it observed": "NoEvidence",
+    "setup failed": "LabFault",
+    "teardown failed": "LabFault",
+}
+
+
+def lab_error(
+    outcome: Outcome, detail: str, errs: dict[str, dict[str, Any]], cause: str | None = None
+) -> dict[str, Any] | None:
+    """An error verdict's kind ({"kinds", "zh"}), None for any other outcome. `errs`: per phase, the
+    exception's error_kind; `cause`: the kind when the rules above (not an exception) made it an error."""
+    if outcome != Outcome.ERROR:
+        return None
+    if cause:
+        return {"kinds": [cause], "zh": None}
+    plain = _NO_EXCEPTION.get(detail.split(":")[0].split(" (")[0])
+    if plain:
+        return {"kinds": [plain], "zh": None}
+    raised = next((errs[w] for w in ("setup", "call", "teardown") if w in errs), None)
+    return raised or {"kinds": ["LabFault"], "zh": None}

@@ -16,8 +16,8 @@ for arg in "$@"; do
   esac
 done
 
-# chromium: browser checks (never `playwright install`: no browser download works here);
-# fonts-wqy-microhei: Chinese in PDFs and screenshots; libpcap0.8: scapy's BPF filters;
+# chromium: browser checks and the report's PDF (never `playwright install`: no browser download
+# works here); fonts-wqy-microhei: Chinese in PDFs and screenshots; libpcap0.8: scapy's BPF filters;
 # openssl: the reference sample makes its certificate; poppler-utils: looking at PDF pages.
 pkgs=(chromium fonts-wqy-microhei libpcap0.8 openssl poppler-utils iproute2 openssh-server openssh-client rsync)
 if [ "$engine" = 1 ]; then pkgs+=(docker.io debootstrap); fi
@@ -41,6 +41,21 @@ if command -v pyenv >/dev/null 2>&1; then pyenv rehash; fi
 command -v harness >/dev/null || { echo "setup: the 'harness' command is not on PATH" >&2; exit 1; }
 python3 -m pip check >/dev/null || { python3 -m pip check; exit 1; }
 
+# Services a sample may declare (deployment.services): Debian's PostgreSQL server and redis-server.
+# The harness starts a private instance of each per deployment (harness/deploy/services.py); it
+# never uses a system-wide instance these packages may start.
+svc_missing=()
+for p in postgresql redis-server; do dpkg -s "$p" >/dev/null 2>&1 || svc_missing+=("$p"); done
+if [ "${#svc_missing[@]}" -gt 0 ]; then
+  echo "setup: installing ${svc_missing[*]} (services samples declare)"
+  apt-get update -q >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${svc_missing[@]}" >/dev/null
+fi
+
+# The lab configuration (identity, signatories, report-signing certificate): made from
+# lab_env/lab.example.yaml with a lab test certificate when missing; an existing one is kept.
+python3 -m harness lab init
+
 if [ "$engine" = 1 ]; then
   # gitlab-ci-local runs the example retest pipeline for real in the tests; 4.72.0 is the last
   # release that starts on Node 20 (4.74+ needs Node 22).
@@ -49,7 +64,7 @@ if [ "$engine" = 1 ]; then
     npm install -g --silent gitlab-ci-local@4.72.0 >/dev/null
   fi
   bash "$here/setup_docker.sh"
-  bash "$here/build_base_image.sh"
+  bash "$here/build_base_image.sh" --services  # --services: the image of declared services (~5 min once)
   python3 "$here/standin_terminals.py" up
 fi
 if [ "$postgres" = 1 ]; then bash "$here/setup_postgres.sh"; fi

@@ -307,3 +307,76 @@ def test_engine_not_reachable(deployer: ContainerDeployer, tmp_path: Path, monke
     monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-engine.sock")
     with pytest.raises(DeployError, match="docker engine not reachable"):
         deployer.deploy(make_spec(tmp_path), TARGET, tmp_path / "w")
+
+
+CARD = "6222021234567890128"
+
+
+def test_install_transcript_is_not_the_products_log(deployer: ContainerDeployer, tmp_path: Path) -> None:
+    # A nonce makes the install steps new, so they run now (an image from the cache ran them before).
+    nonce = os.urandom(4).hex()
+    steps = [
+        {"run": f"echo install-ok {CARD} {nonce}"},
+        {"run": "echo 'port={ports.web} in {workdir}' > installed.txt"},
+    ]
+    dep = deployer.deploy(make_spec(tmp_path, install=steps), TARGET, tmp_path / "w")
+    try:
+        assert dep.info["image_reused"] is False
+        assert f"install-ok {CARD} {nonce}" in dep.install_transcript()
+        logs = dep.logs()
+        assert "sample listening on 8080" in logs and CARD not in logs and "install-ok" not in logs
+    finally:
+        deployer.teardown(dep)
+        dep.client.images.remove(dep.info["image_id"], force=True)
+    assert CARD not in (tmp_path / "w" / "output.log").read_text()
+
+
+def test_declared_services_run_beside_the_sample(deployer: ContainerDeployer, tmp_path: Path) -> None:
+    import psycopg
+
+    from harness.deploy.scope import ScopeGuard
+    from harness.probes import ports, stores
+
+    reach = (
+        'python3 -c "import socket; [socket.create_connection((h, int(p)), 3) for h, p in '
+        "[('{services.db.host}', '{services.db.port}'), ('{services.cache.host}', '{services.cache.port}')]]; "
+        "open('reached.txt', 'w').write('{services.db.user}@{services.db.name}')\""
+    )
+    spec = make_spec(
+        tmp_path,
+        services=[{"name": "db", "kind": "postgresql", "database": "shop"}, {"name": "cache", "kind": "redis"}],
+        env={"GREETING": "hello", "DATABASE_URL": "{services.db.url}"},
+        start={"run": f"{reach} && cd app && exec python3 server.py {{ports.web}}"},
+    )
+    dep = deployer.deploy(spec, TARGET, tmp_path / "w")
+    db = dep.services["db"]
+    try:
+        # The sample reached both services on the internal network, by the values its templates got.
+        assert dep.read_file("reached.txt") == b"sample@shop"
+        assert db.version.startswith("PostgreSQL") and dep.services["cache"].version.startswith("Redis")
+        assert [s["name"] for s in dep.info["services"]] == ["db", "cache"]
+        # What the sample writes there is what the storage check reads.
+        with psycopg.connect(db.url, connect_timeout=5) as conn:
+            conn.execute("CREATE TABLE users (name text, password text)")
+            conn.execute("INSERT INTO users VALUES ('alice', 'Alice#2024pay')")
+        read = {r.service: r for r in stores.read_services(dep)}
+        assert read["db"].ok and [v.value for v in read["db"].values] == ["alice", "Alice#2024pay"]
+        assert read["cache"].ok and read["cache"].objects == 0
+        # The services are the lab's, not the sample's exposure.
+        guard = ScopeGuard()
+        guard.allow_deployment(dep)
+        assert [s.local_port for s in ports.exposure(dep, {"web": 8080}, guard).listeners] == [8080]
+    finally:
+        deployer.teardown(dep)
+    assert all(dep.client.containers.list(all=True, filters={"id": i}) == [] for i in dep.service_ids)
+    assert (tmp_path / "w" / "services" / "db.log").exists()
+
+
+def test_install_steps_cannot_use_a_service_in_a_container(deployer: ContainerDeployer, tmp_path: Path) -> None:
+    spec = make_spec(
+        tmp_path,
+        services=[{"name": "db", "kind": "postgresql"}],
+        install=[{"run": "echo migrate {services.db.url}"}],
+    )
+    with pytest.raises(DeployError, match=r"service db: .*without any network"):
+        deployer.deploy(spec, TARGET, tmp_path / "w")

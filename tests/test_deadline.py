@@ -50,3 +50,26 @@ def test_lab_calendar_rejects_dates_of_the_wrong_year(tmp_path):
     cal.write_text("years:\n  2028:\n    holidays: [2027-01-01]\n")
     with pytest.raises(ValueError, match="another year"):
         is_workday(date(2028, 1, 3), lab_calendar=cal)
+
+
+def test_lab_calendar_adds_to_a_year_the_library_covers(tmp_path):
+    """A 2026 entry naming one extra day off changes that day only: every date the library knows
+    for 2026 (Spring Festival, National Day, the worked Saturdays) stays as it was."""
+    empty = tmp_path / "none.yaml"
+    empty.write_text("years: {}\n")
+    cal = tmp_path / "calendar.yaml"
+    cal.write_text("years:\n  2026:\n    holidays: [2026-11-30]\n")  # a Monday made a day off
+    for completed in (date(2026, 9, 28), date(2026, 2, 12), date(2026, 2, 13), date(2026, 10, 3), date(2026, 5, 6)):
+        assert due_date(completed, lab_calendar=cal) == due_date(completed, lab_calendar=empty), completed
+    assert is_workday(date(2026, 10, 10), lab_calendar=cal)  # the library's worked Saturday is kept
+    assert not is_workday(date(2026, 10, 5), lab_calendar=cal)  # and its National Day holiday
+    assert not is_workday(date(2026, 11, 30), lab_calendar=cal)  # the lab's own entry counts
+    assert due_date(date(2026, 11, 27), lab_calendar=cal) == date(2026, 12, 7)  # Mon 30 off: Dec 1-4, 7
+
+
+def test_calendar_gap_names_its_year(tmp_path):
+    empty = tmp_path / "calendar.yaml"
+    empty.write_text("years: {}\n")
+    with pytest.raises(CalendarGap) as e:
+        due_date(date(2026, 12, 30), lab_calendar=empty)
+    assert e.value.year == 2027

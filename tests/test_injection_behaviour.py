@@ -199,7 +199,7 @@ def board(request: pytest.FixtureRequest) -> Iterator[RestDriverImpl]:
     server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(state))
     threading.Thread(target=server.serve_forever, daemon=True).start()
     guard = ScopeGuard()
-    guard.allow("127.0.0.1")
+    guard.allow("127.0.0.1", [server.server_address[1]])
     dep = _Dep(Target("m", "process"), "127.0.0.1", {"http": server.server_address[1]}, Path("/tmp"))
     try:
         yield RestDriverImpl(RestDriver.model_validate(SPEC), dep, guard)

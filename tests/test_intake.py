@@ -49,6 +49,11 @@ def test_inconsistent_submission_is_refused_with_every_problem(tmp_path):
     assert "media[1].path" in err and "missing" in err
     assert "documentation.scope" in err
     assert "Traceback" not in err
+    # Each finding names the spec line that wrote the field: FILE:LINE: field: what.
+    lines = [x.removeprefix("error: ") for x in err.splitlines() if x.startswith("error: ")]
+    assert len(lines) == 5
+    assert all(x.startswith(f"{spec}:") and x.split(":")[1].isdigit() for x in lines), lines
+    assert f"{spec}:2: sample.name:" in err and f"{spec}:6: documentation.scope:" in err
 
 
 def test_samples_lists_registrations():

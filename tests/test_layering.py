@@ -1,6 +1,7 @@
 """The rooms' layering holds (pyproject.toml [tool.importlinter]): the plan does not import deploy,
-the report and the lab record do not import pytest, the library never imports the CLI, and there
-are no import cycles between the harness's rooms."""
+the report and the lab record do not import pytest, the library never imports the CLI, there are no
+import cycles between the harness's rooms (nor inside the report room and the lab record), and no
+module outside the lab record (harness.results) opens the lab database."""
 
 from __future__ import annotations
 
@@ -16,6 +17,8 @@ REQUIRED = {
     "the lab record knows nothing above it",
     "the library never imports the CLI",
     "no import cycles between the harness's rooms",
+    "no import cycles inside the report room and the lab record",
+    "only the lab record opens the lab database",
 }
 
 

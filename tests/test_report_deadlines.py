@@ -1,12 +1,12 @@
 """Report deadlines across holidays and adjusted weekends, and the flags `harness deadlines` shows."""
 
-from datetime import date
+from datetime import date, datetime
+from pathlib import Path
 
 import pytest
 
 from harness.dates import add_months
-from harness.report.deadline import due_date
-from harness.report.workflow import deadline_flag
+from harness.report.deadline import deadline_flag, due_date
 
 
 @pytest.mark.parametrize(
@@ -50,3 +50,68 @@ def test_deadline_without_calendar_data_is_unknown_not_guessed() -> None:
 def test_validity_is_24_calendar_months() -> None:
     assert add_months(date(2026, 11, 27), 24) == date(2028, 11, 27)
     assert add_months(date(2024, 2, 29), 24) == date(2026, 2, 28)
+
+
+@pytest.fixture
+def scratch_db(tmp_path, monkeypatch):
+    """A lab database of its own, holding one sample and run (through the results room)."""
+    monkeypatch.setenv("HARNESS_DATA_DIR", str(tmp_path / "data"))  # a new lab: its database may be made
+    monkeypatch.setenv("HARNESS_DB_URL", f"sqlite:///{tmp_path / 'data' / 'lab.db'}")
+    monkeypatch.setenv("HARNESS_CALENDAR", str(tmp_path / "calendar.yaml"))
+    (tmp_path / "calendar.yaml").write_text("years: {}\n")
+    from harness import results
+
+    sample, _ = results.register_sample(
+        results.NewSample(
+            name="样品",
+            version="1",
+            applicant="a",
+            producer="p",
+            spec_path="x",
+            spec_sha256="0" * 64,
+            spec_snapshot={},
+            media=[],
+            received=date(2026, 12, 1),
+            retain_until=date(2028, 12, 1),
+            observed={},
+        )
+    )
+    run = results.open_run(sample.id, "full", {})
+    (tmp_path / "run_id").write_text(run.id)
+    return tmp_path
+
+
+def _report(lab: Path, number: str, completed: date, due: date | None) -> None:
+    from harness import results
+
+    results.insert_report(
+        results.NewReport(
+            number=number,
+            revision=1,
+            run_id=(lab / "run_id").read_text(),
+            kind="full",
+            language="zh",
+            languages=("zh",),
+            tests_completed=completed,
+            due=due,
+            content={"sample": {"name": "样品", "version": "1"}},
+            content_sha256="0" * 64,
+            out_dir="/nowhere",
+            created=datetime(2026, 12, 30, 9, 0),
+        )
+    )
+
+
+def test_deadlines_name_what_the_calendar_cannot_give(scratch_db):
+    """A due date in a year without calendar data is 'unknown: no calendar data for 2027', never '-'
+    and never guessed; a known due date that has passed is overdue even when the days left cannot
+    be counted."""
+    from harness.report.deadline import deadlines
+
+    _report(scratch_db, "FTL-2026-0001", date(2026, 12, 30), None)
+    _report(scratch_db, "FTL-2026-0002", date(2026, 11, 27), date(2026, 12, 4))
+    rows = {d.number: d for d in deadlines(today=date(2027, 1, 4))}
+    unknown, passed = rows["FTL-2026-0001"], rows["FTL-2026-0002"]
+    assert unknown.flag == "unknown" and unknown.due is None
+    assert unknown.note == "no calendar data for 2027"
+    assert passed.flag == "overdue" and passed.left is None and passed.note == "no calendar data for 2027"

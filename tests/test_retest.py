@@ -4,6 +4,7 @@ GitLab pipeline run for real with gitlab-ci-local (shell executor)."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -26,11 +27,14 @@ def copy_sample(dest: Path, edit=None) -> Path:
 
 
 def spec_for(path: Path, media: Path, version: str, extra: str = "") -> Path:
+    # The media path is relative, as in a product repository: a CI job runs in a copy of it, and a
+    # spec may name only files in its own folder (or the lab's reference folders).
+    rel = os.path.relpath(media, path.parent)
     path.write_text(
         f"extends: {SPECS / 'refpay.yaml'}\n"
         f"certification_unit: {{version: '{version}'}}\n"
         f"sample: {{version: '{version}'}}\n"
-        f"media:\n  - {{path: {media}, sha256: '{tree_sha256(media)}', role: source}}\n" + extra,
+        f"media:\n  - {{path: {rel}, sha256: '{tree_sha256(media)}', role: source}}\n" + extra,
         encoding="utf-8",
     )
     return path

@@ -75,7 +75,7 @@ def test_never_healthy_sample_gives_error_verdicts_naming_the_cause_and_keeps_ou
     assert "no-such-health" in kept and "refpay" in kept  # the sample's own output is there
     report = json.loads((Path(r.stdout.strip().splitlines()[-1])).read_text())
     assert report["summary"]["不符合"] == 0
-    assert "检测尚未完成" in report["conclusion"]
+    assert "检测尚未完成" in report["conclusion"]["zh"]
 
 
 def test_sample_that_exits_at_start_is_an_error_with_its_exit_output(tmp_path):

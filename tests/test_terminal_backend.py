@@ -31,6 +31,7 @@ from harness.spec import LoadedSpec, SampleSpec
 STANDINS = PROJECT_ROOT / "lab_env" / "standin_terminals.py"
 MODELS = ["LT-POS-A1", "LT-POS-B2"]
 SAMPLE_PORT = 18080
+CARD = "6222021234567890128"
 
 SERVER = textwrap.dedent(
     """\
@@ -109,7 +110,8 @@ def make_spec(tmp: Path, *, health_status: int = 200, install: list[dict[str, An
             "backend": "terminal",
             "install": install
             if install is not None
-            else [{"run": "echo installed into {workdir} for {host} > install.txt && echo install-ok"}],
+            # The install step prints a card number: the lab's transcript holds it, the product's log never.
+            else [{"run": f"echo installed into {{workdir}} for {{host}} > install.txt && echo install-ok {CARD}"}],
             "start": {
                 "run": f"python3 server.py --bind {{bind}} --port {{ports.http}} --health-status {health_status}"
             },
@@ -249,7 +251,9 @@ def test_deploy_health_files_logs_teardown(standins: Inventory, model: str, tmp_
         with pytest.raises(PermissionError):
             dep.read_file("../output.log")
         logs = dep.logs()
-        assert "install-ok" in logs and f"sample listening on 0.0.0.0:{SAMPLE_PORT}" in logs
+        assert f"sample listening on 0.0.0.0:{SAMPLE_PORT}" in logs
+        assert "install-ok" not in logs and CARD not in logs, "the install transcript is not the product's log"
+        assert f"install-ok {CARD}" in dep.install_transcript() == (tmp_path / "work/install.log").read_text()
         assert "--- app.log ---" in logs and "GET /health" in logs
         assert Path(dep.remote_dir).name in deploy_dirs(unit)
         assert len(leftovers.orphans("terminal")) == 0  # recorded, but its owner (us) is alive
@@ -314,7 +318,8 @@ def test_health_never_passing_raises_with_logs_and_restores_unit(standins: Inven
         deployer_for("terminal").deploy(make_spec(tmp_path, health_status=503), target, tmp_path / "work")
     msg = str(e.value)
     assert "health check never passed" in msg and "answered 503" in msg
-    assert "sample listening" in e.value.logs and "install-ok" in e.value.logs
+    assert "sample listening" in e.value.logs and "install-ok" not in e.value.logs
+    assert "install-ok" in (tmp_path / "work" / "install.log").read_text()
     assert deploy_dirs(target.unit) == before
     rc, _ = on_unit(target.unit, f"pgrep -u {target.unit['user']} -f '[s]erver.py --bind'")
     assert rc != 0, "the sample is still running on the unit"

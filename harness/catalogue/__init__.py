@@ -41,6 +41,8 @@ class Item(_Frozen):
     title_en: str
     requirement: str
     method: str
+    requirement_en: str | None = None  # for the report's English rendering
+    method_en: str | None = None
     method_kind: MethodKind
     severity: Severity
     verified: bool = False

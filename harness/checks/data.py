@@ -22,7 +22,7 @@ import re
 import sqlite3
 import tempfile
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +38,7 @@ from harness.checks.pii import (
     masked_renderings,
     redact,
 )
+from harness.probes.stores import StoredValue
 from harness.spec.model import Account
 
 
@@ -139,14 +140,6 @@ def scan_text(
 
 # -- what the sample stores ----------------------------------------------------------------------
 SQLITE_MAGIC = b"SQLite format 3\x00"
-
-
-@dataclass(frozen=True)
-class StoredValue:
-    where: str  # file, or file:table.column[row]
-    column: str | None
-    value: str
-    row: Mapping[str, Any] = field(default_factory=dict)  # the other columns of the same row
 
 
 def stored_values(name: str, blob: bytes, wal: bytes | None = None) -> list[StoredValue]:

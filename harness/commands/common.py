@@ -7,8 +7,6 @@ in harness.cli turns it into lines on stderr and the exit code harness.errors gi
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import NoReturn
 
 import typer
@@ -53,10 +51,3 @@ def fail(lines: list[str] | str, code: int = EXIT_BAD_INPUT) -> NoReturn:
     for line in [lines] if isinstance(lines, str) else lines:
         err.print(f"error: {line}")
     raise typer.Exit(code)
-
-
-@contextmanager
-def bad_input() -> Iterator[None]:
-    """Kept for command modules not yet moved over: errors now reach the one handler in harness.cli,
-    which maps every HarnessError (InputError: 2) and anything unexpected (3) to its exit."""
-    yield

@@ -11,6 +11,8 @@ from rich.table import Table
 from harness import results
 from harness.commands.common import app, fail, out
 from harness.config import lab_config
+from harness.errors import HarnessError, exit_code_of
+from harness.files import FileRefused
 from harness.intake import check_intake, register, tree_sha256
 from harness.report import create_report
 from harness.spec import load_spec
@@ -56,10 +58,10 @@ def spec_check(spec: Path) -> None:
     from harness.drivers.validate import driver_problems
 
     loaded = load_spec(spec)
-    problems = check_intake(loaded)
+    problems = check_intake(loaded)  # each names the spec file and line that wrote its field
     driver = driver_problems(loaded)
     if problems or driver:
-        fail([f"{spec}: {p}" for p in problems] + [str(p) for p in driver])
+        fail([str(p) for p in problems] + [str(p) for p in driver])
     out.print(f"{spec}: ok")
 
 
@@ -67,9 +69,11 @@ def spec_check(spec: Path) -> None:
 def spec_hash(paths: list[Path]) -> None:
     """Print the SHA-256 the spec's media entries need (a directory hashes as a tree)."""
     for p in paths:
-        if not p.exists():
-            fail(f"{p}: no such file or directory")
-        out.print(f"{tree_sha256(p)}  {p}")
+        try:
+            digest = tree_sha256(p)
+        except FileRefused as e:
+            fail(f"{p}: {e}")
+        out.print(f"{digest}  {p}")
 
 
 @spec_app.command("rehash")
@@ -82,7 +86,10 @@ def spec_rehash(specs: list[Path]) -> None:
         text = spec.read_text(encoding="utf-8")
         data = yaml.safe_load(text) or {}
         for m in data.get("media", []):
-            new = tree_sha256((spec.parent / m["path"]).resolve())
+            try:
+                new = tree_sha256((spec.parent / m["path"]).resolve())
+            except FileRefused as e:
+                fail(f"{spec}: media {m['path']}: {e}")
             if str(m["sha256"]) != new:
                 text = text.replace(str(m["sha256"]), new)
                 out.print(f"{spec}: {m['path']} -> {new}")
@@ -106,11 +113,18 @@ def run(
     from harness.run import run_sample
 
     result = run_sample(spec, backend=backend, only=only.split(",") if only else None, suites=suite)
-    out.print(result.summary_line())
-    if result.exit_code in (EXIT_BAD_INPUT, EXIT_INTERRUPTED):
+    if result.exit_code in (EXIT_BAD_INPUT, EXIT_INTERRUPTED) or not report:
+        out.print(result.summary_line())
         raise typer.Exit(result.exit_code)
-    if report:
+    # The report is written before the run's line is printed: a report that cannot be written (a
+    # read-only or full reports folder) makes the run's exit code the report's error, never "exit 0" first.
+    try:
         written = create_report(result.run_id, lang)
-        out.print(f"report {written.number}: {written.files['html']}")
-        out.print(str(written.files["json"]))
+    except HarnessError as e:
+        result.exit_code = exit_code_of(e)
+        out.print(f"{result.summary_line()}; the run's report was not written")
+        raise  # the one handler (harness.cli) says why, with this exit code
+    out.print(result.summary_line())
+    out.print(f"report {written.number}: {written.files['html']}")
+    out.print(str(written.files["json"]))
     raise typer.Exit(result.exit_code)

@@ -23,6 +23,11 @@ from harness.templating import ports_ns, render
 
 urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
 
+# In every deployment's workdir: the lab's transcript of the install steps, and what the sample
+# itself printed while it ran. Kept apart so that no check reads the lab's output as the product's.
+INSTALL_LOG = "install.log"
+OUTPUT_LOG = "output.log"
+
 
 def lab_session(verify: bool = False, guard: ScopeGuard | None = None) -> requests.Session:
     """The requests session for test traffic: every connection passes the scope guard (the run's,
@@ -63,6 +68,9 @@ class Deployment(ABC):
     workdir: Path  # the lab-side directory of this deployment (logs, collected files)
     info: dict[str, Any] = field(default_factory=dict)  # for the report: image ID, unit, ...
     loaded: LoadedSpec | None = field(default=None, repr=False)  # what it was deployed from (restart)
+    # The services the spec declared, started for this deployment (harness.deploy.services):
+    # name -> ServiceInstance. Storage checks read them (harness.probes.stores).
+    services: dict[str, Any] = field(default_factory=dict)
 
     def url_values(self) -> dict[str, Any]:
         return {"host": self.host, "ports": ports_ns(self.ports)}
@@ -72,7 +80,14 @@ class Deployment(ABC):
 
     @abstractmethod
     def logs(self) -> str:
-        """Everything the sample printed, plus its declared log files."""
+        """The product's logs: what the sample printed while it ran, plus its declared log files
+        (10.logs reads these). Never the lab's install transcript: see ``install_transcript``."""
+
+    def install_transcript(self) -> str:
+        """The lab's record of the install steps (each command and its output): evidence of how
+        the sample was deployed, shown with the deployment, never read as the product's log."""
+        p = self.workdir / INSTALL_LOG
+        return p.read_text(errors="replace") if p.exists() else ""
 
     @abstractmethod
     def read_file(self, relative: str) -> bytes:

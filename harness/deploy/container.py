@@ -26,20 +26,35 @@ import os
 import posixpath
 import shutil
 import subprocess
+import sys
 import tarfile
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from harness.deploy import leftovers
-from harness.deploy.base import Deployer, DeployError, Deployment, Target, register, wait_healthy
-from harness.deploy.images import BASE_IMAGE
-from harness.deploy.process import copy_media
+from harness.config import lab_config
+from harness.deploy import hostfw, leftovers, services
+from harness.deploy.base import (
+    INSTALL_LOG,
+    OUTPUT_LOG,
+    Deployer,
+    DeployError,
+    Deployment,
+    Target,
+    register,
+    wait_healthy,
+)
+from harness.deploy.images import BASE_IMAGE, SERVICES_RECIPE, SERVICES_REPO
+from harness.deploy.process import copy_media, copy_tree
+from harness.files import FileRefused, regular_file
 from harness.spec import LoadedSpec
-from harness.templating import TemplateError, ports_ns, render
+from harness.spec.model import check_package_requirement
+from harness.templating import TemplateError, deploy_values, render
 
 if TYPE_CHECKING:
     from docker import DockerClient
@@ -95,18 +110,9 @@ asyncio.run(main())
 """
 
 
-def _proc_start(pid: int) -> str:
-    """The kernel's start time of a process (field 22 of /proc/PID/stat): pid plus this is unique."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return ""
-    return stat.rsplit(")", 1)[1].split()[19]
-
-
 def owner_labels() -> dict[str, str]:
     pid = os.getpid()
-    return {LABEL_OWNER: str(pid), LABEL_OWNER_START: _proc_start(pid), LABEL_DEPLOYMENT: "1"}
+    return {LABEL_OWNER: str(pid), LABEL_OWNER_START: leftovers.process_start(pid), LABEL_DEPLOYMENT: "1"}
 
 
 def _owner_gone(labels: dict[str, str]) -> bool:
@@ -121,7 +127,38 @@ def _owner_gone(labels: dict[str, str]) -> bool:
     except PermissionError:
         pass
     start = labels.get(LABEL_OWNER_START)
-    return bool(start) and _proc_start(pid) not in ("", start)
+    return bool(start) and leftovers.process_start(pid) not in ("", start)
+
+
+def _pip_env(home: Path) -> dict[str, str]:
+    """Only what pip needs to reach the index: no PIP_* variable, no host configuration of the user."""
+    keep = ("PATH", "LANG", "http_proxy", "https_proxy", "no_proxy", "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY")
+    return {**{k: os.environ[k] for k in keep if k in os.environ}, "HOME": str(home)}
+
+
+def download_wheels(loaded: LoadedSpec, dest: Path) -> None:
+    """Built wheels of the spec's ``deployment.container.wheels`` (and of what they need), from the
+    lab's index only, into ``dest``. Each item is a package requirement (checked again here: never a
+    pip option such as ``-r /etc/shadow``); pip runs isolated from the host's environment and user
+    configuration, and never builds a source distribution (that would run the applicant's setup.py
+    on the host)."""
+    index = lab_config().pip_index_url
+    dest.mkdir(parents=True, exist_ok=True)
+    for i, req in enumerate(loaded.spec.deployment.container.wheels):
+        field = f"deployment.container.wheels[{i}]"
+        try:
+            check_package_requirement(req)
+        except ValueError as e:
+            raise DeployError(str(loaded.problem(field, str(e)))) from None
+        cmd = [sys.executable, "-m", "pip", "download", "--isolated", "--no-input", "--disable-pip-version-check"]
+        cmd += ["--only-binary=:all:", "--index-url", index, "--dest", str(dest), "--", req]
+        try:
+            r = subprocess.run(cmd, capture_output=True, text=True, timeout=600, env=_pip_env(dest.parent), cwd=dest)
+        except subprocess.TimeoutExpired:
+            raise DeployError(str(loaded.problem(field, f"downloading {req!r} from {index} took over 600 s"))) from None
+        if r.returncode != 0:
+            msg = f"no built wheel of {req!r} (or of what it needs) on {index}; the lab never builds from source"
+            raise DeployError(str(loaded.problem(field, msg)), r.stdout + r.stderr)
 
 
 def docker_client() -> DockerClient:
@@ -185,6 +222,7 @@ class ContainerDeployment(Deployment):
     collect_files: list[str] = field(default_factory=list)
     ledger_key: str = ""
     bridge: str = ""
+    service_ids: list[str] = field(default_factory=list)  # containers of the declared services
     torn_down: bool = False
 
     @property
@@ -213,13 +251,9 @@ class ContainerDeployment(Deployment):
 
     def logs(self) -> str:
         if self.torn_down:  # everything was kept in the workdir before the container went
-            out = self.workdir / "output.log"
+            out = self.workdir / OUTPUT_LOG
             return out.read_text(errors="replace") if out.exists() else ""
-        parts = []
-        install = self.workdir / "install.log"
-        if install.exists():
-            parts.append(install.read_text(errors="replace"))
-        parts.append(self.container_logs())
+        parts = [self.container_logs()]
         for rel in self.log_files:
             try:
                 parts.append(f"--- {rel} ---\n" + self.read_file(rel).decode(errors="replace"))
@@ -292,21 +326,18 @@ class ContainerDeployer(Deployer):
             shutil.rmtree(workdir)
         workdir.mkdir(parents=True)
         declared = {p.name: p.port for p in d.ports}
-        values: dict[str, Any] = {
-            "workdir": SAMPLE_DIR,
-            "bind": "0.0.0.0",  # inside its own network namespace; only the edge can reach it
-            "host": "127.0.0.1",
-            "ports": ports_ns(declared),
-        }
+        # bind 0.0.0.0: inside its own network namespace; only the edge can reach it
+        values = deploy_values(SAMPLE_DIR, "0.0.0.0", "127.0.0.1", declared, _NotWhileBuilding())
         try:
-            env = {k: render(v, values) for k, v in d.env.items()}
-            start_cmd = render(d.start.run, values)
+            # The image is built without any network: variables naming a service are set at start only.
+            env = {k: render(v, values) for k, v in d.env.items() if "{services." not in v}
         except TemplateError as e:
             raise DeployError(f"spec template: {e}") from None
 
         t0 = time.monotonic()
         image, base_id, source, reused = self._image(client, loaded, workdir, values, env)
         image_s = time.monotonic() - t0
+        _note_image(workdir / INSTALL_LOG, source, reused, image.id)
         sample_dir = (image.attrs.get("Config") or {}).get("WorkingDir") or SAMPLE_DIR
         if source != "install":
             sample_dir = sample_dir if sample_dir != "/" else SAMPLE_DIR
@@ -325,6 +356,7 @@ class ContainerDeployer(Deployer):
                 "image_source": source,
                 "image_reused": reused,
                 "image_s": round(image_s, 3),
+                "install_transcript": INSTALL_LOG,
                 "cpus": d.resources.cpus,
                 "memory_mb": d.resources.memory_mb,
             },
@@ -335,7 +367,7 @@ class ContainerDeployer(Deployer):
             collect_files=list(dict.fromkeys([*d.log_files, *d.data_files])),
         )
         try:
-            self._run(client, dep, loaded, image, start_cmd, env)
+            self._run(client, dep, loaded, image, values)
             dep.info["healthy_after_s"] = round(wait_healthy(loaded, dep, dep.alive, dep.logs), 3)
         except DeployError as e:
             c = dep._container()
@@ -409,8 +441,10 @@ class ContainerDeployer(Deployer):
     def _load_archive(client: DockerClient, path: Path) -> Image:
         from docker.errors import DockerException
 
-        if not path.is_file():
-            raise DeployError(f"image archive {path} is missing")
+        try:
+            regular_file(path)
+        except FileRefused as e:
+            raise DeployError(f"image archive {path}: {e}") from None
         try:
             with path.open("rb") as f:
                 loaded = client.images.load(f)
@@ -445,19 +479,12 @@ class ContainerDeployer(Deployer):
             return hit, True
         with tempfile.TemporaryDirectory(prefix="harness-build-") as tmp:
             ctx = Path(tmp) / "context"
-            shutil.copytree(context, ctx, symlinks=True)
+            copy_tree(context, ctx)  # links stay links; one leading out of the context is refused
             if wheels:
                 # The build has no network (and a container's TLS fails here): the host fetches wheels.
-                r = subprocess.run(
-                    ["python3", "-m", "pip", "download", "--only-binary=:all:", "-d", str(ctx / "wheels"), *wheels],
-                    capture_output=True,
-                    text=True,
-                    timeout=600,
-                )
-                if r.returncode != 0:
-                    raise DeployError(
-                        f"pip download of the sample's wheels failed ({r.returncode})", r.stdout + r.stderr
-                    )
+                if (ctx / "wheels").is_symlink():
+                    raise DeployError(f"build context {context}: 'wheels' is a link; the lab downloads wheels there")
+                download_wheels(loaded, ctx / "wheels")
             try:
                 image, _log = client.images.build(
                     path=str(ctx),
@@ -507,7 +534,7 @@ class ContainerDeployer(Deployer):
             tar_path = Path(tmp) / "media.tar"
             with tarfile.open(tar_path, "w") as tar:
                 tar.add(media, arcname=SAMPLE_DIR.lstrip("/"))
-            log = workdir / "install.log"
+            log = workdir / INSTALL_LOG
             c = None
             key_ledger = ""
             try:
@@ -556,7 +583,7 @@ class ContainerDeployer(Deployer):
                             LABEL_ROLE: "sample-cache",
                         },
                         "WorkingDir": SAMPLE_DIR,
-                        "Cmd": ["/bin/sh", "-c", render(d.start.run, values)],
+                        "Cmd": ["/bin/sh", "-c", _default_cmd(d.start.run, values)],
                     },
                 )
             except DockerException as e:
@@ -577,8 +604,7 @@ class ContainerDeployer(Deployer):
         dep: ContainerDeployment,
         loaded: LoadedSpec,
         image: Image,
-        start_cmd: str,
-        env: dict[str, str],
+        values: dict[str, Any],
     ) -> None:
         from docker.errors import APIError, DockerException
 
@@ -598,7 +624,14 @@ class ContainerDeployer(Deployer):
             )
             dep.network_id = net.id
             dep.bridge = bridge
-            dep.info["host_firewall"] = _firewall_host(bridge)
+            dep.info["host_firewall"] = hostfw.close_host(bridge)
+            self._services(client, dep, loaded, net.name, run_id, labels)
+            try:
+                values = {**values, "services": services.template_namespace(dep.services)}
+                env = {k: render(v, values) for k, v in d.env.items()}
+                start_cmd = render(d.start.run, values)
+            except TemplateError as e:
+                raise DeployError(f"spec template: {e}") from None
             c = client.containers.create(
                 image.id,
                 name=f"harness-lab-{run_id}-sample",
@@ -657,6 +690,53 @@ class ContainerDeployer(Deployer):
             dep.ports[p.name] = int(bindings[0]["HostPort"])
         dep.info["ports"] = dict(dep.ports)
 
+    def _services(
+        self, client: DockerClient, dep: ContainerDeployment, loaded: LoadedSpec, network: str, run_id: str,
+        labels: dict[str, str],
+    ) -> None:  # fmt: skip
+        """Each declared service in a container of its own beside the sample, on its internal
+        network, from the lab's services image; the lab reaches it from the host on its address."""
+        decls = loaded.spec.deployment.services
+        if not decls:
+            return
+        image = self._services_image(client)
+        for decl in decls:
+            lab_pw = services.password()
+            c = client.containers.create(
+                image.id,
+                name=f"harness-lab-{run_id}-svc-{decl.name}",
+                command=["/bin/sh", "-c", services.CONTAINER_SCRIPT[decl.kind]],
+                user=services.SYSTEM_USER[decl.kind],
+                environment={"LAB_PASSWORD": lab_pw},
+                network=network,
+                cap_drop=["ALL"],
+                security_opt=["no-new-privileges"],
+                mem_limit="256m",
+                nano_cpus=int(1e9),
+                init=True,
+                labels={**labels, LABEL_ROLE: f"service-{decl.kind}"},
+            )
+            dep.service_ids.append(c.id)
+            self._ledger(dep)
+            c.start()
+            c.reload()
+            ip = c.attrs["NetworkSettings"]["Networks"][network]["IPAddress"]
+            inst = services.container_instance(decl, ip, c.id, lab_pw)
+            dep.services[decl.name] = inst
+            services.wait_ready(inst, partial(_service_exit, client), partial(_service_logs, client))
+            services.set_up(inst, partial(_service_logs, client))
+        dep.info["services"] = [s.describe() for s in dep.services.values()]
+
+    @staticmethod
+    def _services_image(client: DockerClient) -> Image:
+        from harness.deploy import images
+
+        try:  # built on first use from the Debian mirror, like the base image, then reused
+            built = images.ensure_base_image(SERVICES_RECIPE, log=False, repo=SERVICES_REPO)
+        except images.ImageBuildError as e:
+            raise DeployError(f"cannot build the lab's services image: {e}") from None
+        return client.images.get(built.image_id)
+
     @staticmethod
     def _ledger(dep: ContainerDeployment) -> None:
         """Rewrite the ledger entry with everything created so far."""
@@ -664,7 +744,7 @@ class ContainerDeployer(Deployer):
         dep.ledger_key = leftovers.record(
             "container",
             {
-                "containers": [i for i in (dep.container_id, dep.edge_id) if i],
+                "containers": [i for i in (dep.container_id, dep.edge_id, *dep.service_ids) if i],
                 "networks": [dep.network_id] if dep.network_id else [],
                 "workdir": str(dep.workdir),
             },
@@ -689,7 +769,7 @@ class ContainerDeployer(Deployer):
             except DockerException:
                 pass
             # Keep what the sample printed and wrote before the container goes.
-            (dep.workdir / "output.log").write_text(dep.logs())
+            (dep.workdir / OUTPUT_LOG).write_text(dep.logs())
             for rel in dep.collect_files:
                 try:
                     data = dep.read_file(rel)
@@ -699,9 +779,14 @@ class ContainerDeployer(Deployer):
                 out.parent.mkdir(parents=True, exist_ok=True)
                 out.write_bytes(data)
         dep.torn_down = True
-        _remove(dep.client, [dep.edge_id, dep.container_id], [dep.network_id])
+        for svc in dep.services.values():  # the lab's record of its services, kept with the deployment
+            with contextlib.suppress(DockerException):
+                log = dep.client.containers.get(svc.container_id).logs(stdout=True, stderr=True)
+                (dep.workdir / "services").mkdir(exist_ok=True)
+                (dep.workdir / "services" / f"{svc.name}.log").write_bytes(log)
+        _remove(dep.client, [dep.edge_id, dep.container_id, *dep.service_ids], [dep.network_id])
         if dep.bridge:
-            _unfirewall_host(dep.bridge)
+            hostfw.reopen_host(dep.bridge)
         if dep.ledger_key:
             leftovers.forget(dep.ledger_key)
 
@@ -730,11 +815,72 @@ class ContainerDeployer(Deployer):
         for key, payload in leftovers.orphans("container"):
             _remove(client, payload.get("containers", []), payload.get("networks", []))
             leftovers.forget(key)
-        for bridge in _firewalled_bridges():
+        for bridge in hostfw.closed_interfaces():
             if not Path(f"/sys/class/net/{bridge}").exists():  # its network is gone
-                _unfirewall_host(bridge)
+                hostfw.reopen_host(bridge)
                 removed.append(f"removed leftover host firewall rule for {bridge}")
         return removed
+
+
+def _default_cmd(template: str, values: dict[str, Any]) -> str:
+    """The image's default command, for someone looking at the image: the start step as far as it
+    can be known when the image is made (deployments always give their own)."""
+    try:
+        return render(template, values)
+    except TemplateError:
+        return template
+
+
+class _NotWhileBuilding(Mapping[str, Any]):
+    """``{services.…}`` while the image is made: install steps run without any network there.
+    A mapping, as templates look names up in mappings only; asking it for a service says why not."""
+
+    def __getitem__(self, name: str) -> Any:
+        raise TemplateError(
+            f"service {name}: in the container backend the install steps build the image without any network, "
+            "so no service is reachable there; use the service in deployment.start or deployment.env"
+        )
+
+    def __contains__(self, name: object) -> bool:
+        return self[str(name)] is not None  # raises: the reason, not "unknown placeholder"
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(())
+
+    def __len__(self) -> int:
+        return 0
+
+
+def _service_exit(client: DockerClient, inst: services.ServiceInstance) -> int | None:
+    from docker.errors import DockerException
+
+    try:
+        c = client.containers.get(inst.container_id)
+    except DockerException:
+        return -1
+    return None if c.status in ("created", "running") else int(c.attrs["State"].get("ExitCode", -1))
+
+
+def _service_logs(client: DockerClient, inst: services.ServiceInstance) -> str:
+    from docker.errors import DockerException
+
+    try:
+        return client.containers.get(inst.container_id).logs(stdout=True, stderr=True).decode(errors="replace")
+    except DockerException:
+        return ""
+
+
+def _note_image(transcript: Path, source: str, reused: bool, image_id: str) -> None:
+    """Say in the install transcript where the image came from when no install step ran now."""
+    note = {
+        "archive": "the image was loaded from the submitted archive: no install step ran in the lab",
+        "build": "the image was built from the submitted build context",
+    }.get(source, "")
+    if reused:
+        note = (note + "; " if note else "") + "an image the lab made earlier of the same media and steps was reused"
+    if note:
+        with transcript.open("a", encoding="utf-8") as f:
+            f.write(f"# {note} ({image_id})\n")
 
 
 def _remove(client: DockerClient | None, containers: list[str], networks: list[str]) -> None:
@@ -749,47 +895,3 @@ def _remove(client: DockerClient | None, containers: list[str], networks: list[s
     for nid in filter(None, networks):
         with contextlib.suppress(DockerException):
             client.networks.get(nid).remove()
-
-
-# An internal network has no route out of the machine, but the host still answers on the
-# network's gateway address (INPUT, not FORWARD): any host service bound to 0.0.0.0 would be
-# reachable from the sample. One rule per deployment bridge refuses new connections to the host;
-# the edge reaches the sample across the bridge and the host never needs the sample to call it.
-FIREWALL_COMMENT = "harness-lab"
-
-
-def _iptables(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["iptables", "-w", "5", *args], capture_output=True, text=True, timeout=30)
-
-
-def _rule(bridge: str) -> list[str]:
-    return ["INPUT", "-i", bridge, "-m", "conntrack", "--ctstate", "NEW", "-m", "comment",
-            "--comment", FIREWALL_COMMENT, "-j", "DROP"]  # fmt: skip
-
-
-def _firewall_host(bridge: str) -> str:
-    """Install the rule; report (not raise) when it cannot be, e.g. not root: it goes in the info."""
-    try:
-        r = _iptables("-I", *_rule(bridge))
-    except (OSError, subprocess.TimeoutExpired) as e:
-        return f"unavailable: {e}"
-    return "host closed to the sample" if r.returncode == 0 else f"unavailable: {r.stderr.strip()}"
-
-
-def _unfirewall_host(bridge: str) -> None:
-    with contextlib.suppress(OSError, subprocess.TimeoutExpired):
-        while _iptables("-D", *_rule(bridge)).returncode == 0:  # every copy, should there be several
-            pass
-
-
-def _firewalled_bridges() -> list[str]:
-    try:
-        r = _iptables("-S", "INPUT")
-    except (OSError, subprocess.TimeoutExpired):
-        return []
-    out = []
-    for line in r.stdout.splitlines():
-        parts = line.split()
-        if FIREWALL_COMMENT in parts and "-i" in parts:
-            out.append(parts[parts.index("-i") + 1])
-    return out

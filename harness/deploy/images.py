@@ -41,6 +41,13 @@ class Recipe:
         return hashlib.sha256(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()[:16]
 
 
+# The image declared services run from in the container backend (harness.deploy.services): the
+# base recipe plus Debian's PostgreSQL server and redis-server, built the same way, offline from the
+# Debian mirror apt uses, on first use.
+SERVICES_REPO = "harness-lab/services"
+SERVICES_RECIPE = Recipe(include=(*Recipe().include, "postgresql", "redis-server"))
+
+
 @dataclass
 class BuildResult:
     image: str
@@ -191,9 +198,14 @@ def ensure_base_image(
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description="Build (or reuse) the lab's base container image.")
     ap.add_argument("--force", action="store_true", help="rebuild the rootfs and the image")
+    ap.add_argument(
+        "--services", action="store_true", help=f"also the image declared services run from ({SERVICES_REPO})"
+    )
     args = ap.parse_args(argv)
     try:
         ensure_base_image(force=args.force)
+        if args.services:
+            ensure_base_image(SERVICES_RECIPE, force=args.force, repo=SERVICES_REPO)
     except ImageBuildError as e:
         print(f"build_base_image: {e}", file=sys.stderr)
         return 1

@@ -1,4 +1,12 @@
-"""Run the sample as local processes on 127.0.0.1, exactly by its spec's install and start steps."""
+"""Run the sample as local processes, exactly by its spec's install and start steps.
+
+With ``isolation: none`` (the default) the sample listens on 127.0.0.1, on free ports the lab
+picks, or on the declared number of a ``fixed`` port. With ``isolation: namespace`` it runs in a
+lab network namespace of its own (harness.deploy.netns) on the declared ports of an address of the
+lab's range, so products that bind a fixed port or every interface run side by side and are
+reached from the network, not from loopback. Declared services start first (harness.deploy.services);
+in a namespace they run there too, on its loopback.
+"""
 
 from __future__ import annotations
 
@@ -6,61 +14,89 @@ import contextlib
 import os
 import shutil
 import signal
-import socket
 import subprocess
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from stat import S_ISDIR
 from typing import Any
 
-from harness.deploy import leftovers, sockets
-from harness.deploy.base import Deployer, DeployError, Deployment, Target, register, wait_healthy
+from harness.deploy import leftovers, netns, services, sockets
+from harness.deploy.base import (
+    INSTALL_LOG,
+    OUTPUT_LOG,
+    Deployer,
+    DeployError,
+    Deployment,
+    Target,
+    register,
+    wait_healthy,
+)
+from harness.deploy.local import free_port, kill_group, port_free, signal_group
+from harness.files import FileRefused, read_bytes, regular_file, stat_of
+from harness.media import entries
 from harness.spec import LoadedSpec
-from harness.templating import TemplateError, ports_ns, render
+from harness.templating import TemplateError, deploy_values, render
+
+MAX_READ_BYTES = 1 << 30  # a log or data file the checks read
+
+__all__ = ["ProcessDeployer", "ProcessDeployment", "copy_media", "free_port", "kill_group"]
 
 
-def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((host, 0))
-        return int(s.getsockname()[1])
+def copy_tree(src: Path, dest: Path) -> None:
+    """Copy a directory medium as submitted: files with their modes, links as links (never followed),
+    byte caches left out. A link that leaves the medium, or a special file, is refused (intake
+    reports both; this is the second line of defence, at use)."""
+    try:
+        found = entries(src)
+    except FileRefused as e:
+        raise DeployError(f"media {src}: {e}") from None
+    dest.mkdir(parents=True, exist_ok=True)
+    for entry in found:
+        if entry.link_escapes():
+            raise DeployError(f"media {src}: {entry.rel} is a link to {entry.target}, outside the medium")
+        if entry.kind not in ("file", "link"):
+            raise DeployError(f"media {src}: {entry.rel} is a {entry.kind}, not a file")
+    try:
+        for entry in found:
+            out = dest / entry.rel
+            out.parent.mkdir(parents=True, exist_ok=True)
+            if entry.kind == "link":
+                out.symlink_to(entry.target)
+            else:
+                shutil.copy2(entry.path, out, follow_symlinks=False)  # refuses a file swapped for a FIFO
+    except OSError as err:
+        raise DeployError(f"media {src}: cannot be copied: {err}") from None
 
 
 def copy_media(loaded: LoadedSpec, dest: Path) -> None:
     """Put the sample's media in a fresh working directory: each run starts from what was submitted."""
     dest.mkdir(parents=True, exist_ok=True)
     for m in loaded.spec.media:
-        src = loaded.resolve(m.path)
-        if src.is_dir():
-            shutil.copytree(src, dest / src.name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-        elif src.is_file():
-            shutil.copy2(src, dest / src.name)
-        else:
-            raise DeployError(f"media {m.path} is missing (looked at {src})")
-
-
-def kill_group(pgid: int, sig: int = signal.SIGTERM, grace_s: float = 5.0) -> None:
-    try:
-        os.killpg(pgid, sig)
-    except ProcessLookupError:
-        return
-    deadline = time.monotonic() + grace_s
-    while time.monotonic() < deadline:
+        src = loaded.resolve(m.path)  # refuses a path outside the spec's folder
         try:
-            os.killpg(pgid, 0)
-        except ProcessLookupError:
-            return
-        time.sleep(0.05)
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(pgid, signal.SIGKILL)
+            st = stat_of(src)
+        except FileRefused as e:
+            raise DeployError(f"media {m.path} (looked at {src}): {e}") from None
+        if S_ISDIR(st.st_mode):
+            copy_tree(src, dest / src.name)
+        else:
+            try:
+                regular_file(src)
+            except FileRefused as e:
+                raise DeployError(f"media {m.path} (looked at {src}): {e}") from None
+            shutil.copy2(src, dest / src.name)
 
 
 @dataclass
 class ProcessDeployment(Deployment):
     proc: subprocess.Popen[bytes] | None = None
+    proc_start: str = ""  # the leader's kernel start time: with its pid, it names the group for good
     log_files: list[str] = field(default_factory=list)
     ledger_key: str = ""
+    namespace: netns.Namespace | None = None  # isolation: namespace
     start_cmd: str = ""  # rendered, so a restart runs exactly what the first start ran
     env: dict[str, str] = field(default_factory=dict, repr=False)
+    torn_down: bool = False
 
     @property
     def sample_dir(self) -> Path:
@@ -68,20 +104,26 @@ class ProcessDeployment(Deployment):
 
     def logs(self) -> str:
         parts = []
-        out = self.workdir / "output.log"
+        out = self.workdir / OUTPUT_LOG
         if out.exists():
             parts.append(out.read_text(errors="replace"))
         for rel in self.log_files:
-            p = self.sample_dir / rel
-            if p.exists():
-                parts.append(f"--- {rel} ---\n" + p.read_text(errors="replace"))
+            try:
+                parts.append(f"--- {rel} ---\n" + self.read_file(rel).decode(errors="replace"))
+            except OSError:  # not written (yet), or outside the sample's directory
+                continue
         return "\n".join(parts)
 
     def read_file(self, relative: str) -> bytes:
+        """A file the sample wrote, never one outside its directory (also not through a link), and
+        never a special file (a FIFO the sample made would block the reader)."""
         p = (self.sample_dir / relative).resolve()
         if not p.is_relative_to(self.sample_dir.resolve()):
             raise PermissionError(f"{relative} is outside the sample's directory")
-        return p.read_bytes()
+        try:
+            return read_bytes(p, MAX_READ_BYTES)
+        except FileRefused as e:
+            raise FileNotFoundError(f"{relative}: {e}") from None
 
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
@@ -91,8 +133,9 @@ class ProcessDeployment(Deployment):
 
     def answering_socket_holder(self, port: int) -> str | None:
         # The sample's tree is its own session (start_new_session): every listener that could take
-        # a connection to host:port must be one of its sockets.
-        if self.proc is None:
+        # a connection to host:port must be one of its sockets. In its own network namespace nothing
+        # but the sample can hold a port.
+        if self.proc is None or self.namespace is not None:
             return None
         listeners = sockets.listeners_on(port, {self.host})
         if not listeners:
@@ -102,14 +145,18 @@ class ProcessDeployment(Deployment):
         return sockets.holder_of(foreign[0].inode) if foreign else None
 
     def launch(self) -> None:
-        """Run the start step in the sample's directory, in a process group of its own (so a
-        teardown or a kill reaches the whole tree), and record the group in the ledger."""
-        with (self.workdir / "output.log").open("ab") as out:
-            out.write(f"$ {self.start_cmd}\n".encode())
-            out.flush()
+        """Run the start step in the sample's directory (in its namespace, if it has one), in a
+        process group of its own (so a teardown or a kill reaches the whole tree), its output kept
+        apart from the lab's transcript, and record it in the ledger."""
+        argv = ["/bin/sh", "-c", self.start_cmd]
+        if self.namespace is not None:
+            argv = [*self.namespace.run_prefix(), *argv]
+        where = f"  (in network namespace {self.namespace.name})\n" if self.namespace is not None else ""
+        with (self.workdir / INSTALL_LOG).open("ab") as t:
+            t.write(f"$ {self.start_cmd}\n{where}".encode())
+        with (self.workdir / OUTPUT_LOG).open("ab") as out:
             self.proc = subprocess.Popen(
-                self.start_cmd,
-                shell=True,
+                argv,
                 cwd=self.sample_dir,
                 env=self.env,
                 stdout=out,
@@ -117,9 +164,8 @@ class ProcessDeployment(Deployment):
                 stdin=subprocess.DEVNULL,
                 start_new_session=True,
             )
-        if self.ledger_key:
-            leftovers.forget(self.ledger_key)
-        self.ledger_key = leftovers.record("process", {"pgid": self.proc.pid, "workdir": str(self.workdir)})
+        self.proc_start = leftovers.process_start(self.proc.pid)
+        self.record_ledger()
         self.info["pid"] = self.proc.pid
 
     def kill(self) -> None:
@@ -137,6 +183,22 @@ class ProcessDeployment(Deployment):
         self.launch()
         return wait_healthy(self.loaded, self, self.alive, self.logs, timeout_s)
 
+    def ledger(self) -> dict[str, Any]:
+        return {
+            "pgid": self.proc.pid if self.proc is not None else None,
+            "start": self.proc_start,  # with the pgid: a reused group id is never taken for this one
+            "workdir": str(self.workdir),
+            "netns": self.namespace.slot if self.namespace is not None else None,
+            "services": [s.ledger() for s in self.services.values()],
+        }
+
+    def record_ledger(self) -> None:
+        """Rewrite the ledger entry with everything started so far (a killed run leaves a record)."""
+        old = self.ledger_key
+        self.ledger_key = leftovers.record("process", self.ledger())
+        if old:
+            leftovers.forget(old)
+
 
 def run_step(cmd: str, cwd: Path, env: dict[str, str], timeout_s: float, log: Path) -> None:
     with log.open("ab") as out:
@@ -152,6 +214,33 @@ def run_step(cmd: str, cwd: Path, env: dict[str, str], timeout_s: float, log: Pa
         raise DeployError(f"install step exited {rc}: {cmd}", log.read_text(errors="replace"))
 
 
+def _shown(cmd: str, dep: ProcessDeployment) -> str:
+    """A command for an error message: the services' generated passwords hidden."""
+    for svc in dep.services.values():
+        cmd = cmd.replace(svc.password, "***").replace(svc.lab_password, "***")
+    return cmd
+
+
+def _listen_ports(loaded: LoadedSpec, namespace: netns.Namespace | None) -> dict[str, int]:
+    """The port each declared port listens on: in a namespace of its own, the declared number;
+    on the shared loopback, a free one, or the declared number where the product cannot be told."""
+    d = loaded.spec.deployment
+    if namespace is not None:
+        return {p.name: p.port for p in d.ports}
+    out = {}
+    for p in d.ports:
+        if not p.fixed:
+            out[p.name] = free_port()
+        elif port_free("127.0.0.1", p.port):
+            out[p.name] = p.port
+        else:
+            raise DeployError(
+                f"port {p.name} is fixed at {p.port}, which something else on this host already holds: "
+                "declare `isolation: namespace` to run the sample on an address of its own"
+            )
+    return out
+
+
 @register("process")
 class ProcessDeployer(Deployer):
     def deploy(self, loaded: LoadedSpec, target: Target, workdir: Path) -> ProcessDeployment:
@@ -160,53 +249,108 @@ class ProcessDeployer(Deployer):
             shutil.rmtree(workdir)
         sample_dir = workdir / "sample"
         copy_media(loaded, sample_dir)
-        listen = {p.name: free_port() for p in d.ports}
-        values: dict[str, Any] = {
-            "workdir": str(sample_dir),
-            "bind": "127.0.0.1",
-            "host": "127.0.0.1",
-            "ports": ports_ns(listen),
-        }
-        env = dict(os.environ)
-        log = workdir / "output.log"
         dep = ProcessDeployment(
             target=target,
             host="127.0.0.1",
-            ports=listen,
+            ports={},
             workdir=workdir,
-            info={"backend": "process", "host": "127.0.0.1"},
+            info={"backend": "process", "host": "127.0.0.1", "isolation": d.isolation},
             loaded=loaded,
             log_files=list(d.log_files),
-            env=env,
         )
         try:
-            env.update({k: render(v, values) for k, v in d.env.items()})
-            for step in d.install:
-                run_step(render(step.run, values), sample_dir, env, step.timeout_s, log)
-            dep.start_cmd = render(d.start.run, values)
-        except TemplateError as e:
-            raise DeployError(f"spec template: {e}") from None
-        dep.launch()
-        try:
-            dep.info["healthy_after_s"] = round(wait_healthy(loaded, dep, dep.alive, dep.logs), 3)
+            self._start(loaded, dep)
+            try:
+                dep.info["healthy_after_s"] = round(wait_healthy(loaded, dep, dep.alive, dep.logs), 3)
+            except DeployError as e:
+                if dep.proc is None or dep.proc.poll() is None:
+                    raise
+                # Name how it was started: its own output may not (the lab's transcript is not its log).
+                raise DeployError(
+                    f"{e.args[0]}; exit code {dep.proc.returncode}, started as: {_shown(dep.start_cmd, dep)}", e.logs
+                ) from None
         except BaseException:
             self.teardown(dep)
             raise
         return dep
 
+    def _start(self, loaded: LoadedSpec, dep: ProcessDeployment) -> None:
+        d = loaded.spec.deployment
+        bind = "127.0.0.1"
+        if d.isolation == "namespace":
+            try:
+                dep.namespace = netns.create()
+            except netns.NamespaceError as e:
+                raise DeployError(str(e)) from None
+            dep.record_ledger()
+            dep.host = dep.namespace.address
+            bind = "0.0.0.0"  # every interface of its own namespace: its loopback and its link to the lab
+            dep.info.update(host=dep.host, netns=dep.namespace.name, host_firewall=netns.close_host(dep.namespace))
+        dep.ports = _listen_ports(loaded, dep.namespace)
+        dep.info["ports"] = dict(dep.ports)
+
+        def started(inst: services.ServiceInstance) -> None:
+            dep.services[inst.name] = inst  # from here on, teardown (or the next start) stops it
+            dep.record_ledger()
+
+        for decl in d.services:
+            services.start_local(decl, dep.workdir, dep.namespace, started)
+        if dep.services:
+            dep.info["services"] = [s.describe() for s in dep.services.values()]
+        provided = services.template_namespace(dep.services)
+        values = deploy_values(str(dep.sample_dir), bind, dep.host, dep.ports, provided)
+        env = dict(os.environ)
+        transcript = dep.workdir / INSTALL_LOG
+        try:
+            env.update({k: render(v, values) for k, v in d.env.items()})
+            for step in d.install:
+                run_step(render(step.run, values), dep.sample_dir, env, step.timeout_s, transcript)
+            dep.start_cmd = render(d.start.run, values)
+        except TemplateError as e:
+            raise DeployError(f"spec template: {e}") from None
+        dep.env = env
+        dep.info["install_transcript"] = INSTALL_LOG
+        dep.info["install_steps"] = len(d.install)
+        dep.launch()
+
     def teardown(self, deployment: Deployment) -> None:
         assert isinstance(deployment, ProcessDeployment)
-        if deployment.proc is not None:
-            kill_group(deployment.proc.pid)
-            deployment.proc.wait(timeout=10)
-            deployment.info["exit_code"] = deployment.proc.returncode
-        if deployment.ledger_key:
-            leftovers.forget(deployment.ledger_key)
+        dep = deployment
+        if dep.torn_down:
+            return
+        if dep.proc is not None:
+            # Not reaped yet, so the leader's pid cannot have been reused; the start time still names it.
+            kill_group(dep.proc.pid, start=dep.proc_start)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                dep.proc.wait(timeout=10)
+            dep.info["exit_code"] = dep.proc.returncode
+        for inst in dep.services.values():
+            services.stop_local(inst)
+        if dep.namespace is not None:
+            # Whatever the sample left running in its namespace (a daemon that escaped its group).
+            left = netns.destroy(dep.namespace)
+            if left:
+                dep.info["killed_in_namespace"] = left
+        dep.torn_down = True
+        if dep.ledger_key:
+            leftovers.forget(dep.ledger_key)
 
     def cleanup_stale(self) -> list[str]:
         removed = []
         for key, payload in leftovers.orphans("process"):
-            kill_group(int(payload["pgid"]), signal.SIGKILL, grace_s=0)
+            pgid, start = payload.get("pgid"), str(payload.get("start") or "")
+            if isinstance(pgid, int) and pgid > 1:
+                # Only the group the dead run started: its leader's pid and start time, never a
+                # group whose id the kernel has since given to an unrelated process.
+                if not start:
+                    removed.append(f"dropped a leftover record of group {pgid} without its start time (not killed)")
+                elif signal_group(pgid, start, signal.SIGKILL):
+                    removed.append(f"killed leftover sample process group {pgid} ({payload.get('workdir')})")
+            removed += services.cleanup_ledger(list(payload.get("services") or []))
+            slot = payload.get("netns")
+            if isinstance(slot, int) and 0 <= slot < netns.SLOTS:
+                ns = netns.Namespace(slot)
+                netns.destroy(ns)
+                removed.append(f"removed leftover network namespace {ns.name}")
             leftovers.forget(key)
-            removed.append(f"killed leftover sample process group {payload['pgid']} ({payload['workdir']})")
         return removed

@@ -20,10 +20,10 @@ import socket
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+from harness import clock
 from harness.errors import LabError
 
 DEFAULT_PORTS = {"http": 80, "ws": 80, "https": 443, "wss": 443}
@@ -234,7 +234,7 @@ class ScopeGuard:
         with self._lock:
             self._count += 1
             if len(self._refusals) < _KEPT_REFUSALS:
-                at = datetime.now().isoformat(timespec="milliseconds")
+                at = clock.instant()
                 self._refusals.append(Refusal(self._count, at, via, target, reason, kind))
 
     def _refuse(self, via: str, target: str, reason: str) -> OutOfScope:

@@ -8,7 +8,8 @@ Remote layout, under the login's home::
 
     ~/harness-deploy/<uuid>/          one directory per deployment, removed at teardown
         sample/                       the media; ``{workdir}`` in the spec's steps
-        output.log                    install and start output
+        install.log                   the lab's transcript of the install steps
+        output.log                    what the sample printed while it ran
         harness.pid                   the start step's PID = its process group (setsid)
 
 The leftovers ledger records the unit and the remote directory as soon as that directory
@@ -33,16 +34,25 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
 from harness.deploy import leftovers
-from harness.deploy.base import Deployer, DeployError, Deployment, Target, register, wait_healthy
+from harness.deploy.base import (
+    INSTALL_LOG,
+    OUTPUT_LOG,
+    Deployer,
+    DeployError,
+    Deployment,
+    Target,
+    register,
+    wait_healthy,
+)
 from harness.deploy.inventory import Unit
 from harness.deploy.process import copy_media
 from harness.spec import LoadedSpec
-from harness.templating import TemplateError, ports_ns, render
+from harness.templating import TemplateError, deploy_values, render
 
 if TYPE_CHECKING:
     import paramiko
@@ -263,6 +273,14 @@ class _Remote:
         self._client = None
 
 
+def _read_or(remote: _Remote, path: str) -> str:
+    """A remote text file, or "" when it does not exist (yet)."""
+    try:
+        return remote.read(path).decode(errors="replace")
+    except FileNotFoundError:
+        return ""
+
+
 def _cause(e: BaseException) -> str:
     text = str(e).strip() or "no detail"
     return f"{type(e).__name__}: {text}"
@@ -298,21 +316,22 @@ class TerminalDeployment(Deployment):
         parts = []
         if remote is not None:
             with contextlib.suppress(FileNotFoundError):
-                parts.append(remote.read(posixpath.join(self.remote_dir, "output.log")).decode(errors="replace"))
+                parts.append(remote.read(posixpath.join(self.remote_dir, OUTPUT_LOG)).decode(errors="replace"))
             for rel in self.log_files:
                 try:
-                    data = remote.read(posixpath.join(self.remote_sample_dir, rel))
-                except FileNotFoundError:
+                    data = self.read_file(rel)  # keeps to the sample's directory on the unit
+                except OSError:
                     continue
                 parts.append(f"--- {rel} ---\n" + data.decode(errors="replace"))
             return "\n".join(parts)
-        out = self.workdir / "output.log"
+        out = self.workdir / OUTPUT_LOG
         if out.exists():
             parts.append(out.read_text(errors="replace"))
         for rel in self.log_files:
-            p = self.sample_dir / rel
-            if p.is_file():
-                parts.append(f"--- {rel} ---\n" + p.read_text(errors="replace"))
+            try:  # read_file keeps to the sample's directory
+                parts.append(f"--- {rel} ---\n" + self.read_file(rel).decode(errors="replace"))
+            except OSError:
+                continue
         return "\n".join(parts)
 
     def read_file(self, relative: str) -> bytes:
@@ -347,8 +366,9 @@ class TerminalDeployment(Deployment):
         if remote is None:
             raise DeployError("the terminal deployment is torn down: nothing to start")
         log = posixpath.join(self.remote_dir, "output.log")
+        transcript = posixpath.join(self.remote_dir, INSTALL_LOG)
         _, out = remote.run(
-            f"cd {_q(self.remote_sample_dir)} && printf '$ %s\\n' {_q(self.start_cmd)} >> {_q(log)} && "
+            f"cd {_q(self.remote_sample_dir)} && printf '$ %s\\n' {_q(self.start_cmd)} >> {_q(transcript)} && "
             f"{{ setsid sh -c {_q(self.exports + self.start_cmd)} >> {_q(log)} 2>&1 < /dev/null & "
             f"echo $! > {_q(posixpath.join(self.remote_dir, 'harness.pid'))}; echo $!; }}",
             check=True,
@@ -412,6 +432,13 @@ class TerminalDeployer(Deployer):
     def deploy(self, loaded: LoadedSpec, target: Target, workdir: Path) -> TerminalDeployment:
         d = loaded.spec.deployment
         unit = _unit_from(target)
+        if d.services:
+            # A unit is the applicant's machine as it will run in the field: the lab does not install
+            # database servers on it. The product's own install steps may, where its documentation does.
+            raise DeployError(
+                f"the terminal backend does not start declared services ({', '.join(s.name for s in d.services)}) "
+                f"on {unit.label}; deploy with the process or container backend"
+            )
         if workdir.exists():
             shutil.rmtree(workdir)
         workdir.mkdir(parents=True)
@@ -493,13 +520,9 @@ class TerminalDeployer(Deployer):
         timings["upload_s"] = time.monotonic() - t
 
         sample = dep.remote_sample_dir
-        log = posixpath.join(dep.remote_dir, "output.log")
-        values: dict[str, Any] = {
-            "workdir": sample,
-            "bind": "0.0.0.0",  # reached from the lab over the unit's network, not loopback
-            "host": unit.host,
-            "ports": ports_ns(dep.ports),
-        }
+        transcript = posixpath.join(dep.remote_dir, INSTALL_LOG)
+        # bind 0.0.0.0: reached from the lab over the unit's network, not loopback
+        values = deploy_values(sample, "0.0.0.0", unit.host, dep.ports)
         bad_env = [k for k in d.env if not _ENV_NAME_RE.match(k)]
         if bad_env:  # they go into a remote shell line unquoted
             raise DeployError(f"spec deployment.env: not a variable name: {', '.join(bad_env)}")
@@ -512,11 +535,15 @@ class TerminalDeployer(Deployer):
 
         t = time.monotonic()
         for cmd, timeout_s in steps:
-            self._install_step(remote, dep, sample, log, exports, cmd, timeout_s)
+            self._install_step(remote, dep, sample, transcript, exports, cmd, timeout_s)
         timings["install_s"] = time.monotonic() - t
 
         dep.start_cmd, dep.exports = start_cmd, exports
         dep.launch()
+        # The transcript is the lab's evidence of the deployment: kept on the lab side at once.
+        (dep.workdir / INSTALL_LOG).write_text(_read_or(remote, transcript), encoding="utf-8")
+        dep.info["install_transcript"] = INSTALL_LOG
+        dep.info["install_steps"] = len(steps)
 
     @staticmethod
     def _install_step(
@@ -535,9 +562,9 @@ class TerminalDeployer(Deployer):
             pgid = e.output.split("\n", 1)[0].strip()
             if pgid.isdigit():
                 remote.run(_group_stop_script(pgid, "KILL", 0.5), timeout_s=CONNECT_TIMEOUT_S)
-            raise DeployError(f"install step timed out after {timeout_s:g} s: {cmd}", dep.logs()) from None
+            raise DeployError(f"install step timed out after {timeout_s:g} s: {cmd}", _read_or(remote, log)) from None
         if rc != 0:
-            raise DeployError(f"install step exited {rc} on {remote.unit.label}: {cmd}", dep.logs() or out)
+            raise DeployError(f"install step exited {rc} on {remote.unit.label}: {cmd}", _read_or(remote, log) or out)
 
     def teardown(self, deployment: Deployment) -> None:
         assert isinstance(deployment, TerminalDeployment)
@@ -572,8 +599,9 @@ class TerminalDeployer(Deployer):
     @staticmethod
     def _collect(dep: TerminalDeployment, remote: _Remote) -> None:
         """Copy the output, declared logs and data files to the lab before the unit is wiped."""
-        with contextlib.suppress(FileNotFoundError):
-            (dep.workdir / "output.log").write_bytes(remote.read(posixpath.join(dep.remote_dir, "output.log")))
+        for name in (INSTALL_LOG, OUTPUT_LOG):
+            with contextlib.suppress(FileNotFoundError):
+                (dep.workdir / name).write_bytes(remote.read(posixpath.join(dep.remote_dir, name)))
         for rel in [*dep.log_files, *dep.data_files]:
             top = posixpath.normpath(posixpath.join(dep.remote_sample_dir, rel))
             if not top.startswith(dep.remote_sample_dir + "/"):

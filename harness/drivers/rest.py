@@ -655,11 +655,15 @@ class RestDriverImpl(HttpDriver):
     def session_from(self, account: Account, answer: Any) -> DriverSession:
         """The session a login answer opens, when another client (the load generator's) sent the
         login the driver prepared. A cookie session cannot be carried over to another client."""
-        if any(s.kind == "cookie" for s in self.desc.auth_schemes()):
+        if all(s.kind == "cookie" for s in self.desc.auth_schemes()):
             raise DriverError("a cookie session cannot be handed to another HTTP client (load generation)")
         if not self.succeeded("login", answer):
             raise DriverError(f"cannot log in as declared test account {account.name!r}: {answer.status_code}")
-        return self._session_from(account, self.new_http(), answer, dict(account.known()))
+        session = self._session_from(account, self.new_http(), answer, dict(account.known()))
+        if session.http is not None:
+            session.http.cookies.clear()  # the other client carries no cookie: the token alone authenticates
+        session.credential_cookie = None
+        return session
 
     def _session_from(
         self, account: Account, http: requests.Session, resp: Any, values: dict[str, Any]

@@ -14,11 +14,8 @@ from __future__ import annotations
 import string
 from typing import Any
 
-import yaml
-
 from harness.drivers.signing import example_problem
 from harness.spec import LoadedSpec, SpecProblem
-from harness.spec.loader import _line_of
 from harness.spec.model import ACCOUNT_FIELDS, AuthScheme, RestDriver
 
 
@@ -58,15 +55,12 @@ def driver_problems(loaded: LoadedSpec) -> list[SpecProblem]:
     d = loaded.spec.driver
     if not isinstance(d, RestDriver):
         return []
-    try:
-        node: Any = yaml.compose(loaded.path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError):
-        node = None
     out: list[SpecProblem] = []
 
     def problem(loc: tuple[Any, ...], message: str) -> None:
+        # The file and line that wrote the field: the variant's, or its extends: base's.
         path = ".".join(str(p) if not isinstance(p, int) else f"[{p}]" for p in loc).replace(".[", "[")
-        out.append(SpecProblem(loaded.path, path, message, _line_of(node, loc)))
+        out.append(loaded.problem(path, message))
 
     if d.signing is not None:
         why = example_problem(d.signing)

@@ -10,6 +10,7 @@ that is not here is reported with its file and line before anything is deployed.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -217,6 +218,14 @@ def status_is(world: World, status: str) -> None:
     assert resp.status_code == want, f"操作 {op} 的应答状态为 {resp.status_code}，应为 {want}：{resp.text[:300]}"
 
 
+def _q(value: Any) -> str:
+    """A value as a step's finding quotes it: the text a reader sees, never a Python repr."""
+    if value is None:
+        return "（空）"
+    text = json.dumps(value, ensure_ascii=False) if isinstance(value, dict | list) else str(value)
+    return f"“{text}”"
+
+
 def _same(actual: Any, expected: str) -> bool:
     if str(actual) == expected:
         return True
@@ -229,13 +238,13 @@ def _same(actual: Any, expected: str) -> bool:
 @lab_step("应答字段“‹字段›”为“‹值›”", rf"应答字段{q('name')}为{q('value')}")
 def field_is(world: World, name: str, value: str) -> None:
     actual, want = world.field(name), world.value(value)
-    assert _same(actual, want), f"应答字段“{name}”为 {actual!r}，应为 {want!r}"
+    assert _same(actual, want), f"应答字段“{name}”为 {_q(actual)}，应为 {_q(want)}"
 
 
 @lab_step("应答字段“‹字段›”不为空", rf"应答字段{q('name')}不为空")
 def field_present(world: World, name: str) -> None:
     actual = world.field(name)
-    assert actual not in (None, "", [], {}), f"应答字段“{name}”为空：{actual!r}"
+    assert actual not in (None, "", [], {}), f"应答字段“{name}”为空：{_q(actual)}"
 
 
 @lab_step("应答中含有文字“‹文字›”", rf"应答中含有文字{q('text')}")
@@ -263,13 +272,13 @@ def keep_answer(world: World, key: str) -> None:
 @lab_step("应答内容与记下的“‹名称›”相同", rf"应答内容与记下的{q('key')}相同", {"key": KEPT})
 def answer_same(world: World, key: str) -> None:
     body, kept = world.answer_text(), world.kept[key]
-    assert body == kept, f"两次应答内容不同：{kept[:200]!r} 与 {body[:200]!r}"
+    assert body == kept, f"两次应答内容不同：{_q(kept[:200])} 与 {_q(body[:200])}"
 
 
 @lab_step("应答字段“‹字段›”等于记下的“‹名称›”", rf"应答字段{q('name')}等于记下的{q('key')}", {"key": KEPT})
 def field_equals_kept(world: World, name: str, key: str) -> None:
     actual, kept = world.field(name), world.kept[key]
-    assert _same(actual, str(kept)), f"应答字段“{name}”为 {actual!r}，记下的“{key}”为 {kept!r}"
+    assert _same(actual, str(kept)), f"应答字段“{name}”为 {_q(actual)}，记下的“{key}”为 {_q(kept)}"
 
 
 @lab_step(
@@ -293,7 +302,7 @@ def _contains(item: Any, value: Any) -> bool:
 
 def _items(world: World, name: str) -> list[Any]:
     items = world.field(name)
-    assert isinstance(items, list), f"应答字段“{name}”不是列表：{items!r}"
+    assert isinstance(items, list), f"应答字段“{name}”不是列表：{_q(items)}"
     return items
 
 
@@ -302,7 +311,7 @@ def _items(world: World, name: str) -> list[Any]:
 )
 def list_has_kept(world: World, name: str, key: str) -> None:
     items, kept = _items(world, name), world.kept[key]
-    assert any(_contains(i, kept) for i in items), f"应答字段“{name}”的 {len(items)} 项中没有 {kept!r}"
+    assert any(_contains(i, kept) for i in items), f"应答字段“{name}”的 {len(items)} 项中没有 {_q(kept)}"
 
 
 @lab_step(
@@ -312,8 +321,8 @@ def list_has_kept(world: World, name: str, key: str) -> None:
 )
 def list_first_has_kept(world: World, name: str, key: str) -> None:
     items, kept = _items(world, name), world.kept[key]
-    assert items, f"应答字段“{name}”为空列表，其中没有 {kept!r}"
-    assert _contains(items[0], kept), f"应答字段“{name}”的第一项不含 {kept!r}：{str(items[0])[:200]}" + (
+    assert items, f"应答字段“{name}”为空列表，其中没有 {_q(kept)}"
+    assert _contains(items[0], kept), f"应答字段“{name}”的第一项不含 {_q(kept)}：{_q(items[0])[:200]}" + (
         "" if any(_contains(i, kept) for i in items) else f"（全部 {len(items)} 项中都没有）"
     )
 
@@ -326,8 +335,8 @@ def list_first_field(world: World, name: str, key: str, value: str) -> None:
     items = _items(world, name)
     assert items, f"应答字段“{name}”为空列表"
     first, want = items[0], world.value(value)
-    assert isinstance(first, dict) and key in first, f"应答字段“{name}”的第一项没有“{key}”：{str(first)[:200]}"
-    assert _same(first[key], want), f"应答字段“{name}”第一项的“{key}”为 {first[key]!r}，应为 {want!r}"
+    assert isinstance(first, dict) and key in first, f"应答字段“{name}”的第一项没有“{key}”：{_q(first)[:200]}"
+    assert _same(first[key], want), f"应答字段“{name}”第一项的“{key}”为 {_q(first[key])}，应为 {_q(want)}"
 
 
 # -- the browser ---------------------------------------------------------------------------------

@@ -116,3 +116,21 @@ def static_problems(text: str, spec: SampleSpec, kept_names: set[str]) -> list[s
         except UnresolvedPlaceholder as e:
             problems.append(str(e))
     return problems
+
+
+def display(text: str, spec: SampleSpec, kept: Mapping[str, Any]) -> str:
+    """A step argument as a reader should see it (titles, transcripts, the report): placeholders
+    resolved where they can be, every declared password hidden and C2 data masked, so that neither
+    a placeholder (<alice.用户名>) nor a secret reaches a title or a file name."""
+    from harness.checks.pii import FIELD_KIND, redact
+
+    def one(m: re.Match[str]) -> str:
+        try:
+            return _text(resolve_name(m.group(1), spec, kept))
+        except UnresolvedPlaceholder:
+            return m.group(0)
+
+    shown = PLACEHOLDER.sub(one, text)
+    accounts = spec.driver.accounts
+    known = [(str(getattr(a, f)), kind) for a in accounts for f, kind in FIELD_KIND.items() if getattr(a, f, None)]
+    return redact(shown, [a.password for a in accounts if a.password], known)

@@ -15,7 +15,7 @@ import requests
 
 from harness.drivers import DriverError, DriverSession
 from harness.evidence import EvidenceRecorder
-from harness.functional.values import resolve
+from harness.functional.values import display, resolve
 from harness.spec.model import Account, SampleSpec
 
 BROWSER_TIMEOUT_MS = 8000
@@ -57,6 +57,10 @@ class World:
     # -- values ------------------------------------------------------------------------------------
     def value(self, text: str) -> str:
         return resolve(text, self.spec, self.kept)
+
+    def shown(self, text: str) -> str:
+        """The text as titles and transcripts show it: placeholders resolved, secrets hidden."""
+        return display(text, self.spec, self.kept)
 
     def account(self, name: str) -> Account:
         wanted = self.value(name)
@@ -155,7 +159,9 @@ class World:
         from harness.probes.browser import attach_screenshot
 
         # Evidence, not the verdict: retried, and a picture that cannot be taken is said so.
-        if attach_screenshot(self._page, self.evidence, f"截图 {self.screenshots + 1}：{title}", full_page=True):
+        if attach_screenshot(
+            self._page, self.evidence, f"截图 {self.screenshots + 1}：{self.shown(title)}", full_page=True
+        ):
             self.screenshots += 1
 
     def close(self) -> None:
@@ -170,11 +176,11 @@ class World:
 
     def step_done(self, keyword: str, text: str, line: int, outcome: str, note: str = "") -> None:
         ms = (time.perf_counter() - self._step_started) * 1000 if self._step_started else 0.0
-        self.steps.append(StepRecord(keyword, text, line, ms, outcome, note))
+        self.steps.append(StepRecord(keyword, self.shown(text), line, ms, outcome, self.shown(note)))
 
 
 def as_decimal(value: Any, what: str) -> Decimal:
     try:
         return Decimal(str(value))
     except InvalidOperation:
-        raise AssertionError(f"{what} 的值 {value!r} 不是数值") from None
+        raise AssertionError(f"{what} 的值“{value}”不是数值") from None

@@ -7,11 +7,15 @@ Where and what is captured depends on where the sample runs:
   port the sample held are kept. That includes its outbound channels (a log collector, a
   downstream service), not only its declared ports, and leaves other processes' loopback traffic
   out of the evidence;
+- a local process in a lab network namespace: the host's side of the namespace's link (every
+  packet there is the sample's; the harness reaches it from the network, not from loopback);
 - a container: its deployment bridge (every packet there is the sample's or its edge's);
 - anything else (a terminal unit): the interface that routes to its address, BPF
   ``host <address>``, without the lab's management port.
 
-The pcap written holds only the attributed packets.
+The pcap written holds only the attributed packets. Traffic between the sample and a service
+the lab started for it (its database) is left out by the BPF filter: the lab provides those
+services on a private link without TLS, so what crosses there says nothing about the product.
 """
 
 from __future__ import annotations
@@ -101,11 +105,18 @@ class CaptureResult:
 def _where(deployment: Any) -> tuple[str, str]:
     """(interface, BPF filter) for this deployment."""
     host = deployment.host
+    services = "".join(
+        f" and not (host {s.host} and port {int(s.port)})"
+        for s in (getattr(deployment, "services", None) or {}).values()
+    )
+    namespace = getattr(deployment, "namespace", None)
+    if namespace is not None:  # its services listen on the namespace's own loopback: never on the link
+        return namespace.host_if, "tcp or udp"
     if getattr(deployment, "proc", None) is not None:
-        return "lo", f"host {host} and (tcp or udp)"
+        return "lo", f"host {host} and (tcp or udp){services}"
     bridge = getattr(deployment, "bridge", "")
     if getattr(deployment, "container_id", "") and bridge:
-        return bridge, "tcp or udp"
+        return bridge, f"(tcp or udp){services}"
     from scapy.config import conf
 
     iface = conf.route.route(host)[0] if ":" not in host else conf.route6.route(host)[0]

@@ -6,6 +6,10 @@ method depends on where the sample runs:
 - a local process tree (process backend): the sockets its processes hold, read from ``/proc``
   (``/proc/<pid>/fd`` socket inodes matched against ``/proc/<pid>/net/{tcp,udp}{,6}``); the tree is
   the sample's session (the deployer starts it with its own session and process group);
+- a local process in a lab network namespace (``isolation: namespace``): every socket of every
+  process in that namespace (what ``ss`` run inside it lists, read from ``/proc``), so a daemon
+  that left the sample's session is still the sample's; the services the lab started there for
+  the sample (its database) are left out and named;
 - a container: every socket of the container's own network namespace (``/proc/<pid>/net/*`` of
   its init process), since that namespace holds nothing but the sample;
 - anything else (a terminal unit reached over the network): a bounded TCP connect scan of the
@@ -102,6 +106,8 @@ def exposure(deployment: Any, declared: dict[str, int], guard: ScopeGuard, scan_
     sample listens on the spec's own port numbers, so those are what a namespace view compares to.
     """
     guard.check_address(deployment.host, via="exposure")
+    if getattr(deployment, "namespace", None) is not None:
+        return _namespace_exposure(deployment)
     proc_obj = getattr(deployment, "proc", None)
     if proc_obj is not None and getattr(proc_obj, "pid", None):
         pids = process_tree(proc_obj.pid)
@@ -140,10 +146,35 @@ def exposure(deployment: Any, declared: dict[str, int], guard: ScopeGuard, scan_
     return Exposure(method, listeners, expected, excluded)
 
 
+def _namespace_exposure(deployment: Any) -> Exposure:
+    ns = deployment.namespace
+    pids = ns.pids()
+    if not pids:
+        raise ProbeError(f"nothing runs in the sample's network namespace {ns.name}")
+    services = {}  # pid -> "db（postgresql）"
+    for svc in deployment.services.values():
+        if svc.proc is not None:
+            for pid in process_tree(svc.proc.pid):
+                services[pid] = f"{svc.name}（{svc.kind}）"
+    listeners, excluded = [], {}
+    for s in sockets_of_processes(pids):
+        if not s.listening:
+            continue
+        if s.pid in services:
+            excluded[s.local_port] = f"实验室为样品启动的服务 {services[s.pid]}"
+        else:
+            listeners.append(s)
+    listeners.sort(key=lambda s: (s.local_port, s.proto, s.local_ip))
+    expected = {port: name for name, port in deployment.ports.items()}
+    method = f"网络命名空间 {ns.name} 内全部进程的套接字（/proc，{len(pids) - len(services)} 个样品进程）"
+    return Exposure(method, listeners, expected, excluded)
+
+
 def sample_local_ports(deployment: Any) -> set[int] | None:
     """Local ports of every socket the sample's processes hold right now (listening or connected);
-    None when the deployment is not a local process tree (then a capture attributes by interface)."""
+    None when the deployment is not a local process tree on the host's own network (then a
+    capture attributes by interface: a container's bridge, a namespace's link)."""
     proc_obj = getattr(deployment, "proc", None)
-    if proc_obj is None or not getattr(proc_obj, "pid", None):
+    if proc_obj is None or not getattr(proc_obj, "pid", None) or getattr(deployment, "namespace", None) is not None:
         return None
     return {s.local_port for s in sockets_of_processes(process_tree(proc_obj.pid)) if s.local_port}

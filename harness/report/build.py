@@ -1,379 +1,275 @@
-"""The report model: built from the lab database alone, so it can be re-rendered years later."""
+"""The report's content, built from the lab record alone (through harness.results), so it can be
+re-rendered years later.
+
+One content (harness.results.content.ReportContent) serves every rendering: free text is kept as
+``{"zh": ..., "en": ...}`` (``en`` null where no English was recorded: the English rendering then
+says so, it never falls back to Chinese), verdicts as the lab states them (符合 / 不符合 / ...),
+translated by the renderer. Every string passes the privacy filter (harness.report.privacy) before it
+is part of the content. The run's record is verified first (harness.results.verify_run), and the
+head of its verdict chain is fixed in the content, so `harness verify` finds any later change.
+"""
 
 from __future__ import annotations
 
-import hashlib
-import json
-import os
-import shutil
 from collections import Counter
-from datetime import date, datetime
-from pathlib import Path
+from datetime import date
 from typing import Any
 
-from sqlalchemy import func, select
-
-from harness.catalogue import SEVERITY_ZH, load_catalogue
-from harness.config import lab_config
-from harness.errors import InputError
+from harness import clock, results
+from harness.catalogue import Catalogue, load_catalogue
+from harness.config import lab_config, lab_identity_or_none
+from harness.plan import PlannedItem
+from harness.report import labels as lb
+from harness.report.conclusion import conclusion, functional_conclusion
+from harness.report.configurations import configurations, hardware_statement
 from harness.report.deadline import SUBMISSION_WORKING_DAYS, CalendarGap, due_date
-from harness.report.labels import BASIS_NOTE, DECISION_RULE, STATEMENT, TITLE, TITLE_SUPPLEMENTARY, check_language
+from harness.report.labels import check_language
+from harness.report.privacy import Redactor
+from harness.report.rows import RowSources, item_row, waiver_entry
+from harness.report.terms import NOT_APPLICABLE, VERDICTS, RecordBroken, ReportError, tx
+from harness.results import RunRecord, SampleRecord, VerdictRecord
+from harness.results.content import (
+    SCHEMA,
+    Basis,
+    BasisClause,
+    Dates,
+    Exclusion,
+    ItemRow,
+    Lab,
+    ReportContent,
+    RunInfo,
+    SampleInfo,
+    WaiverEntry,
+)
 from harness.results.outcomes import OUTCOME_ZH
-from harness.store import Evidence, Report, Run, Sample, Verdict, session
-from harness.store.models import ItemRecord, Waiver
-
-# Item verdicts as the report states them.
-CONFORM, NONCONFORM, NOT_APPLICABLE, PENDING, LAB_ERROR = "符合", "不符合", "不适用", "待判定", "检测异常"
-WAIVED = "豁免"  # an approved waiver: never a pass
-VERDICTS = (CONFORM, NONCONFORM, NOT_APPLICABLE, WAIVED, PENDING, LAB_ERROR)
-SCHEMA = "fintech-lab-harness/report/2"
 
 
-class ReportError(InputError):
-    pass
+def _lab() -> Lab:
+    ident = lab_identity_or_none()
+    if ident is None:
+        missing = tx("（未配置：缺少实验室配置文件）", "(not configured: the lab configuration file is missing)")
+        return Lab(configured=False, name=missing, address=missing, accreditation="", location=missing)
+    return Lab(
+        configured=True,
+        name=tx(ident.name, ident.name_en),
+        address=tx(ident.address, ident.address_en),
+        accreditation=ident.accreditation,
+        location=tx(ident.location, ident.location_en),
+        time_zone=ident.time_zone,
+    )
 
 
-def canonical_json(obj: Any) -> bytes:
-    return json.dumps(obj, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str).encode()
+def _catalogue_rows(plan_items: list[PlannedItem], cat: Catalogue, src: RowSources) -> list[ItemRow]:
+    rows = []
+    for n, p in enumerate(plan_items, start=1):
+        it = cat.item(p.item_id)
+        ch = cat.chapter(it.chapter)
+        meta = {
+            "chapter": it.chapter,
+            "chapter_title": tx(ch.title, ch.title_en),
+            "standard_clause": it.standard_clause,
+            "clause_verified": it.verified,
+            "title": tx(it.title, it.title_en),
+            "requirement": tx(it.requirement, it.requirement_en),
+            "method": tx(it.method, it.method_en),
+            "severity_key": it.severity,
+        }
+        rows.append(item_row(n, p, meta, src))
+    return rows
 
 
-def _item_verdict(outcomes: list[str]) -> str:
-    if not outcomes:
-        return PENDING
-    if "fail" in outcomes:
-        return NONCONFORM
-    if "error" in outcomes:
-        return LAB_ERROR
-    if "review" in outcomes:
-        return PENDING  # a check observed but had nothing to judge against: the engineer decides
-    if all(o == "not_applicable" for o in outcomes):
-        return NOT_APPLICABLE
-    return CONFORM
+def _functional_rows(plan_items: list[PlannedItem], spec: dict[str, Any], src: RowSources) -> list[ItemRow]:
+    """The sample's use cases (the applicant's own words, quoted in English) and API conformance."""
+    use_cases = {uc["id"]: uc for uc in spec["documentation"]["use_cases"]}
+    rows = []
+    for n, p in enumerate(plan_items, start=1):
+        uc = use_cases.get(p.item_id)
+        if uc is not None:
+            scenario = uc.get("scenario")
+            meta: dict[str, Any] = {
+                "title": tx(uc["title"], f"“{uc['title']}”"),
+                "requirement": tx(
+                    f"用户文档 {uc['section']} 节所述用例 {uc['id']}",
+                    f"use case {uc['id']} of the user documentation, section {uc['section']}",
+                ),
+                "method": tx(f"按用例场景执行（{scenario}）", f"run as the scenarios of {scenario}")
+                if scenario
+                else tx("按用户文档操作", "operated as the user documentation says"),
+            }
+        else:
+            meta = {
+                "title": tx("接口一致性（OpenAPI）", "API conformance (OpenAPI)"),
+                "requirement": tx(
+                    "样品行为与其接口文档（OpenAPI）所述状态码及数据结构一致，无服务端错误",
+                    "the sample answers with the status codes and data structures its interface document "
+                    "(OpenAPI) describes, without server errors",
+                ),
+                "method": tx(
+                    "以 Schemathesis 按接口文档生成请求并校验应答",
+                    "requests generated from the interface document and answers checked with Schemathesis",
+                ),
+            }
+        meta |= {
+            "chapter": "F",
+            "chapter_title": tx("功能测试", "Functional tests"),
+            "standard_clause": None,
+            "clause_verified": True,
+            "severity_key": "major",
+        }
+        rows.append(item_row(n, p, meta, src))
+    return rows
 
 
-def _waiver_json(w: Waiver, as_of: date) -> dict[str, Any]:
-    return {
-        "id": w.id,
-        "clause_id": w.clause_id,
-        "kind": w.kind,
-        "justification": w.justification,
-        "approved_by": w.approved_by,
-        "approved_on": w.approved_on.isoformat(),
-        "expires": w.expires.isoformat(),
-        "scope": f"run {w.run_id}" if w.run_id else f"sample {w.sample_id}",
-        "active": w.expires >= as_of and w.approved_on <= as_of,
-    }
+def _dates(run: RunRecord, sample: SampleRecord, verdicts: list[VerdictRecord], src: RowSources) -> Dates:
+    finished = run.finished or clock.stamp()
+    completed = finished.date()
+    due: str | None
+    try:
+        due, due_note = due_date(completed).isoformat(), tx("", "")
+    except CalendarGap as e:
+        due, due_note = None, lb.calendar_gap_text(e)
+    times = [v.started for v in verdicts] + [v.finished for v in verdicts]
+    times += [r.recorded for r in src.records.values()]
+    started = min(times) if times else run.started
+    ended = max([finished, *times])
+    return Dates(
+        received=sample.received.isoformat(),
+        tests_started=started.date().isoformat(),
+        tests_completed=completed.isoformat(),
+        tests_started_at=clock.iso(started),
+        tests_ended_at=clock.iso(ended),
+        time_zone=clock.zone_label(ended),
+        due=due,
+        due_working_days=SUBMISSION_WORKING_DAYS,
+        due_note=due_note,
+    )
+
+
+def _sample(sample: SampleRecord, run: RunRecord, spec: dict[str, Any]) -> SampleInfo:
+    return SampleInfo(
+        registration=sample.id,
+        name=sample.name,
+        version=sample.version,
+        certification_unit=spec["certification_unit"],
+        kind=spec["sample"]["kind"],
+        condition=spec["sample"]["condition"],
+        media=sample.media,
+        spec_sha256=sample.spec_sha256,
+        hardware=spec.get("hardware", []),
+        images=[{"model": d.get("model"), "image_id": d["image_id"]} for d in run.deployments if d.get("image_id")],
+        # CNAS-CL01 7.8.2.1 j: how the sample reached the lab.
+        supply=lb.text_of("supply_surveillance" if run.kind == "surveillance" else "supply_submitted"),
+    )
+
+
+def _read_record(run_id: str, as_of: date) -> tuple[RunRecord, SampleRecord, RowSources, results.RunVerification]:
+    """The run, its sample and everything its rows are made of, after the run's record verified."""
+    run = results.get_run(run_id)
+    if run is None:
+        raise ReportError(f"no run {run_id!r} in the lab database ({lab_config().db_url})")
+    if run.plan is None:
+        raise ReportError(f"run {run_id} has no plan: it ended before its checks were collected")
+    sample = results.get_sample(run.sample_id)
+    assert sample is not None, run.sample_id
+    sealed = results.verify_run(run_id)
+    if not sealed.ok:
+        raise RecordBroken(
+            f"the lab record of run {run_id} does not verify, so no report is built on it: "
+            + "; ".join(sealed.problems[:5])
+            + (f" (and {len(sealed.problems) - 5} more)" if len(sealed.problems) > 5 else "")
+        )
+    waivers: dict[str, list[WaiverEntry]] = {}
+    for w in results.waivers_for(run_id, run.sample_id):
+        waivers.setdefault(w.clause_id, []).append(waiver_entry(w, as_of))
+    src = RowSources(
+        verdicts=results.verdicts_of(run_id),
+        records={r.item_id: r for r in results.item_records_of(run_id)},  # the latest of an item wins
+        waivers=waivers,
+        only=run.plan.only,
+        baseline=(run.retest or {}).get("baseline"),
+        lab=lab_identity_or_none(),
+    )
+    return run, sample, src, sealed
 
 
 def build_content(
     run_id: str, number: str, revision: int = 1, language: str = "zh", as_of: date | None = None
-) -> dict[str, Any]:
-    """The report's content (its JSON truth) for a run, as of a date (waiver expiry is judged on it)."""
-    cfg = lab_config()
+) -> ReportContent:
+    """The report's content for a run, as of a date (waiver expiry is judged on it)."""
     check_language(language)
-    as_of = as_of or date.today()
-    with session() as s:
-        run = s.get(Run, run_id)
-        if run is None:
-            raise ReportError(f"no run {run_id!r} in the lab database ({cfg.db_url})")
-        sample = s.get(Sample, run.sample_id)
-        assert sample is not None
-        verdicts = list(s.scalars(select(Verdict).where(Verdict.run_id == run_id).order_by(Verdict.id)))
-        evidence = list(s.scalars(select(Evidence).where(Evidence.run_id == run_id).order_by(Evidence.id)))
-        spec = sample.spec_snapshot
-        plan = run.plan or {}
-        if not plan:
-            raise ReportError(f"run {run_id} has no plan: it ended before its checks were collected")
-        cat = load_catalogue(plan["basis"])
-        records: dict[str, ItemRecord] = {}
-        for rec in s.scalars(select(ItemRecord).where(ItemRecord.run_id == run_id).order_by(ItemRecord.id)):
-            records[rec.item_id] = rec  # the latest record of an item wins
-        waivers: dict[str, list[dict[str, Any]]] = {}
-        for w in s.scalars(
-            select(Waiver).where((Waiver.run_id == run_id) | (Waiver.sample_id == run.sample_id)).order_by(Waiver.id)
-        ):
-            waivers.setdefault(w.clause_id, []).append(_waiver_json(w, as_of))
-        retest = run.retest or {}
-        carried_from: dict[str, dict[str, Any]] = (retest.get("baseline") or {}).get("items", {})
-        ev_by_verdict: dict[int, list[Evidence]] = {}
-        for e in evidence:
-            if e.verdict_id is not None:
-                ev_by_verdict.setdefault(e.verdict_id, []).append(e)
-
-        def row(n: int, p: dict[str, Any], meta: dict[str, Any]) -> dict[str, Any]:
-            vs = [v for v in verdicts if p["item_id"] in v.clause_ids]
-            rec = records.get(p["item_id"]) if not vs and p["applicable"] else None
-            recorded: dict[str, Any] | None = None
-            carried: dict[str, Any] | None = None
-            if not p["applicable"]:
-                verdict, observed = NOT_APPLICABLE, p.get("reason") or ""
-            elif rec is not None:
-                verdict, observed = rec.verdict, rec.note
-                recorded = {
-                    "engineer": rec.engineer,
-                    "at": rec.recorded.isoformat(sep=" ", timespec="minutes"),
-                    "evidence": rec.evidence,
-                }
-            elif not vs and plan.get("only") is not None and p["item_id"] not in plan["only"]:
-                base = carried_from.get(p["item_id"])
-                if base is not None:
-                    # A retest carries the baseline's verdict of an item the changes do not touch.
-                    verdict, observed = base["verdict"], base["observed"]
-                    carried = {k: retest["baseline"][k] for k in ("number", "revision", "issued")}
-                else:
-                    verdict, observed = PENDING, "本次复测范围外，基线报告无此项结论"
-            else:
-                verdict = _item_verdict([v.outcome for v in vs])
-                observed = "；".join(
-                    f"[{v.model}] {v.summary or OUTCOME_ZH[v.outcome]}"
-                    + (f"（{v.detail.splitlines()[0]}）" if v.outcome in ("fail", "error") and v.detail else "")
-                    for v in vs
-                )
-            models = sorted({v.model for v in vs})
-            applying = [w for w in waivers.get(p["item_id"], []) if w["active"]] if p["applicable"] else []
-            waiver = next((w for w in applying if w["kind"] == "waiver"), None)
-            deviation = next((w for w in applying if w["kind"] == "deviation"), None)
-            tested_verdict = verdict
-            if waiver is not None:
-                verdict = WAIVED
-            return {
-                "no": n,
-                "item_id": p["item_id"],
-                **meta,
-                "method_kind": p["method_kind"],
-                "observed": observed,
-                "verdict": verdict,
-                "tested_verdict": tested_verdict,  # what testing alone found (differs when waived)
-                "severity": SEVERITY_ZH[meta["severity_key"]] if verdict == NONCONFORM else "",
-                "recorded": recorded,
-                "carried": carried,
-                "waiver": waiver,
-                "deviation": deviation,
-                "expired_waivers": [w for w in waivers.get(p["item_id"], []) if not w["active"]],
-                "per_model": {m: _item_verdict([v.outcome for v in vs if v.model == m]) for m in models},
-                "checks": [
-                    {
-                        "check_id": v.check_id,
-                        "model": v.model,
-                        "outcome": v.outcome,
-                        "detail": v.detail,
-                        "evidence": [
-                            {"title": e.title, "kind": e.kind, "path": e.path, "sha256": e.sha256}
-                            for e in ev_by_verdict.get(v.id, [])
-                        ],
-                    }
-                    for v in vs
-                ],
-                "evidence": [
-                    {"title": e.title, "path": e.path, "sha256": e.sha256}
-                    for v in vs
-                    for e in ev_by_verdict.get(v.id, [])
-                ]
-                + [
-                    {"title": e["title"], "path": e["path"], "sha256": e["sha256"]}
-                    for e in (recorded or {}).get("evidence", [])
-                ],
-            }
-
-        items: list[dict[str, Any]] = []
-        for n, p in enumerate(plan["items"], start=1):
-            it = cat.item(p["item_id"])
-            items.append(
-                row(
-                    n,
-                    p,
-                    {
-                        "chapter": it.chapter,
-                        "chapter_title": (
-                            cat.chapter(it.chapter).title if language == "zh" else cat.chapter(it.chapter).title_en
-                        ),
-                        "standard_clause": it.standard_clause,
-                        "clause_verified": it.verified,
-                        "title": it.title if language == "zh" else it.title_en,
-                        "title_zh": it.title,
-                        "requirement": it.requirement,
-                        "method": it.method,
-                        "severity_key": it.severity,
-                    },
-                )
-            )
-        use_cases = {uc["id"]: uc for uc in spec["documentation"]["use_cases"]}
-        functional: list[dict[str, Any]] = []
-        for n, p in enumerate(plan.get("functional", []), start=1):
-            uc = use_cases.get(p["item_id"])
-            if uc is not None:
-                meta = {
-                    "title": uc["title"],
-                    "requirement": f"用户文档 {uc['section']} 节所述用例 {uc['id']}",
-                    "method": f"按用例场景执行（{uc['scenario']}）" if uc.get("scenario") else "按用户文档操作",
-                }
-            else:
-                meta = {
-                    "title": "接口一致性（OpenAPI）",
-                    "requirement": "样品行为与其接口文档（OpenAPI）所述状态码及数据结构一致，无服务端错误",
-                    "method": "以 Schemathesis 按接口文档生成请求并校验应答",
-                }
-            functional.append(
-                row(
-                    n,
-                    p,
-                    {
-                        **meta,
-                        "chapter": "F",
-                        "chapter_title": "功能测试",
-                        "standard_clause": None,
-                        "clause_verified": True,
-                        "severity_key": "major",
-                    },
-                )
-            )
-
-        counts = Counter(i["verdict"] for i in items + functional)
-        models = sorted({v.model for v in verdicts})
-        per_model_summary = {m: dict(Counter(OUTCOME_ZH[v.outcome] for v in verdicts if v.model == m)) for m in models}
-        completed = (run.finished or datetime.now()).date()
-        try:
-            due = due_date(completed).isoformat()
-        except CalendarGap as e:
-            due = None
-            due_note = str(e)
-        else:
-            due_note = ""
-        dates = [v.started for v in verdicts] + [v.finished for v in verdicts]
-        dates += [r.recorded for r in records.values()]
-        all_waivers = [w for ws in waivers.values() for w in ws]
-        content: dict[str, Any] = {
-            "schema": SCHEMA,
-            "title": (TITLE_SUPPLEMENTARY if retest else TITLE)[language],
-            "kind": "supplementary" if retest else run.kind,
-            # A supplementary report (补充检测报告) names the report it supplements and the changes it covers.
-            "supplements": (
-                {k: retest["baseline"][k] for k in ("number", "revision", "issued", "tests_completed")}
-                if retest
-                else None
-            ),
-            "changes": retest.get("analysis") if retest else None,
-            "language": language,
-            "number": number,
-            "revision": revision,
-            "supersedes": None,  # {"number", "revision", "reason"} for a correction
-            "lab": {"name": cfg.lab_name, "address": cfg.lab_address},
-            "applicant": spec["applicant"],
-            "producer": spec["producer"],
-            "sample": {
-                "registration": sample.id,
-                "name": sample.name,
-                "version": sample.version,
-                "certification_unit": spec["certification_unit"],
-                "kind": spec["sample"]["kind"],
-                "condition": spec["sample"]["condition"],
-                "media": sample.media,
-                "spec_sha256": sample.spec_sha256,
-                "hardware": spec.get("hardware", []),
-                "images": [
-                    {"model": d.get("model"), "image_id": d["image_id"]}
-                    for d in run.deployments or []
-                    if d.get("image_id")
-                ],
-            },
-            "basis": {
-                "standard": cat.standard.id,
-                "title": cat.standard.title if language == "zh" else cat.standard.title_en,
-                "items": [i["item_id"] for i in items],
-                "clauses": [
-                    {"item_id": i["item_id"], "title": i["title"], "applicable": i["verdict"] != NOT_APPLICABLE}
-                    for i in items
-                ],
-                "note": BASIS_NOTE[language],
-            },
-            "dates": {
-                "received": sample.received.isoformat(),
-                "tests_started": min(dates).date().isoformat() if dates else run.started.date().isoformat(),
-                "tests_completed": completed.isoformat(),
-                "issued": None,  # set when the report is approved
-                "due": due,
-                "due_working_days": SUBMISSION_WORKING_DAYS,
-                "due_note": due_note,
-            },
-            "environment": run.environment,
-            "deployments": run.deployments,
-            "run": {"id": run.id, "status": run.status, "kind": run.kind},
-            "items": items,
-            "functional": functional,
-            "summary": {k: counts.get(k, 0) for k in VERDICTS},
-            "per_model": per_model_summary,
-            "models": models,
-            "deviations": all_waivers,
-            "exclusions": [
-                {"item_id": i["item_id"], "title": i["title"], "reason": i["observed"]}
-                for i in items + functional
-                if i["verdict"] == NOT_APPLICABLE
+    run, sample, src, sealed = _read_record(run_id, as_of or clock.today())
+    assert run.plan is not None
+    spec = sample.spec_snapshot
+    cat = load_catalogue(run.plan.basis)
+    items = _catalogue_rows(run.plan.items, cat, src)
+    functional = _functional_rows(run.plan.functional, spec, src)
+    verdicts = src.verdicts
+    models = sorted({v.model for v in verdicts})
+    configs = configurations(run.deployments, spec.get("hardware") or [], run.environment)
+    retest = run.retest or {}
+    counts = Counter(i.verdict for i in items)
+    f_counts = Counter(i.verdict for i in functional)
+    blank = tx("", "")
+    content = ReportContent(
+        schema=SCHEMA,
+        title=lb.text_of("title_supplementary" if retest else "title"),
+        kind="supplementary" if retest else run.kind,
+        # A supplementary report (补充检测报告) names the report it supplements and the changes it covers.
+        supplements={k: retest["baseline"][k] for k in ("number", "revision", "issued", "tests_completed")}
+        if retest
+        else None,
+        changes=retest.get("analysis") if retest else None,
+        language=language,
+        number=number,
+        revision=revision,
+        lab=_lab(),
+        applicant=spec["applicant"],
+        producer=spec["producer"],
+        sample=_sample(sample, run, spec),
+        basis=Basis(
+            standard=cat.standard.id,
+            title=tx(cat.standard.title, cat.standard.title_en),
+            items=[i.item_id for i in items],
+            applicable=sum(1 for i in items if i.verdict != NOT_APPLICABLE),
+            clauses=[
+                BasisClause(item_id=i.item_id, title=i.title, applicable=i.verdict != NOT_APPLICABLE) for i in items
             ],
-            "statement": STATEMENT[language],
-            "decision_rule": DECISION_RULE[language],
-            "evidence_manifest": None,  # {"sha256", "files"}: set when the report folder is written
-            "signatures": {"prepared": None, "reviewed": None, "approved": None},
-        }
-        content["conclusion"] = conclusion(content)
-        return content
-
-
-def unfinished(content: dict[str, Any]) -> list[str]:
-    """The items that stop a report being final: pending (待判定) or lab errors (检测异常)."""
-    return [
-        f"{i['item_id']} ({i['verdict']})"
-        for i in content["items"] + content.get("functional", [])
-        if i["verdict"] in (PENDING, LAB_ERROR)
-    ]
-
-
-def conclusion(content: dict[str, Any]) -> str:
-    s = content["summary"]
-    std = content["basis"]["standard"]
-    en = content.get("language") == "en"
-    waived = s.get(WAIVED, 0)
-    if s[LAB_ERROR] or s[PENDING]:
-        if en:
-            return (
-                f"Testing is not complete: {s[PENDING]} item(s) pending, {s[LAB_ERROR]} lab error(s); "
-                "no overall conclusion is given."
-            )
-        return f"检测尚未完成：{s[PENDING]} 项待判定，{s[LAB_ERROR]} 项检测异常（实验室原因），暂不作总体结论。"
-    waived_zh = f"另有 {waived} 项经批准豁免，未作符合性判定（见第六部分）。" if waived else ""
-    waived_en = f" {waived} item(s) are waived by approval and not judged (see section 6)." if waived else ""
-    if s[NONCONFORM]:
-        bad = [
-            f"{i['item_id']} {i['title']}"
-            for i in content["items"] + content.get("functional", [])
-            if i["verdict"] == NONCONFORM
-        ]
-        if en:
-            return f"{s[NONCONFORM]} item(s) do not conform to {std}: {'; '.join(bad)}.{waived_en}"
-        return f"所检项目中 {s[NONCONFORM]} 项不符合 {std} 要求：{'；'.join(bad)}。{waived_zh}"
-    if en:
-        return (
-            f"All items tested conform to {std} ({s[CONFORM]} conform, {s[NOT_APPLICABLE]} not applicable)." + waived_en
-        )
-    return f"所检项目均符合 {std} 要求（{s[CONFORM]} 项符合，{s[NOT_APPLICABLE]} 项不适用）。{waived_zh}"
-
-
-def next_number(prefix: str | None = None, year: int | None = None) -> str:
-    prefix = prefix or os.environ.get("HARNESS_REPORT_PREFIX", "FTL")
-    year = year or date.today().year
-    with session() as s:
-        n = (
-            s.scalar(select(func.count(func.distinct(Report.number))).where(Report.number.like(f"{prefix}-{year}-%")))
-            or 0
-        )
-    return f"{prefix}-{year}-{n + 1:04d}"
-
-
-def copy_evidence(run_id: str, out_dir: Path) -> None:
-    """A report folder is self-contained: its evidence travels with it (and `verify` checks it)."""
-    src = lab_config().run_dir(run_id) / "evidence"
-    if src.is_dir():
-        shutil.copytree(src, out_dir / "evidence", dirs_exist_ok=True)
-
-
-def digest(content: dict[str, Any]) -> str:
-    return hashlib.sha256(canonical_json(content)).hexdigest()
+            note=lb.text_of("basis_note"),
+        ),
+        dates=_dates(run, sample, verdicts, src),
+        tested_on=configs,
+        hardware_statement=hardware_statement(configs, spec.get("hardware") or []),
+        environment={k: v for k, v in run.environment.items() if k in ("host", "os", "tools")},
+        deployments=[
+            {k: d.get(k) for k in ("model", "backend", "status", "error", "image_id", "unit", "standin")}
+            for d in run.deployments
+        ],
+        run=RunInfo(id=run.id, status=run.status, kind=run.kind),
+        items=items,
+        functional=functional,
+        # Items of the standard only; use cases and API conformance are counted apart.
+        summary={k: counts.get(k, 0) for k in VERDICTS},
+        functional_summary={k: f_counts.get(k, 0) for k in VERDICTS},
+        # Counts of checks (one check on one configuration), not of items.
+        per_model={m: dict(Counter(OUTCOME_ZH[v.outcome] for v in verdicts if v.model == m)) for m in models},
+        models=models,
+        deviations=[w for ws in src.waivers.values() for w in ws],
+        exclusions=[
+            Exclusion(item_id=i.item_id, title=i.title, reason=i.observed[0].text)
+            for i in items + functional
+            if i.verdict == NOT_APPLICABLE and i.observed
+        ],
+        opinions=src.opinions,
+        statement=lb.text_of("statement"),
+        applicant_information=lb.text_of("applicant_information"),
+        decision_rule=lb.text_of("decision_rule"),
+        conclusion=blank,
+        functional_conclusion=blank,
+    )
+    content.conclusion = conclusion(content)
+    content.functional_conclusion = functional_conclusion(content)
+    safe = ReportContent.from_json(Redactor.for_spec(spec).walk(content.to_json()))
+    # The seal goes in after the privacy filter: a digest is never personal data.
+    safe.run.chain_head = sealed.head
+    safe.run.chained_verdicts = sealed.verdicts - sealed.unchained
+    return safe

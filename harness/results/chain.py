@@ -50,6 +50,12 @@ def chain_value(previous: str, run_id: str, v: VerdictInput) -> str:
         "finished": _when(v.finished),
         "evidence": [[e.kind, e.title, e.path, e.sha256, e.size] for e in v.evidence],
     }
+    # Hints and a lab error's kind came later: chained only when present, so verdicts recorded
+    # before them keep the chain values they were given.
+    if v.hints:
+        content["hints"] = [dict(h) for h in v.hints]
+    if v.error:
+        content["error"] = v.error
     body = json.dumps(content, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(f"{previous}\n{body}".encode()).hexdigest()
 
@@ -75,6 +81,8 @@ def record_verdict(run_id: str, v: VerdictInput) -> VerdictRecord:
             summary=v.summary,
             summary_en=v.summary_en,
             detail=v.detail,
+            hints=[dict(h) for h in v.hints] or None,
+            error=v.error,
             started=v.started,
             finished=v.finished,
             chain_sha256=chain,
@@ -111,6 +119,8 @@ def _record(row: Verdict, evidence: tuple[EvidenceRef, ...]) -> VerdictRecord:
         started=row.started,
         finished=row.finished,
         evidence=evidence,
+        hints=tuple(row.hints or ()),
+        error=row.error,
         id=row.id,
         run_id=row.run_id,
         chain_sha256=row.chain_sha256,
@@ -126,6 +136,12 @@ def verdicts_of(run_id: str) -> list[VerdictRecord]:
             if e.verdict_id is not None:
                 ev.setdefault(e.verdict_id, []).append(EvidenceRef(e.kind, e.title, e.path, e.sha256, e.size))
         return [_record(r, tuple(ev.get(r.id, []))) for r in rows]
+
+
+def evidence_kinds(run_id: str) -> dict[str, str]:
+    """{path relative to the run folder: kind} of every evidence file the run recorded."""
+    with session() as s:
+        return {e.path: e.kind for e in s.scalars(select(Evidence).where(Evidence.run_id == run_id))}
 
 
 @dataclass

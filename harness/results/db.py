@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from harness.config import lab_config
 from harness.errors import LabError
 
-HEAD = "0002"  # the newest migration; tests check it is Alembic's head
+HEAD = "0003"  # the newest migration; tests check it is Alembic's head
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 # Entries a data directory can hold before it has a lab database: it is still new.
 _BOOKKEEPING = {"logs", "active"}

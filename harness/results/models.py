@@ -70,6 +70,12 @@ class Verdict(Base):
     # The same in English ("" when a check gave no English text for some observation).
     summary_en: Mapped[str | None] = mapped_column(Text, nullable=True, default="")
     detail: Mapped[str] = mapped_column(Text, default="")  # assertion text or the lab fault
+    # Opinions and hints beside the result ([{zh, en}], evidence.hint), shown apart from the
+    # observed result (CNAS-CL01 7.8.7).
+    hints: Mapped[list | None] = mapped_column(JSON, nullable=True)
+    # A lab error's kind: {"kinds": exception class names, most specific first, "zh": the error's
+    # own Chinese sentence or null}; the report states the error in its language from these.
+    error: Mapped[dict | None] = mapped_column(JSON, nullable=True)
     started: Mapped[datetime] = mapped_column(DateTime)
     finished: Mapped[datetime] = mapped_column(DateTime)
     # SHA-256 over this row's content, its evidence files' SHA-256 and the previous verdict's chain
@@ -112,11 +118,12 @@ class Report(Base):
     content: Mapped[dict] = mapped_column(JSON)  # the report's JSON truth
     content_sha256: Mapped[str] = mapped_column(String(64))
     out_dir: Mapped[str] = mapped_column(Text)
+    # The languages the folder holds a rendering in (the report's own first); null: its language only.
+    languages: Mapped[list | None] = mapped_column(JSON, nullable=True)
     __table_args__ = (UniqueConstraint("number", "revision", name="uq_report_revision"),)
 
 
-# --- Report workflow (issue #4). New tables only, so an existing lab database gains them on open
-# (create_all adds missing tables; it never alters existing ones).
+# --- The report workflow: engineers' records, waivers, a report revision's signatures and manifest.
 
 
 class ItemRecord(Base):
@@ -132,6 +139,10 @@ class ItemRecord(Base):
     engineer: Mapped[str] = mapped_column(String(100))
     recorded: Mapped[datetime] = mapped_column(DateTime)
     evidence: Mapped[list] = mapped_column(JSON, default=list)  # [{title, path, sha256, size}], path rel. run dir
+    note_en: Mapped[str | None] = mapped_column(Text, nullable=True)  # the note in English, if given
+    # What backs the verdict besides files: the reviewed document and section, or why there is no evidence.
+    reference: Mapped[str | None] = mapped_column(Text, nullable=True)
+    no_evidence_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class Waiver(Base):
@@ -142,6 +153,7 @@ class Waiver(Base):
     clause_id: Mapped[str] = mapped_column(String(100), index=True)
     kind: Mapped[str] = mapped_column(String(20))  # waiver | deviation
     justification: Mapped[str] = mapped_column(Text)
+    justification_en: Mapped[str | None] = mapped_column(Text, nullable=True)
     approved_by: Mapped[str] = mapped_column(String(100))
     approved_on: Mapped[date] = mapped_column(Date)
     expires: Mapped[date] = mapped_column(Date)

@@ -9,13 +9,13 @@ database made before the counters existed.
 from __future__ import annotations
 
 import os
-from datetime import date
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import InstrumentedAttribute, Session
 from sqlalchemy.sql.dml import Insert
 
+from harness import clock
 from harness.results.db import session
 from harness.results.models import Counter, Report, Sample
 
@@ -61,8 +61,26 @@ def allocate_report_number(prefix: str | None = None, year: int | None = None) -
     """A new report number (FTL-2026-0007), never handed out twice, whatever runs at the same time.
     The prefix defaults to HARNESS_REPORT_PREFIX (FTL), the year to this year."""
     prefix = prefix or os.environ.get("HARNESS_REPORT_PREFIX", "FTL")
-    year = year or date.today().year
+    year = year or clock.today().year
     head = f"{prefix}-{year}-"
     with session() as s:
         n = _allocate(s, f"report:{prefix}-{year}", _highest(s, Report.number, head))
     return f"{head}{n:04d}"
+
+
+def release_report_number(number: str) -> bool:
+    """Give a report number back to its sequence (its report could not be written), when it is still
+    the last one handed out and no report carries it: one compare-and-set, so a number another writer
+    took meanwhile is never handed out twice. Returns whether it went back."""
+    head, _, n = number.rpartition("-")
+    if not n.isdigit() or head.count("-") < 1:
+        return False
+    with session() as s:
+        if s.scalar(select(func.count()).select_from(Report).where(Report.number == number)):
+            return False
+        done = s.execute(
+            update(Counter)
+            .where(Counter.name == f"report:{head}", Counter.value == int(n))
+            .values(value=Counter.value - 1)
+        )
+        return bool(getattr(done, "rowcount", 0))

@@ -21,6 +21,7 @@ from typing import Any
 
 from sqlalchemy import select, update
 
+from harness import clock
 from harness.errors import InputError, LabError
 from harness.plan import Plan
 from harness.results.db import session
@@ -78,11 +79,12 @@ def _record(run: Run) -> RunRecord:
 def open_run(sample_id: str, kind: str, environment: dict[str, Any], retest: dict[str, Any] | None = None) -> RunRecord:
     abort_stale_runs()
     env = {**environment, "owner": host_identity(), "pid": os.getpid(), "record": RECORD_FORMAT}
+    started = clock.stamp()  # the lab's wall-clock time, as every record's time
     run = Run(
-        id=f"R-{datetime.now():%Y%m%d-%H%M%S}-{secrets.token_hex(2)}",
+        id=f"R-{started:%Y%m%d-%H%M%S}-{secrets.token_hex(2)}",
         sample_id=sample_id,
         kind=kind,
-        started=datetime.now(),
+        started=started,
         status=RunStatus.RUNNING.value,
         heartbeat=utcnow(),
         environment=env,
@@ -99,6 +101,12 @@ def get_run(run_id: str) -> RunRecord | None:
     with session() as s:
         run = s.get(Run, run_id)
         return _record(run) if run else None
+
+
+def runs_of_sample(sample_id: str) -> list[str]:
+    """The IDs of a sample's runs, oldest first."""
+    with session() as s:
+        return list(s.scalars(select(Run.id).where(Run.sample_id == sample_id).order_by(Run.started)))
 
 
 def load_plan(run_id: str) -> Plan:
@@ -136,7 +144,7 @@ def close_run(run_id: str, status: RunStatus, reason: str | None = None, force: 
         if run is None or (run.status != RunStatus.RUNNING and not force):
             return False
         run.status = status.value
-        run.finished = run.finished or datetime.now()
+        run.finished = run.finished or clock.stamp()
         if reason:
             run.end_reason = reason  # forced: the cause known last (a signal) is the one that holds
         return True
@@ -157,7 +165,7 @@ def abort_stale_runs(now: datetime | None = None) -> list[str]:
         for run in s.scalars(select(Run).where(Run.status == RunStatus.RUNNING.value)):
             env = run.environment or {}
             # A run opened before heartbeats existed has none: its start is its last sign of life.
-            last = run.heartbeat or run.started.astimezone(UTC).replace(tzinfo=None)
+            last = run.heartbeat or clock.aware(run.started).astimezone(UTC).replace(tzinfo=None)
             if last < now - LEASE:
                 reason = f"its harness stopped reporting (last heartbeat {last:%Y-%m-%d %H:%M:%S} UTC)"
             elif env.get("owner") == me and env.get("pid") and not _pid_alive(int(env["pid"])):
@@ -165,7 +173,7 @@ def abort_stale_runs(now: datetime | None = None) -> list[str]:
             else:
                 continue
             run.status = RunStatus.ABORTED.value
-            run.finished = run.finished or datetime.now()
+            run.finished = run.finished or clock.stamp()
             run.end_reason = reason
             ended.append(run.id)
     return ended

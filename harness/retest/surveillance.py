@@ -7,7 +7,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from harness.report.build import CONFORM, build_content
+from harness.report.build import build_content
+from harness.report.terms import CONFORM
 from harness.results import get_run
 from harness.retest.diff import version_from_registry
 from harness.retest.supplementary import RetestError, baseline_snapshot
@@ -57,7 +58,7 @@ def surveil(baseline_ref: str, spec: Path, backend: str | None = None) -> Survei
     only = recorded_plan(base.run_id)
     result = run_sample(spec, backend=backend, only=only, kind="surveillance")
     content = build_content(result.run_id, number="(surveillance)")
-    now = {i["item_id"]: i["verdict"] for i in content["items"] + content["functional"]}
+    now = {i.item_id: i.verdict for i in content.all_rows()}
     diffs = []
     for item_id in only:
         was = snapshot["items"].get(item_id, {}).get("verdict", "")

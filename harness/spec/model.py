@@ -6,19 +6,107 @@ format labs write: extend, never rename.
 
 from __future__ import annotations
 
+import posixpath
 import string
 from decimal import Decimal
-from typing import Annotated, Literal
+from functools import cache
+from typing import Annotated, Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from packaging.requirements import InvalidRequirement, Requirement
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
+
+from harness.files import check_path_text
 
 NonEmpty = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 Sha256 = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
 
 
+def _inside_sample(v: str) -> str:
+    why = check_path_text(v)
+    if why:
+        raise ValueError(f"the path {why}")
+    if v.startswith("/"):
+        raise ValueError(f"{v} is absolute: name a file relative to the sample's working directory")
+    norm = posixpath.normpath(v)
+    if norm in (".", "..") or norm.startswith("../"):
+        raise ValueError(f"{v} is not a file inside the sample's working directory")
+    return v
+
+
+def check_package_requirement(v: str) -> str:
+    if v.lstrip().startswith("-"):
+        raise ValueError(f"{v!r} is a pip option, not a package: name a package, e.g. 'cryptography==42.0.5'")
+    try:
+        req = Requirement(v)
+    except InvalidRequirement as e:
+        raise ValueError(f"not a package requirement (PEP 508): {str(e).splitlines()[0]}") from None
+    if req.url:
+        raise ValueError(f"{req.name} @ {req.url}: only packages from the lab's index, not a URL")
+    return v
+
+
+# A file the sample writes, relative to its working directory (never absolute, never above it).
+SamplePath = Annotated[str, AfterValidator(_inside_sample)]
+# A PEP 508 package requirement ("name[extra]>=1.0; marker"), never a pip option or a URL.
+PackageRequirement = Annotated[str, AfterValidator(check_package_requirement)]
+EnvName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
+
+
+@cache
+def _takes_bool(annotation: Any) -> bool:
+    """Whether true/false is a meaningful value somewhere in this annotation."""
+    if annotation is bool or annotation is object or annotation is Any:
+        return True
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return True  # its own fields decide
+    return any(_takes_bool(a) for a in get_args(annotation) if isinstance(a, type) or get_args(a))
+
+
+class TrueFalse:
+    """Stands for a YAML true/false given where a number or text is expected, so the field's own
+    validation refuses it (pydantic would otherwise read true as 1: a timeout of "true" seconds)."""
+
+    def __init__(self, value: bool):
+        self.value = value
+
+    def __repr__(self) -> str:
+        return "true" if self.value else "false"
+
+
+def _refuse_bools(value: Any) -> Any:
+    if isinstance(value, bool):
+        return TrueFalse(value)
+    if isinstance(value, list | tuple):
+        return [_refuse_bools(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _refuse_bools(v) for k, v in value.items()}
+    return value
+
+
 class Strict(BaseModel):
-    # An unknown key is almost always a typo in a lab-written file: refuse it.
-    model_config = ConfigDict(extra="forbid")
+    # An unknown key is almost always a typo in a lab-written file: refuse it. An infinite or NaN
+    # number is never a meaningful timeout, limit or amount.
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_bool_for_numbers(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        out = dict(data)
+        for name, value in data.items():
+            f = cls.model_fields.get(name) if isinstance(name, str) else None
+            if f is not None and not _takes_bool(f.annotation):  # type: ignore[arg-type]
+                out[name] = _refuse_bools(value)
+        return out
 
 
 class Contact(Strict):
@@ -76,7 +164,7 @@ class HardwareModel(Strict):
 
 class Step(Strict):
     run: NonEmpty  # a shell command; {placeholders} are filled by the deployer
-    timeout_s: float = Field(default=120, gt=0)
+    timeout_s: float = Field(default=120, gt=0, le=86400)
 
 
 class PortDecl(Strict):
@@ -84,20 +172,23 @@ class PortDecl(Strict):
     port: int = Field(ge=1, le=65535)
     protocol: Literal["tcp", "udp"] = "tcp"
     tls: bool = False
+    # The product cannot be told this port: it always listens on `port`. A local process then gets
+    # exactly that port (so two such products need `isolation: namespace` to run side by side).
+    fixed: bool = False
 
 
 class HealthCheck(Strict):
     url: NonEmpty  # template, e.g. https://{host}:{ports.https}/health
     expect_status: int = 200
-    timeout_s: float = Field(default=30, gt=0)
-    interval_s: float = Field(default=0.2, gt=0)
+    timeout_s: float = Field(default=30, gt=0, le=3600)
+    interval_s: float = Field(default=0.2, gt=0, le=60)
 
 
 class Resources(Strict):
     """The minimum configuration the sample declares; containers are limited to it."""
 
-    cpus: float = Field(default=1.0, gt=0)
-    memory_mb: int = Field(default=512, ge=16)
+    cpus: float = Field(default=1.0, gt=0, le=1024)
+    memory_mb: int = Field(default=512, ge=16, le=1 << 24)
 
 
 class ContainerSource(Strict):
@@ -108,7 +199,7 @@ class ContainerSource(Strict):
     image_archive: str | None = None  # `docker save` output, relative to the spec
     build_context: str | None = None  # a directory whose Dockerfile starts FROM the lab base image
     base_image: str = "harness-lab/base:bookworm"
-    wheels: list[str] = []  # pip requirements the host downloads into the build context
+    wheels: list[PackageRequirement] = []  # built wheels the host downloads into the build context
 
     @model_validator(mode="after")
     def _one_source(self) -> ContainerSource:
@@ -117,17 +208,37 @@ class ContainerSource(Strict):
         return self
 
 
+class Service(Strict):
+    """A service the product needs (its documentation says so), started privately for each
+    deployment by the lab and torn down with it. Templates read its connection values as
+    ``{services.<name>.url}``, ``.host``, ``.port``, ``.user``, ``.password`` and ``.name``; the
+    password is generated per deployment, so nothing about it is invented in the spec."""
+
+    name: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$")]
+    kind: Literal["postgresql", "redis"]
+    # PostgreSQL: the database made for the product and the role it logs in as (owner of that
+    # database, not a superuser). Give them only where the product's documentation fixes them.
+    database: Annotated[str, StringConstraints(pattern=r"^[a-z_][a-z0-9_]{0,62}$")] = "sample"
+    user: Annotated[str, StringConstraints(pattern=r"^[a-z_][a-z0-9_]{0,62}$")] = "sample"
+
+
 class Deployment(Strict):
     backend: Literal["process", "container", "terminal"] = "process"
+    # namespace: a local process runs in a network namespace of its own, reached on an address of
+    # the lab's range (not loopback), so a product that binds a fixed port or every interface runs
+    # beside others, and is judged on what a client from the network gets. Containers and terminal
+    # units are isolated by their nature; there this changes nothing.
+    isolation: Literal["none", "namespace"] = "none"
+    services: list[Service] = []
     container: ContainerSource = ContainerSource()
     install: list[Step] = []
     start: Step
     stop_signal: Literal["SIGTERM", "SIGINT"] = "SIGTERM"
     ports: list[PortDecl] = Field(min_length=1)
     health: HealthCheck
-    env: dict[str, str] = {}
-    log_files: list[str] = []  # paths relative to the workdir, collected as evidence
-    data_files: list[str] = []  # what the sample stores (db, files), readable by data checks
+    env: dict[EnvName, str] = {}
+    log_files: list[SamplePath] = []  # paths relative to the workdir, collected as evidence
+    data_files: list[SamplePath] = []  # what the sample stores (db, files), readable by data checks
     resources: Resources = Resources()
 
     @model_validator(mode="after")
@@ -136,6 +247,10 @@ class Deployment(Strict):
         dup = {n for n in names if names.count(n) > 1}
         if dup:
             raise ValueError(f"port names must be unique, repeated: {', '.join(sorted(dup))}")
+        services = [s.name for s in self.services]
+        dup = {n for n in services if services.count(n) > 1}
+        if dup:
+            raise ValueError(f"service names must be unique, repeated: {', '.join(sorted(dup))}")
         return self
 
 
@@ -576,7 +691,7 @@ class Parameters(Strict):
     value: a check then judges against the lab's stated default (harness/policy.py) or the
     standard's requirement and says which, or hands the item to an engineer with what it observed."""
 
-    session_idle_timeout_s: float | None = Field(default=None, gt=0)
+    session_idle_timeout_s: float | None = Field(default=None, gt=0, le=86400)
     lockout_threshold: int | None = Field(default=None, ge=1)
     password_min_length: int | None = Field(default=None, ge=1)
     limits: Limits | None = None

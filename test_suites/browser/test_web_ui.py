@@ -60,7 +60,11 @@ def _screenshot(page, evidence, title: str, full: bool = False) -> None:
 def _scope_record(log: ScopeLog, evidence) -> None:
     if log.refused:
         evidence.attach_json("浏览器被拦截的范围外请求", log.refused)
-        evidence.observe(f"页面试图访问 {len(log.refused)} 个测试范围外地址，已全部拦截（见证据）")
+        evidence.observe(
+            f"页面试图访问 {len(log.refused)} 个测试范围外地址，已全部拦截（见证据）",
+            en=f"The page tried to reach {len(log.refused)} address(es) outside the test scope; all were blocked "
+            "(see the evidence)",
+        )
 
 
 @pytest.mark.clause("10.masking.display")
@@ -76,7 +80,9 @@ def test_password_input_masks_what_is_typed(spec, driver, deployment, browser, e
     echoed = acct.password in shown
     evidence.observe(
         f"网页登录页口令输入框 type={field.input_type}"
-        + ("，输入内容以掩码显示" if not echoed else "，输入的口令明文显示")
+        + ("，输入内容以掩码显示" if not echoed else "，输入的口令明文显示"),
+        en=f"The web login page's password input has type={field.input_type}"
+        + (": what is typed is shown masked" if not echoed else ": the typed password is shown in clear"),
     )
     assert field.input_type == "password" and not echoed, f"口令输入框 type={field.input_type}，输入的口令未被屏蔽"
 
@@ -116,9 +122,22 @@ def test_browser_is_not_asked_to_keep_the_password(spec, driver, deployment, bro
         },
     )
     evidence.observe(
-        f"口令输入框 autocomplete 生效值为 {ac}；登录后 Cookie、localStorage、sessionStorage 共 "
-        f"{len(_flatten(storage))} 项，请求地址 {len(requested)} 个"
-        + ("，均不含口令" if not (stored or in_urls) else "，发现口令")
+        f"口令输入框 autocomplete 生效值为 {ac}"
+        + ("" if ac in ALLOWED_AUTOCOMPLETE else f"（应为 {' 或 '.join(ALLOWED_AUTOCOMPLETE)}，浏览器可能保存口令）")
+        + f"；登录后 Cookie、localStorage、sessionStorage 共 {len(_flatten(storage))} 项，请求地址 {len(requested)} 个"
+        + ("，均不含口令" if not (stored or in_urls) else f"，其中 {len(stored) + len(in_urls)} 处含口令"),
+        en=f"The password input's effective autocomplete is {ac}"
+        + (
+            ""
+            if ac in ALLOWED_AUTOCOMPLETE
+            else f" (should be {' or '.join(ALLOWED_AUTOCOMPLETE)}: the browser may keep it)"
+        )
+        + f"; after login, {len(_flatten(storage))} cookie and storage entries and {len(requested)} requested "
+        + (
+            "addresses, none holding the password"
+            if not (stored or in_urls)
+            else f"addresses, {len(stored) + len(in_urls)} holding the password"
+        ),
     )
     assert not problems, "; ".join(problems)
 
@@ -160,8 +179,21 @@ def test_pages_after_login_show_personal_information_masked(spec, driver, params
         "页面检查结果", {"页面显示的屏蔽信息": [redact(s) for s in shown_masked], "发现": [x.as_dict() for x in leaks]}
     )
     where = "页面已展示账户信息" if ready else "页面未出现该账户的账号或证件尾号"
+    where_en = "the page showed the account's data" if ready else "the page showed neither its account ID nor ID tail"
+    c3 = sum(1 for x in leaks if x.cls == "C3")
     evidence.observe(
         f"以 {acct.name} 经网页登录后检查页面文本（{where}，{len(shown_masked)} 处屏蔽显示）："
-        + ("未发现未屏蔽的个人金融信息" if not leaks else f"发现 {len(leaks)} 处：{leaks[0].what}")
+        + (
+            "未发现未屏蔽的个人金融信息"
+            if not leaks
+            else f"发现 {len(leaks)} 处：{'；'.join(x.what for x in leaks[:4])}"
+        ),
+        en=f"Logged in on the web as {acct.name} and read the page's text ({where_en}; {len(shown_masked)} masked "
+        "renderings): "
+        + (
+            "no unmasked personal financial information"
+            if not leaks
+            else f"{len(leaks)} finding(s): {c3} of C3 information, {len(leaks) - c3} of unmasked or under-masked C2"
+        ),
     )
     assert not leaks, "; ".join(sorted({x.what for x in leaks}))

@@ -1,7 +1,9 @@
 """JR/T 0199-2020 chapter 10 数据安全 (with JR/T 0171): no C3 information at rest, and passwords kept as
 salted slow hashes. Reads what the sample declared it stores (deployment.data_files): SQLite databases
 table by table and column by column, other files as text. Stored C2 (card numbers in the database) is
-not judged here; stored C3 and password storage strength are. Logs are 10.logs' business.
+not judged here; stored C3 and password storage strength are. The PostgreSQL and Redis services the
+sample declared (deployment.services) are read too, row by row (harness.probes.stores). Logs are 10.logs'
+business.
 
 A stored password is judged by what can be known: its format and parameters, a salt column beside a
 bare digest (verified against the test passwords where a common construction matches), salt reuse
@@ -17,6 +19,7 @@ import pytest
 
 from harness.checks.data import assess_password_storage, stored_c3, stored_values
 from harness.drivers import DriverError
+from harness.probes import stores
 from harness.suite_support import usable_accounts
 from harness.verdicts import needs_review, not_applicable
 
@@ -31,8 +34,11 @@ def _read_optional(deployment, rel: str) -> bytes | None:
 @pytest.mark.clause("10.storage.c3")
 def test_no_c3_at_rest_and_passwords_are_salted_slow_hashes(spec, deployment, driver, evidence):
     files = list(spec.deployment.data_files)
-    if not files:
-        not_applicable("样品未声明其存储的数据文件（deployment.data_files），无法检查存储中的 C3 信息与口令存储强度")
+    if not files and not spec.deployment.services:
+        not_applicable(
+            "样品未声明其存储的数据文件（deployment.data_files）或数据服务（deployment.services），"
+            "无法检查存储中的 C3 信息与口令存储强度"
+        )
     # Let the sample see every typed password first: a store that keeps it on login must show it.
     for acct in usable_accounts(driver):
         driver.session(acct)
@@ -48,8 +54,11 @@ def test_no_c3_at_rest_and_passwords_are_salted_slow_hashes(spec, deployment, dr
             f"{rel}（{'SQLite 数据库' if blob.startswith(b'SQLite format 3') else '文件'}，{len(found)} 个文本值）"
         )
         values += found
+    for store in stores.read_services(deployment):
+        (read if store.ok else unreadable).append(store.summary())
+        values += store.values
     if not read:
-        raise DriverError(f"声明的数据文件均无法读取：{'、'.join(unreadable)}")
+        raise DriverError(f"声明的数据文件及数据服务均无法读取：{'、'.join(unreadable)}")
     accounts = driver.accounts()
     leaks = stored_c3(values, accounts)
     records = assess_password_storage(values, accounts)

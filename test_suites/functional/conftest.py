@@ -8,12 +8,13 @@ exit code 2 and ``FILE:LINE: message`` lines before anything is deployed.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from harness.functional import steps as _steps
-from harness.functional.collection import STATE
+from harness.functional.collection import STATE, example_row
 
 # The step definitions and the `world` / `lab_browser` fixtures, visible to this suite only.
 globals().update({k: v for k, v in vars(_steps).items() if k.startswith("pytestbdd_") or k in ("world", "lab_browser")})
@@ -96,15 +97,38 @@ def pytest_bdd_after_scenario(request: pytest.FixtureRequest, feature: Any, scen
     lines += [r.line_text() for r in w.steps]
     total = len(scenario.steps)
     if len(w.steps) < total:
-        lines += [f"- 第 {s.line_number} 行 {s.keyword} {s.name}（未执行）" for s in scenario.steps[len(w.steps) :]]
+        lines += [
+            f"- 第 {s.line_number} 行 {s.keyword} {w.shown(s.name)}（未执行）" for s in scenario.steps[len(w.steps) :]
+        ]
     if w.page_requests:
         lines += ["", "浏览器发出的请求：", *w.page_requests]
     if w.blocked:
         lines += ["", "浏览器被拦截的越界请求：", *w.blocked]
+    row = example_row(request.node)
+    zh_row = en_row = ""
+    if row is not None:
+        n, values = row
+        template = feature.scenarios.get(scenario.name)
+        total = sum(len(ex.examples) for ex in getattr(template, "examples", [])) or n
+        shown = [w.shown(v) for v in values.values()]
+        zh_row = f"（例子 {n}/{total}：" + "，".join(f"{k} {v}" for k, v in zip(values, shown, strict=True)) + "）"
+        en_row = f", example {n} of {total} (" + ", ".join(f"“{v}”" for v in shown) + ")"
+        lines.insert(
+            1, f"例子：第 {n} 个（共 {total} 个）：" + "，".join(f"{k}={v}" for k, v in zip(values, shown, strict=True))
+        )
     w.evidence.attach_text("场景步骤记录", "\n".join(lines))
+    where_en = f"Scenario at {Path(feature.filename).name} line {scenario.line_number}{en_row}"
     bad = next((r for r in w.steps if r.outcome != "通过"), None)
     if bad is None:
-        w.evidence.observe(f"场景“{scenario.name}”的 {len(w.steps)} 个步骤均符合预期")
+        w.evidence.observe(
+            f"场景“{scenario.name}”{zh_row}的 {len(w.steps)} 个步骤均符合预期",
+            en=f"{where_en}: all {len(w.steps)} steps as expected",
+        )
     else:
         verb = "未通过" if bad.outcome == "失败" else "无法执行"
-        w.evidence.observe(f"场景“{scenario.name}”第 {bad.line} 行“{bad.keyword} {bad.text}”{verb}：{bad.note}")
+        w.evidence.observe(
+            f"场景“{scenario.name}”{zh_row}第 {bad.line} 行“{bad.keyword} {bad.text}”{verb}：{bad.note}",
+            en=f"{where_en}: the step at line {bad.line} "
+            + ("did not pass" if bad.outcome == "失败" else "could not be carried out")
+            + " (the step transcript in the evidence gives the sample's answer)",
+        )

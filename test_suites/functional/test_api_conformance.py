@@ -58,8 +58,16 @@ def test_answers_match_the_interface_document(driver, spec, sample_spec, evidenc
             f"{f.title}（{', '.join(f.checks)}）\n操作：{f.operation}\n测试账户：{f.account}\n"
             f"应答状态：{f.status}\n来源：{f.source}\n\n{f.message}\n\n最小复现请求：\n{f.curl}\n",
         )
+    where = sorted({f.operation for f in out.findings})
     evidence.observe(
         f"按接口文档检查 {len(out.operations)} 个操作，以 {len(accounts)} 个测试账户发送 {out.requests} 个请求，"
-        + ("应答均与文档一致" if not out.findings else f"发现 {len(out.findings)} 处与文档不一致")
+        + ("应答均与文档一致" if not out.findings else f"发现 {len(out.findings)} 处与文档不一致：{'、'.join(where)}"),
+        en=f"Checked {len(out.operations)} operations of the interface document, sending {out.requests} requests "
+        f"as {len(accounts)} test accounts: "
+        + (
+            "every answer matched the document"
+            if not out.findings
+            else f"{len(out.findings)} difference(s) from the document: {', '.join(where)}"
+        ),
     )
     assert not out.findings, "；".join(f"{f.operation}: {f.title} ({f.status})" for f in out.findings)

@@ -30,24 +30,25 @@ def _secrets(driver):
 
 
 def _exercise(driver, accts):
-    """Log in, read, transfer and log out through the driver, as a user would."""
+    """Log in, read, transfer and log out through the driver, as a user would: what was done, as
+    (Chinese, English) pairs."""
     done = []
     sessions = [driver.session(a) for a in accts[:2]]
-    done.append(f"登录 {len(sessions)} 次")
+    done.append((f"登录 {len(sessions)} 次", f"{len(sessions)} logins"))
     payer = sessions[0]
     if driver.has("account"):
         driver.call("account", payer)
-        done.append("查询账户")
+        done.append(("查询账户", "an account view"))
     if driver.has("transfer") and len(sessions) > 1:
         r = driver.send(transfer_call(driver, payer, sessions[1].account, Decimal("0.01")), payer)
-        done.append(f"转账（应答 {r.status_code}）")
+        done.append((f"转账（应答 {r.status_code}）", f"a transfer (answer {r.status_code})"))
     if driver.has("history"):
         driver.call("history", payer)
-        done.append("查询交易记录")
+        done.append(("查询交易记录", "a history view"))
     try:
         for s in sessions:
             driver.logout(s)
-        done.append("退出登录")
+        done.append(("退出登录", "logout"))
     except DriverError:
         pass  # no logout declared
     return done
@@ -85,11 +86,19 @@ def test_no_sensitive_data_crosses_in_cleartext(driver, deployment, spec, eviden
     )
     evidence.observe(
         f"在接口 {cap.iface} 上抓取样品流量 {len(cap.packets)} 个数据包、{len(flows)} 个数据流"
-        f"（操作：{'、'.join(done)}），"
+        f"（操作：{'、'.join(zh for zh, _ in done)}），"
         + (
             f"发现 {len(hits)} 处敏感信息明文：" + "；".join(f"{h.label}（{h.form}，{h.flow}）" for h in hits[:6])
             if hits
             else f"检索 {len(secrets)} 项口令、卡号、证件号均未以明文出现"
-        )
+        ),
+        en=f"Captured {len(cap.packets)} packets in {len(flows)} flows of the sample's traffic on {cap.iface} "
+        f"({', '.join(en for _, en in done)}); "
+        + (
+            f"{len(hits)} occurrence(s) of sensitive data in clear text, in the flows "
+            + ", ".join(sorted({h.flow for h in hits}))
+            if hits
+            else f"none of the {len(secrets)} passwords, card and ID numbers searched for appeared in clear text"
+        ),
     )
     assert not hits, "sensitive data in cleartext: " + "; ".join(f"{h.label} ({h.form}) in {h.flow}" for h in hits)

@@ -15,6 +15,17 @@ from harness.suite_support import usable_accounts
 from harness.verdicts import not_applicable
 
 HUGE = "9" * 5000
+# English names of judge.ERROR_LEAK_PATTERNS (header names are English already).
+_LEAK_EN = {
+    "Python 堆栈": "Python stack trace",
+    "Java 堆栈": "Java stack trace",
+    ".NET 堆栈": ".NET stack trace",
+    "Node.js 堆栈": "Node.js stack trace",
+    "PHP 错误": "PHP error",
+    "Go panic": "Go panic",
+    "SQL 语句或数据库错误": "SQL text or database error",
+    "服务器内部路径": "server-internal path",
+}
 # Values every input gets in turn (all of an operation's inputs at once): wrong types and sizes, and
 # the query-language shapes real products choke on and then describe (a quote that breaks an SQL
 # string, a malformed regular expression in a query operator or in a JSON query condition, JSON
@@ -99,19 +110,33 @@ def test_errors_do_not_disclose_internals(driver, spec, evidence):
     answers = _malformed(driver, spec, session)
     table = []
     problems = []
+    kinds: dict[str, int] = {}  # what leaked (pattern or header name) -> answers
     for label, resp in answers:
-        leaks = judge.error_leaks(resp.text) + judge.header_leaks(resp.headers)
-        table.append({"request": label, "status": resp.status_code, "leaks": leaks})
-        if leaks:
-            problems.append(f"{label} → {resp.status_code}: {'; '.join(leaks)}")
+        body, headers = judge.error_leaks(resp.text), judge.header_leaks(resp.headers)
+        table.append({"request": label, "status": resp.status_code, "leaks": body + headers})
+        if body or headers:
+            problems.append(f"{label} → {resp.status_code}: {'; '.join(body + headers)}")
+        # The leak's name only (the excerpt stays in the evidence file): "Python 堆栈", "Server".
+        for name in {x.split("：", 1)[0] for x in body} | {x.split(":", 1)[0] for x in headers}:
+            kinds[name] = kinds.get(name, 0) + 1
     evidence.attach_json("畸形请求与应答判定", table)
     server_errors = sum(1 for t in table if t["status"] >= 500)
     evidence.observe(
         f"发送 {len(answers)} 个畸形请求，5xx 应答 {server_errors} 个，"
         + (
-            f"{len(problems)} 个应答泄露内部信息：{'；'.join(problems[:4])}"
+            f"{len(problems)} 个应答泄露内部信息（"
+            + "、".join(f"{k} {n} 个" for k, n in kinds.items())
+            + "，摘录见证据）"
             if problems
             else "应答均未泄露堆栈、SQL、内部路径或版本信息"
-        )
+        ),
+        en=f"Sent {len(answers)} malformed requests; {server_errors} 5xx answers; "
+        + (
+            f"{len(problems)} answers disclosed internals ("
+            + ", ".join(f"{_LEAK_EN.get(k, k)}: {n}" for k, n in kinds.items())
+            + "; excerpts in the evidence)"
+            if problems
+            else "no answer disclosed a stack trace, SQL, internal path or version"
+        ),
     )
     assert not problems, "; ".join(problems)

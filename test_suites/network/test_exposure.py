@@ -27,11 +27,22 @@ def test_only_declared_ports_are_exposed(deployment, spec, evidence):
             "declared_not_listening": exp.missing(),
         },
     )
+    listening = ", ".join(s.describe() for s in exp.listeners)
+    declared_text = ", ".join(f"{n}={p}" for p, n in exp.expected.items())
     evidence.observe(
-        f"以{exp.method}确定样品监听 {len(exp.listeners)} 个端口："
-        f"{', '.join(s.describe() for s in exp.listeners) or '无'}；"
-        f"声明端口 {', '.join(f'{n}={p}' for p, n in exp.expected.items())}"
-        + (f"；未声明的开放端口 {len(undeclared)} 个" if undeclared else "；无未声明的开放端口")
+        f"以{exp.method}确定样品监听 {len(exp.listeners)} 个端口：{listening or '无'}；声明端口 {declared_text}"
+        + (
+            f"；未声明的开放端口 {len(undeclared)} 个：{', '.join(s.describe() for s in undeclared)}"
+            if undeclared
+            else "；无未声明的开放端口"
+        ),
+        en=f"The sample listens on {len(exp.listeners)} port(s) ({_method_en(exp.method, deployment.host)}): "
+        f"{listening or 'none'}; declared ports {declared_text}"
+        + (
+            f"; {len(undeclared)} undeclared open port(s): {', '.join(s.describe() for s in undeclared)}"
+            if undeclared
+            else "; no undeclared open port"
+        ),
     )
     if exp.expected and len(exp.missing()) == len(exp.expected):
         # The probe must see the sample's own declared ports before an empty list of others means anything.
@@ -40,3 +51,12 @@ def test_only_declared_ports_are_exposed(deployment, spec, evidence):
             "the probe did not see the sample's sockets"
         )
     assert not undeclared, "undeclared listening ports: " + ", ".join(s.describe() for s in undeclared)
+
+
+def _method_en(method: str, host: str) -> str:
+    """ports.exposure's method (a Chinese phrase) in English."""
+    if method.startswith("进程树"):
+        return "attributed through the sockets of its process tree, /proc"
+    if method.startswith("容器"):
+        return "attributed through the sockets of its processes in the container, /proc"
+    return f"by a TCP connect scan of {host}"

@@ -27,7 +27,11 @@ def test_declared_national_algorithms_are_negotiable(deployment, spec, params, e
         results = sm.probe(deployment.host, deployment.ports[decl.name], GUARD, server_name=name)
         evidence.attach_json(f"国密握手探测 {decl.name}", [asdict(r) for r in results])
         for r in results:
-            evidence.observe(f"端口 {decl.name} 以 {r.protocol} 仅提供 {'、'.join(r.offered)}：{r.answer}")
+            evidence.observe(
+                f"端口 {decl.name} 以 {r.protocol} 仅提供 {'、'.join(r.offered)}：{r.answer}",
+                en=f"Port {decl.name}, {r.protocol} offering only {', '.join(r.offered)}: "
+                + (f"the server chose {r.chosen}" if r.supported else "no national-algorithm suite was negotiated"),
+            )
         port = deployment.ports[decl.name]
         if not any(_tls_record(r.server_bytes_hex) for r in results) and not _speaks_tls(deployment.host, port, name):
             # Neither probe got a TLS record back and no ordinary TLS handshake completes there: the

@@ -48,10 +48,20 @@ def test_source_has_no_unaccepted_high_risk_findings(sample_spec, evidence):
         },
     )
     sev = Counter(f.severity for f in found)
+    files = sum(len(python_files(r)) for r in roots)
     evidence.observe(
-        f"Bandit 审查 {sum(len(python_files(r)) for r in roots)} 个 Python 文件，发现 {len(found)} 项"
+        f"Bandit 审查 {files} 个 Python 文件，发现 {len(found)} 项"
         f"（高 {sev['HIGH']}、中 {sev['MEDIUM']}、低 {sev['LOW']}）；阻断项 {len(blocking)} 项，"
         f"其中基线已接受 {len(accepted)} 项，未接受 {len(new)} 项"
-        + (f"；基线中 {len(stale)} 项已不再出现，可从基线删除" if stale else "")
+        + (f"：{'；'.join(f'{f.test_id} {f.file}:{f.line}' for f in new[:6])}" if new else ""),
+        en=f"Bandit reviewed {files} Python files and found {len(found)} issue(s) (high {sev['HIGH']}, "
+        f"medium {sev['MEDIUM']}, low {sev['LOW']}); {len(blocking)} blocking, {len(accepted)} of them accepted "
+        f"in the baseline, {len(new)} not accepted"
+        + (f": {'; '.join(f'{f.test_id} {f.file}:{f.line}' for f in new[:6])}" if new else ""),
     )
+    if stale:
+        evidence.hint(
+            f"基线中 {len(stale)} 项已不再出现，可从基线删除",
+            en=f"{len(stale)} baseline entr{'y' if len(stale) == 1 else 'ies'} no longer occur and may be removed",
+        )
     assert not new, "; ".join(f"{f.test_id} {f.file}:{f.line} {f.severity}/{f.confidence} {f.text}" for f in new)

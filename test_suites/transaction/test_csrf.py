@@ -204,7 +204,9 @@ def _targets(driver: Any) -> tuple[list[tuple[str, Any]], list[str]]:
     for name, info in driver.operations().items():
         if not info.changes_state() or not info.auth:
             continue
-        if info.role:
+        if not info.by_session:
+            notes.append(f"{name}：以其自身凭证（如 HTTP Basic、API 密钥）认证，不随会话 Cookie 由浏览器自动携带")
+        elif info.role:
             notes.append(f"{name}：口令操作，由 5.auth.credential-change 判定")
         elif info.unsafe:
             notes.append(f"{name}：规格标为不安全操作，未发送（{info.unsafe}）")
