@@ -52,6 +52,13 @@ def require_login(driver: Any) -> None:
         not_applicable("样品不设登录（每个请求携带 HTTP Basic 或静态密钥凭证），不涉及登录会话")
 
 
+def require_password_attempts(driver: Any) -> None:
+    """For checks of password guessing (lockout, rate limiting, login errors): a login, or requests
+    that carry the password themselves (HTTP Basic) are both where passwords can be guessed."""
+    if not driver.tries_passwords():
+        not_applicable("样品不设登录，请求也不携带口令（静态密钥凭证），不涉及口令猜测")
+
+
 def accepted(driver: Any, operation: str, response: requests.Response) -> bool:
     """Whether the answer is the declared success of the operation (status, fields, redirect)."""
     return bool(driver.succeeded(operation, response))

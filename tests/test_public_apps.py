@@ -37,11 +37,13 @@ def _runs() -> list[Any]:
     return out
 
 
-def expected_failures(gt: dict[str, Any], release: str) -> dict[str, list[str]]:
-    """check ID -> the flaws of this release that it must find."""
+def expected_failures(gt: dict[str, Any], release: str, variant: str | None = None) -> dict[str, list[str]]:
+    """check ID -> the flaws of this release that it must find. A flaw present only in a variant of
+    the release's deployment (a documented option switched on) says so as ``RELEASE/VARIANT``, and
+    counts only in the runs of that variant."""
     out: dict[str, list[str]] = {}
     for flaw in gt["flaws"]:
-        if release in flaw["present_in"]:
+        if release in flaw["present_in"] or (variant and f"{release}/{variant}" in flaw["present_in"]):
             for check in flaw["checks"]:
                 out.setdefault(check, []).append(flaw["id"])
     return out
@@ -83,10 +85,35 @@ def test_verdicts_match_the_ground_truth(
     ran = {v.check_id.split("[")[0] for v in verdicts}
     failing = {v.check_id.split("[")[0] for v in verdicts if v.outcome == "fail"}
     errors = {v.check_id: v.detail.splitlines()[0] for v in verdicts if v.outcome == "error"}
-    expected = {c: f for c, f in expected_failures(gt, run["release"]).items() if c in ran}
+    expected = {c: f for c, f in expected_failures(gt, run["release"], run.get("variant")).items() if c in ran}
     summary = {v.check_id: f"{v.outcome}: {v.summary[:200]}" for v in verdicts}
     assert not errors, f"lab errors: {errors}"
     missed = {c: expected[c] for c in set(expected) - failing}
     false_alarms = {c: summary.get(c, "") for c in failing - set(expected)}
     assert not missed, f"known flaws not found: {missed}"
     assert not false_alarms, f"false alarms: {false_alarms}"
+
+
+def test_npm_pins_list_every_installed_package_with_its_integrity() -> None:
+    """The npm lock's packages (not the root, links or bundled ones) are what the pin file lists and
+    what fetch verifies, by the SHA-512 integrity npm itself records."""
+    sys.path.insert(0, str(ROOT / "lab_env"))
+    try:
+        import public_apps as pa
+    finally:
+        sys.path.pop(0)
+    blob = b"a tarball"
+    lock = {
+        "packages": {
+            "": {"name": "lab", "dependencies": {"a": "1.0.0"}},
+            "node_modules/a": {"version": "1.0.0", "integrity": pa._integrity(blob)},
+            "node_modules/a/node_modules/@s/b": {"version": "2.0.0", "integrity": "sha512-x"},
+            "node_modules/c": {"version": "3.0.0", "integrity": "sha512-y", "inBundle": True},
+            "node_modules/d": {"link": True, "resolved": "../d"},
+        }
+    }
+    assert pa._npm_packages(lock) == {
+        "node_modules/a": ("a@1.0.0", pa._integrity(blob)),
+        "node_modules/a/node_modules/@s/b": ("@s/b@2.0.0", "sha512-x"),
+    }
+    assert pa._integrity(blob).startswith("sha512-") and pa._integrity(blob) != pa._integrity(b"another")

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from harness.catalogue import load_catalogue
 from harness.checks.answers import fingerprint
 from harness.checks.credentials import code_candidates, named_codes, strip_values
-from harness.checks.mass_assignment import adopted, candidates, identifier_names
+from harness.checks.mass_assignment import adopted, candidates, identifier_names, made_up, only_stored
 from harness.checks.readback import Snapshot
 from harness.checks.tokens import encode_jwt, flip_char, parse_jwt, swap_identity
 from harness.checks.transaction import decoy, order_late
@@ -253,6 +253,15 @@ def test_mass_assignment_candidates_and_adoption() -> None:
     role = next(c for c in found if c.field == "role")
     assert adopted(role, before, {"account": {**account, "role": "admin"}})
     assert not adopted(role, before, {"account": account})
+    # A store that keeps any field it is sent (the made-up control kept too): common names kept there
+    # are not adopted privileges; a field the answers showed before still is.
+    control = made_up("lab1f2e3d4c")
+    free = {
+        "account": {**account, "balance": "88888888.00"},
+        "settings": {"role": "admin", "lab1f2e3d4c": "lab1f2e3d4c"},
+    }
+    assert only_stored([role, balance], control, before, free) == [role]
+    assert only_stored([role, balance], control, before, {"account": {**account, "role": "admin"}}) == []
 
 
 def test_credential_helpers() -> None:

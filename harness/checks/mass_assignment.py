@@ -172,6 +172,23 @@ def same_value(a: Any, b: Any) -> bool:
     return str(a) == str(b)
 
 
+def made_up(value: str) -> Candidate:
+    """The negative control for common names: a field no product knows, sent beside them. A product
+    that keeps it too keeps whatever fields it is sent (a free-form settings document), so a common
+    privileged name kept there shows nothing the product grants."""
+    return Candidate(value, value, None, None, None, "对照：虚构字段")
+
+
+def only_stored(
+    took: Iterable[Candidate], control: Candidate, before: Mapping[str, Any], after: Mapping[str, Any]
+) -> list[Candidate]:
+    """Of the adopted candidates, the common names no answer showed before, when the made-up control
+    field was kept as well: stored as sent, not adopted as a privilege."""
+    if not adopted(control, before, after):
+        return []
+    return [c for c in took if c.read is None]
+
+
 def adopted(c: Candidate, before: Mapping[str, Any], after: Mapping[str, Any]) -> bool:
     """Whether the answers after the request show the value sent where they did not before."""
     if c.read is not None and c.path is not None:

@@ -123,9 +123,22 @@ def crack_hmac(jwt: Jwt, extra: Iterable[str] = ()) -> CrackResult:
     return CrackResult(None, tried, alg)
 
 
+_B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+_B64_URL, _B64_STD = _B64 + "-_", _B64 + "+/"
+_HEX = frozenset("0123456789abcdefABCDEF")
+
+
 def flip_char(text: str, index: int) -> str:
-    """``text`` with the character at ``index`` replaced by another of the same class."""
+    """``text`` with the character at ``index`` replaced by another of the same class. The last
+    character of a Base64 segment (a signed cookie's signature, a JWT's) may carry padding bits only:
+    there the replacement changes the character's top bit, which always counts, so the decoded bytes
+    differ (a change the decoder drops is no forgery)."""
     c = text[index]
+    segment = _segment_at(text, index)
+    if index == len(text) - 1 or (index + 1 < len(text) and text[index + 1] in ".~"):
+        for alphabet in (_B64_URL, _B64_STD):
+            if len(segment) >= 8 and set(segment) <= set(alphabet) and not set(segment) <= _HEX and c in alphabet:
+                return text[:index] + alphabet[alphabet.index(c) ^ 32] + text[index + 1 :]
     if c.isdigit():
         r = "1" if c != "1" else "2"
     elif c.isalpha():
@@ -133,3 +146,10 @@ def flip_char(text: str, index: int) -> str:
     else:
         r = "A"
     return text[:index] + r + text[index + 1 :]
+
+
+def _segment_at(text: str, index: int) -> str:
+    """The dot-separated part of ``text`` that holds ``index``."""
+    start = text.rfind(".", 0, index) + 1
+    end = text.find(".", index)
+    return text[start : end if end >= 0 else len(text)]

@@ -73,11 +73,31 @@ class GuardedHTTPSConnection(_GuardedConnect, HTTPSConnection):
     pass
 
 
-class _GuardedHTTPPool(HTTPConnectionPool):
+class _ReusedConnectionRetry:
+    """A kept-alive connection the product has already closed is what a client finds out only by
+    sending on it: the request meets a reset before any answer (a server that closes after every
+    answer without saying ``Connection: close`` does this to every second request). As browsers do,
+    such a request is sent once more on a new connection: it never reached the product. A failure on
+    a fresh connection, or a second one, is the product's answer (an error) as before."""
+
+    def _make_request(self, conn: Any, *args: Any, **kwargs: Any) -> Any:
+        reused = getattr(conn, "lab_requests", 0) > 0
+        conn.lab_requests = getattr(conn, "lab_requests", 0) + 1
+        try:
+            return super()._make_request(conn, *args, **kwargs)  # type: ignore[misc]
+        except (ConnectionResetError, ConnectionAbortedError, BrokenPipeError):
+            if not reused:
+                raise
+            conn.close()  # the next request on it dials again, through the guard
+            conn.lab_requests = 1
+            return super()._make_request(conn, *args, **kwargs)  # type: ignore[misc]
+
+
+class _GuardedHTTPPool(_ReusedConnectionRetry, HTTPConnectionPool):
     ConnectionCls = GuardedHTTPConnection
 
 
-class _GuardedHTTPSPool(HTTPSConnectionPool):
+class _GuardedHTTPSPool(_ReusedConnectionRetry, HTTPSConnectionPool):
     ConnectionCls = GuardedHTTPSConnection
 
 

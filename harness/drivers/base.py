@@ -179,6 +179,11 @@ class Driver(Protocol):
 
     def can_logout(self) -> bool: ...
 
+    # Whether a password can be tried (``login(account, password)``, ``succeeded("login", ...)``):
+    # through the login, or, where every request carries the password (HTTP Basic), through a request
+    # the password alone decides. Checks of password guessing need this, not a session.
+    def tries_passwords(self) -> bool: ...
+
     # operations
     def has(self, operation: str) -> bool: ...
 

@@ -197,6 +197,14 @@ class HttpDriver:
         None when the product documents no way to make one."""
         return None
 
+    def can_login(self) -> bool:
+        return False
+
+    def tries_passwords(self) -> bool:
+        """Whether a password can be tried (``login(account, password)``); by default through a
+        login only."""
+        return self.can_login()
+
     # -- sending ---------------------------------------------------------------------------------
     def new_http(self) -> requests.Session:
         return lab_session(self.tls_verify, self.guard)

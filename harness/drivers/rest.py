@@ -21,7 +21,7 @@ from harness.drivers import signing as signer
 from harness.drivers.base import Call, DriverError, DriverSession
 from harness.drivers.http import ResponseHook, answer_json, dig, fresh_values, jsonable, with_values
 from harness.drivers.rest_requests import RestRequests
-from harness.drivers.rest_wire import _render, from_wire_amount, to_wire_amount
+from harness.drivers.rest_wire import _names_for, _render, from_wire_amount, to_wire_amount
 from harness.spec.model import Account, LoginOperation, RestDriver, Success
 from harness.templating import TemplateError, render, render_obj
 
@@ -43,13 +43,16 @@ class RestDriverImpl(RestRequests):
         on_response: ResponseHook | None = None,
     ):
         super().__init__(deployment, guard, on_response, list(desc.accounts), desc.tls_verify, desc.timeout_s)
-        self.desc = desc
+        self.desc = _names_for(desc, deployment.url_values())
         self.base_url = deployment.url(desc.base_url).rstrip("/")
         self.http = lab_session(desc.tls_verify, guard)  # anonymous requests (the conformance check's transport)
 
     # -- sessions --------------------------------------------------------------------------------
     def can_login(self) -> bool:
         return self.desc.login is not None
+
+    def tries_passwords(self) -> bool:
+        return self.can_login() or self.password_probe() is not None
 
     def can_logout(self) -> bool:
         return self.desc.logout is not None
@@ -93,7 +96,16 @@ class RestDriverImpl(RestRequests):
         return self.transmit(http, call, note="login")
 
     def login(self, account: Account, password: str | None = None) -> requests.Response:
-        """One login attempt on a fresh HTTP session (no cookie of another attempt comes along)."""
+        """One login attempt on a fresh HTTP session (no cookie of another attempt comes along).
+        Without a login, one request of the password probe with these credentials."""
+        probe = self.password_probe()
+        if self.desc.login is None and probe is not None:
+            values: dict[str, Any] = dict(account.known())
+            if password is not None:
+                values["password"] = password
+            http = self.new_http()
+            attempt = DriverSession(account=account, token="", values=values, http=http)
+            return self.transmit(http, self.prepare(probe, attempt), note=f"口令尝试（{probe}）")
         return self._login_on(self.new_http(), account, password)
 
     def login_succeeded(self, response: requests.Response) -> bool:

@@ -23,9 +23,12 @@ class RestOperations(HttpDriver):
         return operation in self.desc.operations or operation in self.desc.flows
 
     def operation(self, name: str) -> Operation:
-        """The declared request; for a flow, its last step (the one that moves money)."""
+        """The declared request; for a flow, its last step (the one that moves money). Without a
+        login, "login" is the request a password attempt is made with (see ``password_probe``)."""
         if name == "login" and self.desc.login is not None:
             return self.desc.login
+        if name == "login" and name not in self.desc.operations and self.password_probe() is not None:
+            return self.desc.operations[str(self.password_probe())]
         if name == "logout" and self.desc.logout is not None:
             return self.desc.logout
         if name in self.desc.flows:
@@ -34,6 +37,25 @@ class RestOperations(HttpDriver):
             return self.desc.operations[name]
         except KeyError:
             raise DriverError(f"the spec declares no operation {name!r}") from None
+
+    def password_probe(self) -> str | None:
+        """For a product with no login whose every request carries the password (HTTP Basic): the
+        safe, authenticated read that the session's own credentials decide and an account's own
+        values fill. Its answer to a wrong password is what a failed login is elsewhere; its declared
+        success, what a successful one is. None when there is a login or no such read."""
+        if self.desc.login is not None or not any(s.kind == "basic" for s in self.desc.auth_schemes()):
+            return None
+        accts = self.declared
+        fillable = set.intersection(*(set(a.known()) for a in accts)) if accts else set()
+        if self.desc.provision is not None:
+            fillable |= {"username", "password", *self.desc.provision.values}
+        reads = [
+            n
+            for n, op in self.desc.operations.items()
+            if op.effective_kind() == "read" and op.auth is True and not op.unsafe and set(op.inputs()) <= fillable
+        ]
+        reads.sort(key=lambda n: n != "account")  # the account's own record, where there is one
+        return reads[0] if reads else None
 
     def info(self, name: str) -> OperationInfo:
         if name in self.desc.flows:

@@ -10,7 +10,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from harness.drivers.base import DriverError
-from harness.spec.model import AmountEncoding, Operation
+from harness.spec.model import AmountEncoding, AuthScheme, CsrfToken, Operation, RestDriver
 from harness.templating import TemplateError, render
 
 _PLAIN_NUMBER = re.compile(r"[+-]?\d+(\.\d+)?")
@@ -87,3 +87,41 @@ def _render(template: str, values: dict[str, Any], what: str) -> str:
         return render(template, values)
     except TemplateError as e:
         raise DriverError(f"{what}: {e}") from None
+
+
+def _names_for(desc: RestDriver, values: dict[str, Any]) -> RestDriver:
+    """The description with the names a product derives from where it runs filled in: a cookie or
+    header named after the port it serves on (``session_P{ports.http}``), whatever the lab chose."""
+
+    def name(text: str | None, what: str) -> str | None:
+        if text is None or "{" not in text:
+            return text
+        try:
+            return render(text, values)
+        except TemplateError as e:
+            raise DriverError(f"{what}: {e} (names may use the deployment's {{host}} and {{ports.NAME}})") from None
+
+    def scheme(s: AuthScheme) -> AuthScheme:
+        return s.model_copy(update={"cookie": name(s.cookie, "auth cookie"), "header": name(s.header, "auth header")})
+
+    def csrf(c: CsrfToken | None) -> CsrfToken | None:
+        if c is None:
+            return None
+        return c.model_copy(update={"name": name(c.name, "csrf name"), "send_name": name(c.send_name, "csrf name")})
+
+    def op(o: Operation) -> Operation:
+        auth = [scheme(s) for s in o.auth] if isinstance(o.auth, list) else o.auth
+        return o.model_copy(
+            update={"auth": auth, "credentials": [scheme(s) for s in o.credentials], "csrf": csrf(o.csrf)}
+        )
+
+    auth = [scheme(s) for s in desc.auth] if isinstance(desc.auth, list) else scheme(desc.auth)
+    return desc.model_copy(
+        update={
+            "auth": auth,
+            "csrf": csrf(desc.csrf),
+            "login": op(desc.login) if desc.login is not None else None,
+            "logout": op(desc.logout) if desc.logout is not None else None,
+            "operations": {n: op(o) for n, o in desc.operations.items()},
+        }
+    )

@@ -17,7 +17,7 @@ from harness.checks.answers import brief, fingerprint
 from harness.drivers import DriverError
 from harness.policy import setting
 from harness.spec.model import Account
-from harness.suite_support import accounts, expendable_account, require_login
+from harness.suite_support import accounts, expendable_account, require_password_attempts
 
 
 def _login(driver, account, password=None):
@@ -28,8 +28,11 @@ def _login(driver, account, password=None):
 @pytest.mark.late(3)
 @pytest.mark.clause("5.auth.lockout")
 def test_login_locks_at_declared_threshold(driver, spec, params, evidence):
-    """(threshold-1) failures leave the account usable; threshold failures lock it."""
-    require_login(driver)
+    """(threshold-1) failures leave the account usable; threshold failures lock it. A wrong password
+    that is accepted fails the check outright (nothing can lock an account whose password is not
+    checked), once an unknown user with that password has been refused: the declared success of a
+    login can tell."""
+    require_password_attempts(driver)
     thr = setting(params, "lockout_threshold")
     acct, how = expendable_account(driver, "lockout")
     if not acct.password:
@@ -41,12 +44,40 @@ def test_login_locks_at_declared_threshold(driver, spec, params, evidence):
         for i in range(count):
             resp = driver.login(acct, wrong)
             if driver.succeeded("login", resp):
-                raise DriverError(f"a wrong password was accepted for {acct.name} ({phase} #{i + 1})")
+                return (
+                    resp,
+                    f"{phase}第 {i + 1} 次",
+                    f"{'before' if phase == '阈值前' else 'at'} the threshold, #{i + 1}",
+                )
+        return None
 
+    ghost = Account(
+        name="unknown-user", username=_unknown_name(driver, acct), password=wrong, values=_other_values(acct)
+    )
+    ghost_resp, ghost_ok = _login(driver, ghost)
+    if ghost_ok:
+        raise DriverError(
+            f"an unknown user name logged in ({ghost_resp.status_code}): the login's declared success cannot tell",
+            zh="不存在的用户名以错误口令登录也被判为成功，无法据此判断登录结果",
+        )
     _, ok = _login(driver, acct)
     if not ok:
         raise DriverError(f"the account {acct.name} cannot log in before the check (already locked?)")
-    fail_times(n - 1, "阈值前")
+
+    def wrong_accepted(found):
+        resp, when_zh, when_en = found
+        evidence.observe(
+            f"使用{how}；不存在的用户以错误口令登录被拒绝（{ghost_resp.status_code}）；正确口令可登录；"
+            f"其后错误口令（{when_zh}）登录成功（{brief(resp)}）：口令未被校验",
+            en=f"Used {acct.name}; an unknown user with a wrong password was refused ({ghost_resp.status_code}); the "
+            f"correct password logged in; then a wrong password ({when_en}) logged in ({resp.status_code}): the "
+            "password is not checked",
+        )
+        raise AssertionError(f"a wrong password was accepted for {acct.name} ({when_en}, {resp.status_code})")
+
+    found = fail_times(n - 1, "阈值前")
+    if found:
+        wrong_accepted(found)
     resp_before, ok_before = _login(driver, acct)
     if not ok_before:
         evidence.observe(
@@ -56,7 +87,9 @@ def test_login_locks_at_declared_threshold(driver, spec, params, evidence):
             f"correct one was already refused ({resp_before.status_code}): locked no later than the threshold",
         )
         return
-    fail_times(n, "达到阈值")
+    found = fail_times(n, "达到阈值")
+    if found:
+        wrong_accepted(found)
     resp_after, ok_after = _login(driver, acct)
     outcome = f"成功（{resp_after.status_code}）" if ok_after else f"被拒绝（{brief(resp_after)}）"
     evidence.observe(
@@ -76,7 +109,7 @@ def test_login_errors_do_not_reveal_unknown_users(driver, spec, params, evidence
     """Unknown user and wrong password must answer alike: status and body (request details blanked),
     and time (interleaved samples, medians; a large, consistent difference, seen in two rounds, is
     enumeration even when the bodies match)."""
-    require_login(driver)
+    require_password_attempts(driver)
     (acct,) = accounts(driver, 1)
     if not (acct.username and acct.password):
         raise DriverError(f"the account {acct.name} declares no user name and password to log in with")
@@ -93,6 +126,11 @@ def test_login_errors_do_not_reveal_unknown_users(driver, spec, params, evidence
     names = [unknown_name(), unknown_name()]
     wrong = acct.password + "-wrong-" + uuid.uuid4().hex[:6]
     hide = [*names, acct.username, wrong]
+    # Control: the declared account logs in with its password (its wrong-password answer is then the
+    # answer of an existing, usable account).
+    genuine, genuine_ok = _login(driver, acct)
+    if not genuine_ok:
+        raise DriverError(f"the account {acct.name} cannot log in ({genuine.status_code}): cannot compare login errors")
     unknown = []
     for name in names:
         ghost = Account(name="unknown-user", username=name, password=wrong, values=_other_values(acct))
@@ -100,9 +138,9 @@ def test_login_errors_do_not_reveal_unknown_users(driver, spec, params, evidence
         if ok:
             raise DriverError(f"an unknown user name {name!r} logged in: cannot compare login errors")
         unknown.append(resp)
-    bad_pw, ok = _login(driver, acct, wrong)
-    if ok:
-        raise DriverError(f"a wrong password was accepted for {acct.name}")
+    # A wrong password that is accepted answers unlike the unknown users' refusals: that tells which
+    # user names exist as well as any message would (and the answers below differ).
+    bad_pw, _accepted = _login(driver, acct, wrong)
     driver.session(acct)  # the right password: a declared account works (and its failure count resets)
     fp_unknown, fp_unknown2, fp_bad = (fingerprint(r, hide) for r in (*unknown, bad_pw))
     stable = fp_unknown == fp_unknown2
@@ -230,6 +268,17 @@ class _Throttled(Exception):
     """The product's throttling of failed logins kept the timing samples waiting too long."""
 
 
+def _unknown_name(driver, acct: Account) -> str:
+    """A user name no account has, in the shape of the account's (an e-mail address stays one)."""
+    known = {a.username for a in driver.accounts()}
+    while True:
+        name = f"{(acct.username or 'lab')[:3]}{uuid.uuid4().hex[:8]}"
+        if acct.username and "@" in acct.username:
+            name = f"{name}@{acct.username.split('@', 1)[1]}"
+        if name not in known:
+            return name
+
+
 def _other_values(acct: Account) -> dict[str, str]:
     """The values a login template may name besides user name and password (a tenant, a project)."""
     return {k: v for k, v in acct.values.items()}
@@ -264,7 +313,7 @@ def test_login_attempts_are_rate_limited(driver, spec, params, evidence):
     to lift), so the burst starts from an unthrottled client; right after it, the same correct login
     tells whether the client is now held back even where the failed answers all look alike. Runs
     last: a product that does limit may then refuse this client's logins for a while."""
-    require_login(driver)
+    require_password_attempts(driver)
     (acct,) = accounts(driver, 1)
     if not acct.password:
         raise DriverError(f"the account {acct.name} has no password to log in with")

@@ -12,10 +12,12 @@ An operation whose request names no such identifier is session-scoped and is not
 another account (listed as such in the evidence).
 """
 
+import secrets
+
 import pytest
 
 from harness.checks.answers import brief
-from harness.checks.authorization import judge_read, markers, text_of
+from harness.checks.authorization import judge_read, leaves, markers, text_of
 from harness.checks.transaction import TRANSFER, decimals_of, money, send_transfer
 from harness.drivers import DriverError
 from harness.drivers.base import payee_fields
@@ -113,14 +115,18 @@ def _transfer(driver, params, a, b, sa, sb, rows, breaches, notes):
         )
 
 
-def _objects(driver, a, b, sa, sb, rows, breaches, notes):
+def _objects(driver, a, b, sa, sb, ids, rows, breaches, notes):
     """B's objects, changed or deleted by A naming them. A fresh one when the kind can be created
     (so deleting it costs nothing); otherwise the one B already holds (its ID is one of B's values),
-    which A then only tries to change."""
+    which A then only tries to change. A names B's object by its ID alone (A's own values fill the
+    rest of the address: a product that checks the parent named in the URL but not the object
+    under it) and by B's whole address (B's parent IDs too: a product that checks nothing). Where
+    the client chooses IDs, A also creates an object under the ID of one B holds."""
     for kind, obj in driver.objects().items():
         if not obj.read:
             notes.append(f"对象 {kind}：未声明读取操作，修改与删除越权不作判定")
             continue
+        _create_over(driver, kind, obj, a, b, sa, sb, ids, rows, breaches, notes)
         fresh = obj.create is not None
         if fresh:
             made = driver.call(obj.create, sb, **_fields(obj, b))
@@ -142,35 +148,100 @@ def _objects(driver, a, b, sa, sb, rows, breaches, notes):
             notes.append(f"对象 {kind}：{b.name} 读取本人对象未成功（{seen.status_code}）")
             continue
         if obj.update:
-            call = driver.prepare(obj.update, sa, **{**_fields(obj, a), **key})
-            resp = driver.send(call, sa, note=f"{a.name} 修改 {b.name} 的 {kind}")
-            again = driver.call(obj.read, sb, **key)
-            # Changed by A: gone from B's view, or carrying a value A sent that it did not hold
-            # (volatile fields such as timestamps change by themselves and prove nothing).
-            sent = [str(v) for v in call.body_values().values() if v not in (None, "") and len(str(v)) >= 3]
-            before, now = text_of(seen), text_of(again)
-            changed = not driver.succeeded(obj.read, again) or any(v in now and v not in before for v in sent)
-            verdict = "对方对象被改变" if changed else "对方对象未变"
-            rows.append({"操作": obj.update, "指向": key, "应答": brief(resp), "判定": verdict})
-            if changed:
-                breaches.append((f"{a.name} 修改了 {b.name} 的 {kind}", f"{a.name} changed {b.name}'s {kind}"))
-            seen = again
+            for variant in _addresses(driver, obj.update, key, b, ids):
+                call = driver.prepare(obj.update, sa, **{**_fields(obj, a), **variant})
+                resp = driver.send(call, sa, note=f"{a.name} 修改 {b.name} 的 {kind}")
+                again = driver.call(obj.read, sb, **key)
+                # Changed by A: gone from B's view, or carrying a value A sent that it did not hold
+                # (volatile fields such as timestamps change by themselves and prove nothing).
+                sent = _sent(call)
+                before, now = text_of(seen), text_of(again)
+                changed = not driver.succeeded(obj.read, again) or any(v in now and v not in before for v in sent)
+                verdict = "对方对象被改变" if changed else "对方对象未变"
+                rows.append({"操作": obj.update, "指向": variant, "应答": brief(resp), "判定": verdict})
+                if changed:
+                    breaches.append((f"{a.name} 修改了 {b.name} 的 {kind}", f"{a.name} changed {b.name}'s {kind}"))
+                    break
+                seen = again
         if obj.delete and fresh:
-            resp = driver.send(driver.prepare(obj.delete, sa, **key), sa, note=f"{a.name} 删除 {b.name} 的 {kind}")
-            after = driver.call(obj.read, sb, **key)
-            gone = not driver.succeeded(obj.read, after)
-            verdict = "对方对象已被删除" if gone else "对方对象仍在"
-            rows.append({"操作": obj.delete, "指向": key, "应答": brief(resp), "判定": verdict})
-            if gone:
-                breaches.append((f"{a.name} 删除了 {b.name} 的 {kind}", f"{a.name} deleted {b.name}'s {kind}"))
-            else:
+            gone = False
+            for variant in _addresses(driver, obj.delete, key, b, ids):
+                resp = driver.send(
+                    driver.prepare(obj.delete, sa, **variant), sa, note=f"{a.name} 删除 {b.name} 的 {kind}"
+                )
+                after = driver.call(obj.read, sb, **key)
+                gone = not driver.succeeded(obj.read, after)
+                verdict = "对方对象已被删除" if gone else "对方对象仍在"
+                rows.append({"操作": obj.delete, "指向": variant, "应答": brief(resp), "判定": verdict})
+                if gone:
+                    breaches.append((f"{a.name} 删除了 {b.name} 的 {kind}", f"{a.name} deleted {b.name}'s {kind}"))
+                    break
+            if not gone:
                 driver.call(obj.delete, sb, **key)  # tidy up: B removes its own object
         elif obj.delete:
             notes.append(f"对象 {kind}：不可新建，为免毁坏 {b.name} 的既有对象，不尝试删除")
 
 
+def _addresses(driver, operation, key, b, ids):
+    """The ways A names B's object in ``operation``: its ID alone, then with B's own parent IDs."""
+    parents = _cross_fields([f for f in driver.info(operation).path_inputs if f in ids and f not in key], b)
+    return [key] + ([{**parents, **key}] if parents else [])
+
+
+def _sent(call):
+    """The values a request carries that a read-back could show (nested bodies included)."""
+    return [v for v in leaves(call.body_values()) if len(v) >= 3]
+
+
+def _create_over(driver, kind, obj, a, b, sa, sb, ids, rows, breaches, notes):
+    """Where the client chooses an object's ID: A creates one under the ID of an object B holds.
+    A breach is B's object in A's answer (values only B's own read of it shows, and not what A
+    sent), or B's object changed."""
+    if not obj.create or obj.id not in driver.info(obj.create).path_inputs:
+        return
+    oid = sb.values.get(obj.id)
+    if oid in (None, ""):
+        notes.append(f"对象 {kind}：{b.name} 未持有可指向的 {obj.id}，以他人标识新建不作判定")
+        return
+    key = {obj.id: oid}
+    seen = driver.call(obj.read, sb, **key)
+    if not driver.succeeded(obj.read, seen):
+        notes.append(f"对象 {kind}：{b.name} 读取本人对象未成功（{seen.status_code}）")
+        return
+    mine = [driver.call(obj.read, sa, **{obj.id: sa.values[obj.id]})] if sa.values.get(obj.id) else []
+    theirs = markers(seen, mine, b.known())
+    for variant in _addresses(driver, obj.create, key, b, ids):
+        call = driver.prepare(obj.create, sa, **{**_fields(obj, a), **variant})
+        resp = driver.send(call, sa, note=f"{a.name} 以 {b.name} 的 {obj.id} 新建 {kind}")
+        sent = _sent(call)
+        hide = [*sent, *(str(v) for v in variant.values())]
+        shown = sorted(m for m in theirs if m in text_of(resp) and not any(m in h or h in m for h in hide))
+        again = driver.call(obj.read, sb, **key)
+        before, now = text_of(seen), text_of(again)
+        changed = not driver.succeeded(obj.read, again) or any(v in now and v not in before for v in sent)
+        verdict = (
+            f"应答含对方对象的数据 {len(shown)} 项"
+            if shown
+            else ("对方对象被改变" if changed else "应答不含对方数据，对方对象未变")
+        )
+        rows.append({"操作": obj.create, "指向": variant, "应答": brief(resp), "判定": verdict})
+        if shown or changed:
+            what = "取得" if shown else "改变了"
+            breaches.append(
+                (
+                    f"{a.name} 以 {b.name} 的 {obj.id} 新建 {kind}，{what} {b.name} 的对象",
+                    f"{a.name} created a {kind} under {b.name}'s {obj.id} and "
+                    + ("got" if shown else "changed")
+                    + f" {b.name}'s object",
+                )
+            )
+            return
+
+
 def _fields(obj, acct):
-    vals = acct.known()
+    """The kind's call fields for this account; ``{random}`` is new for each object (a client-chosen
+    ID that must not collide with one the account holds)."""
+    vals = {**acct.known(), "random": secrets.token_hex(4)}
     out = {}
     for k, v in obj.fields.items():
         try:
@@ -188,7 +259,7 @@ def test_other_accounts_things_are_off_limits(driver, params, evidence):
     rows, breaches, notes, owns = [], [], [], {}
     _reads(driver, a, b, sa, sb, ids, rows, breaches, notes, owns)
     _transfer(driver, params, a, b, sa, sb, rows, breaches, notes)
-    _objects(driver, a, b, sa, sb, rows, breaches, notes)
+    _objects(driver, a, b, sa, sb, ids, rows, breaches, notes)
     _anonymous(driver, a, sa, rows, breaches, owns)
     evidence.attach_json("越权访问尝试", {"标识字段": sorted(ids), "尝试": rows, "说明": notes})
     judged = len(rows)

@@ -19,10 +19,11 @@ from typing import Any
 
 import pytest
 
-from harness.checks.mass_assignment import Candidate, adopted, candidates, identifier_names
+from harness.checks.mass_assignment import Candidate, adopted, candidates, identifier_names, made_up, only_stored
 from harness.checks.readback import (
     account_reads,
     call_fields,
+    marker,
     object_fields,
     object_of,
     reads_for,
@@ -140,12 +141,20 @@ def _judge(
         return False, []
     baseline = _answers(driver, s, reads, "回读（对照请求后）")
     extra = {c.field: c.value for c in found}
-    call = _with_extra(t.prepare(), extra)
+    made = made_up(marker())
+    call = _with_extra(t.prepare(), {**extra, made.field: made.value})
     assert call is not None  # the control had a body
-    resp = t.send(call, f"{name}：附加 {len(extra)} 个未声明字段")
+    resp = t.send(call, f"{name}：附加 {len(extra)} 个未声明字段及 1 个虚构字段（对照）")
     after = _answers(driver, s, reads, "回读（附加字段后）")
     took = [(c, resp) for c in found if adopted(c, baseline, after)]
-    tried = [{"字段": ", ".join(c.shown() for c in found), "应答": brief(resp)}]
+    stored = only_stored([c for c, _ in took], made, baseline, after)
+    if stored:
+        took = [(c, r) for c, r in took if c not in stored]
+        notes.append(
+            f"{name}：虚构字段 {made.field} 同样被保存，该操作保存客户端发送的任意字段；"
+            f"{'、'.join(c.field for c in stored)} 仅作为任意字段被保存，应答此前未显示这些字段，不判为特权字段被采纳"
+        )
+    tried = [{"字段": ", ".join([*(c.shown() for c in found), made.shown()]), "应答": brief(resp)}]
     if not driver.succeeded(name, resp) and len(found) > 1:
         # Refused as a whole: one value may have been refused where another would be adopted.
         for c in found:
