@@ -50,8 +50,25 @@ def harness_cli(
 _STANDIN_MODULES = {"test_terminal_backend.py", "test_matrix.py", "test_campaign.py"}
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--full-calibration",
+        action="store_true",
+        help="also run the public applications' runs marked ci: false in their ground truth",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "full_calibration: a public-application run of the full calibration only")
+
+
 @pytest.hookimpl(tryfirst=True)  # before xdist's worker hook turns the mark into the scheduling group
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if not config.getoption("--full-calibration"):
+        left_out = [i for i in items if i.get_closest_marker("full_calibration") is not None]
+        if left_out:
+            config.hook.pytest_deselected(items=left_out)
+            items[:] = [i for i in items if i not in left_out]
     for item in items:
         if item.get_closest_marker("xdist_group") is not None:
             continue  # a test that names its own group (one public application's run each)

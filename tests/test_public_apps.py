@@ -28,12 +28,18 @@ POLICY = PUBLIC / "lab-policy.yaml"
 
 
 def _runs() -> list[Any]:
+    """Every run of every ground truth; a run marked ``ci: false`` (a whole-suite run of a release
+    whose flaws another run of the same application already calibrates) is in the full calibration
+    only (``pytest tests/test_public_apps.py --full-calibration``), to keep the test command short."""
     out = []
     for gt_path in sorted(PUBLIC.glob("*/ground-truth.yaml")):
         gt = yaml.safe_load(gt_path.read_text(encoding="utf-8"))
         for run in gt["runs"]:
             label = f"{gt['application']}-{Path(run['spec']).stem.removeprefix(gt['application'] + '-')}"
-            out.append(pytest.param(gt_path, gt, run, id=label, marks=pytest.mark.xdist_group(f"public-{label}")))
+            marks = [pytest.mark.xdist_group(f"public-{label}")]
+            if run.get("ci") is False:
+                marks.append(pytest.mark.full_calibration)
+            out.append(pytest.param(gt_path, gt, run, id=label, marks=marks))
     return out
 
 
