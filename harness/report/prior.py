@@ -16,7 +16,7 @@ from harness.dates import add_months
 from harness.plan import applicability
 from harness.report.folder import MANIFEST
 from harness.report.labels import value
-from harness.report.terms import CONFORM, ReportError
+from harness.report.terms import CONFORM, NOT_APPLICABLE, ReportError
 from harness.report.verify import Verification, load_json, verify
 
 
@@ -154,7 +154,7 @@ def check_prior(report: Path, spec_path: Path, today: date | None = None) -> Pri
             result.retest.append(f"{it.id}: {title}")
         elif prior is None:
             result.retest.append(f"{it.id}: {title} ({'报告未覆盖' if lang == 'zh' else 'not covered by the report'})")
-        elif prior.get("verdict") != CONFORM:
+        elif prior.get("verdict") not in (CONFORM, NOT_APPLICABLE):  # what the same sample showed still holds
             said = value(prior.get("verdict"), lang)
             result.retest.append(
                 f"{it.id}: {title} ({f'报告结论为{said}' if lang == 'zh' else f'the report says {said}'})"
