@@ -192,7 +192,7 @@ def _assess_digest(
     size = len(v) // 2
     candidates = [owner] if owner is not None and owner in passwords else list(passwords)
     # Its own salt first; else a salt kept elsewhere (only what the test passwords verify counts).
-    tried = [(salt, "")] if salt else [(s, f"，盐取自 {where}（存储中的共用盐）") for where, s in store_salts]
+    tried = [(salt, "")] if salt else [(s, f"，盐为存储中的共用盐 {where}") for where, s in store_salts]
     for try_salt, whence in tried:
         for label in candidates:
             how = salted_construction(v, try_salt, passwords[label])
