@@ -19,6 +19,7 @@ from harness.checks.data import (
     StoredValue,
     assess_password_storage,
     assess_password_value,
+    data_file_kind,
     excess_in_answer,
     known_values,
     scan_text,
@@ -365,6 +366,105 @@ def test_a_bare_digest_is_failed_only_when_it_is_the_unsalted_digest_of_the_pass
     other = hashlib.sha256(b"salt-kept-elsewhere" + ALICE.password.encode()).hexdigest()
     a = assess_password_storage([_row("password_hash", other)], [ALICE])[0].assessment
     assert (a.strong, a.determined) == (True, False) and "不是alice 的口令的无盐摘要" in a.detail
+
+
+def _users_yaml(alice: str, bob: str, admin: str, alice_settings: str = "{}") -> bytes:
+    """A users file as OctoPrint writes it (users.yaml: records keyed by user name)."""
+    return (
+        "admin:\n  active: true\n  apikey: null\n  groups:\n  - admins\n  - users\n"
+        f"  password: {admin}\n  permissions: []\n  roles:\n  - user\n  - admin\n  settings: {{}}\n"
+        "alice:\n  active: true\n  apikey: 8E4F0C1D2B3A49F6A7C8D9E0F1A2B3C4\n  groups:\n  - users\n"
+        f"  password: {alice}\n  permissions: []\n  roles:\n  - user\n  settings: {alice_settings}\n"
+        f"bob:\n  active: true\n  apikey: null\n  groups:\n  - users\n  password: {bob}\n  settings: {{}}\n"
+    ).encode()
+
+
+def test_yaml_users_file_is_read_as_records_and_a_global_salt_digest_fails():
+    """A password under a ``password`` key of a YAML users file is a stored password: OctoPrint 1.8's
+    SHA-512(password + the one salt in config.yaml), verified with the test passwords, is a fast hash
+    shared salt; a value only a line of text would hide."""
+    salt = "q8VZt3LkP0wXyR2mN5bC7dF9gH1jK4sA"
+    config = f"server:\n  firstRun: false\naccessControl:\n  salt: {salt}\napi:\n  key: wV4PiyFwaZZ_9utfj\n"
+
+    def sha(pw: str) -> str:
+        return hashlib.sha512((pw + salt).encode()).hexdigest()
+
+    users = stored_values("base/users.yaml", _users_yaml(sha(ALICE.password), sha(BOB.password), sha("random-admin")))
+    password = next(v for v in users if v.where == "base/users.yaml:alice.password")
+    assert (password.column, password.value, password.row["(key)"]) == ("password", sha(ALICE.password), "alice")
+    assert {v.where for v in users if v.column == "roles"} == {
+        "base/users.yaml:admin.roles[0]",
+        "base/users.yaml:admin.roles[1]",
+        "base/users.yaml:alice.roles[0]",
+    }
+    values = users + stored_values("base/config.yaml", config.encode())
+    assert data_file_kind("base/users.yaml", b"admin:\n  password: x\n") == "YAML 文件"
+    recs = {r.where: r.assessment for r in assess_password_storage(values, [ALICE, BOB])}
+    assert set(recs) == {f"base/users.yaml:{u}.password" for u in ("admin", "alice", "bob")}
+    alice = recs["base/users.yaml:alice.password"]
+    assert (alice.strong, alice.determined, alice.scheme, alice.owner) == (False, True, "salted-digest", "alice 的口令")
+    assert "SHA512(口令+盐)" in alice.detail and "base/config.yaml:accessControl.salt" in alice.detail
+    assert "与另外 1 个不同的口令哈希使用相同的盐" in alice.detail  # bob's, under the same salt
+    # The administrator's password is not a test password: nothing verifies it, nothing is failed on it.
+    assert (recs["base/users.yaml:admin.password"].strong, recs["base/users.yaml:admin.password"].determined) == (
+        True,
+        False,
+    )
+    assert stored_c3(values, [ALICE, BOB]) == []
+    # Without the settings file the salt is not in the stores: the digests cannot be settled.
+    assert all(not r.assessment.determined for r in assess_password_storage(users, [ALICE, BOB]))
+
+
+def test_yaml_and_json_users_files_with_slow_hashes_pass():
+    def argon(salt: str) -> str:
+        return f"$argon2id$v=19$m=65536,t=3,p=4${salt}$" + "A" * 43
+
+    settings = "{role: admin, is_admin: true}"  # what a mass-assignment probe may leave in a settings document
+    yaml_file = _users_yaml(
+        argon("YWxpY2VzYWx0YWxpY2Vz"), argon("Ym9ic2FsdGJvYnNhbHRi"), argon("YWRtaW5zYWx0YWRtaW5z"), settings
+    )
+    users = stored_values("base/users.yaml", yaml_file)
+    recs = assess_password_storage(users, [ALICE, BOB])
+    assert len(recs) == 3 and all(r.assessment.strong and r.assessment.determined for r in recs)
+    doc = {
+        "users": [
+            {"username": "alice", "passwordHash": _pbkdf2(ALICE.password, 600_000), "pwdSalt": "ignored", "pin": 1234},
+            {"username": "bob", "password": "$2b$12$" + "b" * 53, "lastLogin": "2026-12-01T10:00:00Z"},
+        ]
+    }
+    values = stored_values("data/users.json", json.dumps(doc).encode())
+    assert data_file_kind("data/users.json", json.dumps(doc).encode()) == "JSON 文件"
+    recs = assess_password_storage(values, [ALICE, BOB])
+    assert [(r.where, r.assessment.strong, r.assessment.owner) for r in recs] == [
+        ("data/users.json:users[0].passwordHash", True, "alice 的口令"),
+        ("data/users.json:users[1].password", True, None),
+    ]
+    # An unquoted YAML/JSON number under a PIN key is still stored C3.
+    assert [x.what for x in stored_c3(values, [ALICE])] == ["存储了卡片验证码/PIN/磁道类字段 pin"]
+
+
+def test_a_bare_digest_under_a_password_key_of_a_json_lines_store_fails():
+    line = json.dumps(
+        {"_id": "u1", "username": "alice", "password": hashlib.sha256(ALICE.password.encode()).hexdigest()}
+    )
+    values = stored_values("data/users.db", f"{line}\nnot json\n".encode())
+    assert [v.where for v in values] == [
+        "data/users.db:1:_id",
+        "data/users.db:1:username",
+        "data/users.db:1:password",
+        "data/users.db:2",
+    ]
+    [rec] = assess_password_storage(values, [ALICE])
+    assert (rec.assessment.scheme, rec.assessment.strong, rec.assessment.owner) == ("sha256", False, "alice 的口令")
+
+
+def test_text_that_is_not_a_record_store_is_read_line_by_line():
+    assert [v.where for v in stored_values("notes.yaml", b"just a line\n\nanother\n")] == [
+        "notes.yaml:1",
+        "notes.yaml:3",
+    ]
+    assert [v.where for v in stored_values("broken.yaml", b"a: [1, 2\nb: 3\n")] == ["broken.yaml:1", "broken.yaml:2"]
+    assert data_file_kind("notes.txt", b"password: x\n") == "文本文件"  # key: value text not named .yaml stays text
 
 
 def test_text_store_and_card_verification_column(tmp_path):

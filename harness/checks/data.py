@@ -4,7 +4,8 @@ already safe for evidence (C2 masked, C3 hidden). No pytest, no network: unit-te
 
 - ``scan_text``: C3 (typed passwords) and unmasked or insufficiently masked C2 in logs or pages.
 - ``stored_values`` / ``assess_password_storage`` / ``stored_c3``: the sample's data files (SQLite
-  databases column by column, other files as text) and how passwords are kept there.
+  databases column by column, YAML and JSON key by key, other text line by line) and how passwords
+  are kept there.
 - ``excess_in_answer``: what an API answer carries beyond the use case: credential material
   (passwords, password hashes, reset and one-time codes, PINs, another account's session
   credential), full card and ID numbers, and other accounts' data. A plain flag (locked, admin,
@@ -28,7 +29,15 @@ from harness.checks.password_hashes import (
     hash_format,
     salted_construction,
 )
-from harness.checks.stored_data import SQLITE_MAGIC, PasswordRecord, assess_password_storage, stored_c3, stored_values
+from harness.checks.stored_data import (
+    SQLITE_MAGIC,
+    PasswordRecord,
+    assess_password_storage,
+    data_file_kind,
+    record_values,
+    stored_c3,
+    stored_values,
+)
 from harness.checks.text_leaks import KnownValue, Leak, known_values, scan_text, typed_passwords
 from harness.probes.stores import StoredValue
 
@@ -52,11 +61,13 @@ __all__ = [
     "assess_password_value",
     "c3_named",
     "code_named",
+    "data_file_kind",
     "excess_in_answer",
     "hash_format",
     "known_values",
     "name_words",
     "password_named",
+    "record_values",
     "salted_construction",
     "scan_text",
     "stored_c3",

@@ -9,7 +9,7 @@ import contextlib
 import hashlib
 import hmac
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 # floor and the RECOMMENDED value the check passes and says so. Floors: NIST SP 800-63B (PBKDF2 at
@@ -111,10 +111,13 @@ def assess_password_value(
     passwords: Mapping[str, str],
     owner_hint: str | None = None,
     row_salt: str | None = None,
+    store_salts: Sequence[tuple[str, str]] = (),
 ) -> HashAssessment:
     """Classify one stored password value by what can be known from it. ``passwords`` maps owner
     label -> known password; ``owner_hint`` names the label whose password the row is believed to
-    hold (to verify a construction); ``row_salt``: the value of a salt column beside it."""
+    hold (to verify a construction); ``row_salt``: the value of a salt column beside it;
+    ``store_salts``: (where, value) of salts kept elsewhere in the stores (a global salt in a
+    settings file), tried only to verify a bare digest with no salt of its own."""
     v = value.strip()
     prefix = _SCHEME_PREFIX.match(v)
     if prefix and not hash_format(v):
@@ -169,7 +172,7 @@ def assess_password_value(
     if _CRYPT_WEAK.match(v):
         return HashAssessment("md5-crypt", False, "MD5-crypt（固定 1000 轮，已不安全）")
     if DIGEST_LIKE.match(v):
-        return _assess_digest(v, passwords, owner_hint, row_salt)
+        return _assess_digest(v, passwords, owner_hint, row_salt, store_salts)
     return HashAssessment(
         "unknown",
         True,
@@ -178,26 +181,37 @@ def assess_password_value(
     )
 
 
-def _assess_digest(v: str, passwords: Mapping[str, str], owner: str | None, salt: str | None) -> HashAssessment:
+def _assess_digest(
+    v: str,
+    passwords: Mapping[str, str],
+    owner: str | None,
+    salt: str | None,
+    store_salts: Sequence[tuple[str, str]] = (),
+) -> HashAssessment:
     """A bare hex digest (already shown not to be the unsalted digest of any known password)."""
     size = len(v) // 2
-    if salt:
-        candidates = [owner] if owner is not None and owner in passwords else list(passwords)
+    candidates = [owner] if owner is not None and owner in passwords else list(passwords)
+    # Its own salt first; else a salt kept elsewhere (only what the test passwords verify counts).
+    tried = [(salt, "")] if salt else [(s, f"，盐为存储中的共用盐 {where}") for where, s in store_salts]
+    for try_salt, whence in tried:
         for label in candidates:
-            how = salted_construction(v, salt, passwords[label])
+            how = salted_construction(v, try_salt, passwords[label])
             if how is None:
                 continue
             construction, rounds = how
             if rounds >= PBKDF2_FLOOR:
-                return HashAssessment("pbkdf2", True, f"{construction}，{rounds} 次迭代（以测试口令验证）", salt, label)
+                return HashAssessment(
+                    "pbkdf2", True, f"{construction}，{rounds} 次迭代（以测试口令验证{whence}）", try_salt, label
+                )
             return HashAssessment(
                 "salted-digest",
                 False,
-                f"{construction}（以测试口令验证）：虽加盐，但为{'单次' if rounds == 1 else f' {rounds} 次'}快速哈希，"
-                "不是慢哈希",
-                salt,
+                f"{construction}（以测试口令验证{whence}）：虽加盐，但为{'单次' if rounds == 1 else f' {rounds} 次'}"
+                "快速哈希，不是慢哈希",
+                try_salt,
                 label,
             )
+    if salt:
         return HashAssessment(
             "salted-digest",
             True,

@@ -1,15 +1,16 @@
 """JR/T 0199-2020 chapter 10 数据安全 (with JR/T 0171): no C3 information at rest, and passwords kept as
 salted slow hashes. Reads what the sample declared it stores (deployment.data_files): SQLite databases
-table by table and column by column, other files as text. Stored C2 (card numbers in the database) is
-not judged here; stored C3 and password storage strength are. The PostgreSQL and Redis services the
-sample declared (deployment.services) are read too, row by row (harness.probes.stores). Logs are 10.logs'
-business.
+table by table and column by column, YAML and JSON files key by key, other files line by line. Stored
+C2 (card numbers in the database) is not judged here; stored C3 and password storage strength are.
+The PostgreSQL and Redis services the sample declared (deployment.services) are read too, row by row
+(harness.probes.stores). Logs are 10.logs' business.
 
 A stored password is judged by what can be known: its format and parameters, a salt column beside a
-bare digest (verified against the test passwords where a common construction matches), salt reuse
-across different hashes (the same hash stored twice is not reuse). Where the work factor cannot be
-seen, the observation says so and nothing fails on it; when nothing at all could be settled, the
-item goes to an engineer (the code or documentation may show the KDF)."""
+bare digest, or a salt kept elsewhere in the stores (a global salt in a settings file), verified
+against the test passwords where a common construction matches, salt reuse across different hashes
+(the same hash stored twice is not reuse). Where the work factor cannot be seen, the observation
+says so and nothing fails on it; when nothing at all could be settled, the item goes to an engineer
+(the code or documentation may show the KDF)."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from collections import Counter
 
 import pytest
 
-from harness.checks.data import assess_password_storage, stored_c3, stored_values
+from harness.checks.data import assess_password_storage, data_file_kind, stored_c3, stored_values
 from harness.drivers import DriverError
 from harness.probes import stores
 from harness.suite_support import usable_accounts
@@ -50,9 +51,7 @@ def test_no_c3_at_rest_and_passwords_are_salted_slow_hashes(spec, deployment, dr
             unreadable.append(f"{rel}（{type(e).__name__}）")
             continue
         found = stored_values(rel, blob, _read_optional(deployment, rel + "-wal"))
-        read.append(
-            f"{rel}（{'SQLite 数据库' if blob.startswith(b'SQLite format 3') else '文件'}，{len(found)} 个文本值）"
-        )
+        read.append(f"{rel}（{data_file_kind(rel, blob)}，{len(found)} 个文本值）")
         values += found
     for store in stores.read_services(deployment):
         (read if store.ok else unreadable).append(store.summary())
