@@ -78,8 +78,8 @@ def test_tampered_signed_fields_are_rejected(driver, spec, params, evidence):
         covered = ", ".join(x for x in [*fields, signing.nonce_field, signing.timestamp_field] if x)
         tries.append(
             (
-                f"签名只覆盖 {covered or '（无字段）'}（未覆盖 {left_out}）",
-                f"signature over {covered or 'no field'} only ({left_out} not covered)",
+                f"签名只覆盖 {covered or '（无字段）'}，未覆盖 {left_out}",
+                f"signature over {covered or 'no field'} only, not over {left_out}",
                 driver.with_signature(call, sig),
             )
         )
