@@ -264,7 +264,7 @@ def test_parallel_duplicates_debit_once(driver, spec, params, evidence):
         f"同一签名转账（{amount}）并行提交 {n} 次：接受 {ok} 次，余额 {before}→{after}（扣款 {debits:g} 次）；"
         f"应答 {codes}",
         en=f"One signed transfer ({amount}) sent {n} times at once: {ok} accepted, balance {before} -> {after} "
-        f"(debited {debits:g} times); answers {codes}",
+        f"(debits: {debits:g}); answers {codes}",
     )
     if ok == 0:
         raise DriverError("none of the duplicates was accepted: the request itself was refused")
