@@ -25,7 +25,7 @@ from harness.checks.credentials import code_candidates, named_codes, strip_value
 from harness.checks.mass_assignment import adopted, candidates, identifier_names, made_up, only_stored
 from harness.checks.readback import Snapshot
 from harness.checks.tokens import encode_jwt, flip_char, parse_jwt, swap_identity
-from harness.checks.transaction import decoy, order_late
+from harness.checks.transaction import decoy, order_late, shown
 from harness.drivers import Call
 from harness.spec.model import Account
 from harness.store import Evidence, Verdict
@@ -190,6 +190,8 @@ def test_decoys_and_fingerprints() -> None:
     assert decoy(Decimal("1.00"), []) == Decimal("2.00")
     assert decoy(100, []) == 101
     assert decoy("text", []) == "text0"
+    # A decoy is said in an observation as the request's JSON writes it, never as a Python repr.
+    assert shown(decoy(True, [])) == "false" and shown(None) == "null" and shown(Decimal("2.00")) == "2.00"
 
     class R:
         def __init__(self, status: int, text: str) -> None:

@@ -109,6 +109,7 @@ class Episode:
     control_sent: bool = False  # a control was sent while it was in flight
     control_s: float | None = None  # the control's time, None when it did not answer in time
     recovered_s: float | None = None  # after a stall: seconds until the control answered again
+    crafted_en: str = ""  # what was sent, in English (the English observation and error say it)
 
     @property
     def in_flight(self) -> bool:

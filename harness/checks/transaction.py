@@ -18,6 +18,7 @@ account of any particular sample. Pieces:
 from __future__ import annotations
 
 import contextlib
+import json
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -143,6 +144,14 @@ def decoy(value: Any, known_ids: Sequence[str]) -> Any:
         bumped = d + 1
         return bumped if isinstance(value, Decimal) else (float(bumped) if isinstance(value, float) else str(bumped))
     return text + "0"
+
+
+def shown(value: Any) -> str:
+    """A sent value as the request's JSON writes it (``true``, ``null``), for an observation: never a
+    Python repr such as ``True`` or ``None``."""
+    if isinstance(value, bool) or value is None:
+        return json.dumps(value)
+    return str(value)
 
 
 # -- parallel sends ------------------------------------------------------------------------------

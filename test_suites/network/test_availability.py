@@ -182,9 +182,11 @@ class Run:
         return time.monotonic() > self.deadline
 
     def attempt(
-        self, where: str, label: str, family: str, send: Callable[[], requests.Response], usual_s: float
+        self, where: str, labels: tuple[str, str], family: str, send: Callable[[], requests.Response], usual_s: float
     ) -> av.Episode:
-        """Send one crafted request; while it is in flight past the quick time, the control."""
+        """Send one crafted request; while it is in flight past the quick time, the control. ``labels``
+        name what was sent, in Chinese and in English."""
+        label, label_en = labels
         self.sent += 1
         quick = max(av.QUICK_S, 4 * usual_s)
         crafted = InFlight(send)
@@ -194,14 +196,16 @@ class Run:
             if crafted.error is not None and not isinstance(crafted.error, SampleTimeout | requests.ConnectionError):
                 self.sent -= 1
                 raise NotSent(crafted.error)  # the lab could not write it (an encoder's limit): nothing was sent
-            return av.Episode(where, label, family, crafted.took, crafted.answer is not None)
+            return av.Episode(where, label, family, crafted.took, crafted.answer is not None, crafted_en=label_en)
         control_s = self.control.answered_within(self.control.deadline)
         crafted.wait(_timeout(self.driver) + 15)
         if isinstance(crafted.error, Throttled):
             raise crafted.error
         if isinstance(crafted.error, requests.ConnectionError):
             self.notes.append(f"{where} {label}：构造请求的连接被断开（{crafted.error}）")
-        return av.Episode(where, label, family, crafted.took, crafted.answer is not None, True, control_s)
+        return av.Episode(
+            where, label, family, crafted.took, crafted.answer is not None, True, control_s, crafted_en=label_en
+        )
 
     def recover(self, episode: av.Episode) -> None:
         """After a stall: wait until the control answers again; an error when it never does."""
@@ -214,8 +218,8 @@ class Run:
         alive = self.deployment.alive()
         state = "样品进程仍在运行但不再应答" if alive else "样品进程已退出"
         raise DriverError(
-            f"after the crafted input {episode.crafted} into {episode.input} the sample gave no answer to the control "
-            f"for {av.RECOVERY_S:g} s ({'still running, not answering' if alive else 'its process exited'}): "
+            f"after the crafted input {episode.crafted_en} into {episode.input} the sample gave no answer to the "
+            f"control for {av.RECOVERY_S:g} s ({'still running, not answering' if alive else 'its process exited'}): "
             "nothing after it can be judged",
             zh=f"向 {episode.input} 发送构造输入（{episode.crafted}）后，对照请求 {av.RECOVERY_S:g} 秒内均无应答，"
             f"{state}，后续无法判定",
@@ -242,7 +246,8 @@ def _input(run: Run, where: str, make: Maker, slot: Slot, usual_s: float, renew:
                 return
             value = fam.value(n)
             build = lambda v=value: make(placed(slot, v))  # noqa: E731 - one crafted request, built when sent
-            ep = _try(run, where, f"{fam.name} {len(value)} 字符", fam.name, build, usual_s)
+            label = (f"{fam.name} {len(value)} 字符", f"{fam.name_en} of {len(value)} characters")
+            ep = _try(run, where, label, fam.name, build, usual_s)
             if ep is None:
                 break
             run.episodes.append(ep)
@@ -267,7 +272,7 @@ def _input(run: Run, where: str, make: Maker, slot: Slot, usual_s: float, renew:
         stalls = 0
         for _ in range(2):  # once, and once more after a stall
             with _deep_enough(c.deep):
-                ep = _try(run, where, c.name, c.name, lambda v=c.value: make(placed(slot, v)), usual_s)
+                ep = _try(run, where, (c.name, c.name_en), c.name, lambda v=c.value: make(placed(slot, v)), usual_s)
             if ep is None:
                 break
             run.episodes.append(ep)
@@ -280,15 +285,18 @@ def _input(run: Run, where: str, make: Maker, slot: Slot, usual_s: float, renew:
             return
 
 
-def _try(run: Run, where: str, label: str, family: str, build: Callable[[], Any], usual_s: float) -> av.Episode | None:
+def _try(
+    run: Run, where: str, labels: tuple[str, str], family: str, build: Callable[[], Any], usual_s: float
+) -> av.Episode | None:
     """One crafted request, or None (noted) when the lab cannot build or encode it."""
+    label = labels[0]
     try:
         send = build()
     except (DriverError, TypeError, ValueError) as e:
         run.notes.append(f"{where} {label}：无法构造该请求，未发送（{e}）"[:300])
         return None
     try:
-        return run.attempt(where, label, family, send, usual_s)
+        return run.attempt(where, labels, family, send, usual_s)
     except NotSent as e:
         run.notes.append(f"{where} {label}：实验室无法编码该请求，未发送（{e}）"[:300])
         return None
@@ -450,7 +458,7 @@ def test_crafted_input_does_not_stop_the_service(driver, deployment, params, evi
         f"{control.usual_s:.2f} s, limit {control.deadline:g} s): "
         + (
             "; ".join(
-                f"{e.crafted} into {e.input} left the control unanswered (reproduced), recovered after "
+                f"{e.crafted_en} into {e.input} left the control unanswered (reproduced), recovered after "
                 f"{e.recovered_s or 0:.0f} s"
                 for e in failures
             )
@@ -459,7 +467,7 @@ def test_crafted_input_does_not_stop_the_service(driver, deployment, params, evi
         )
         + (f"; {len(slow)} crafted inputs were slow while the service kept answering (observations)" if slow else ""),
     )
-    assert not failures, "; ".join(f"{e.crafted} into {e.input} stopped the service" for e in failures)
+    assert not failures, "; ".join(f"{e.crafted_en} into {e.input} stopped the service" for e in failures)
     if run.sent == 0:
         raise DriverError("no crafted input could be sent to any input: nothing was judged")
     if run.uncovered:

@@ -87,13 +87,17 @@ def test_per_transaction_limit_is_enforced(driver, spec, params, evidence):
     funds_only = max(bal, Decimal(0)) + u
     if funds_only >= lim:
         not_applicable(f"付款账户余额 {bal} 与单笔限额 {lim} 过近，无法区分余额不足与超限")
-    probes = [("余额不足（低于限额）", funds_only), ("恰为限额（余额不足）", lim), ("超过限额一个单位", over)]
+    probes = [
+        ("余额不足（低于限额）", "insufficient funds (below the limit)", funds_only),
+        ("恰为限额（余额不足）", "exactly the limit (insufficient funds)", lim),
+        ("超过限额一个单位", "one unit over the limit", over),
+    ]
     answers = []
-    for what, amount in probes:
+    for what, _, amount in probes:
         resp = transfer(driver, sp, sq.account, amount, f"{what}：{amount}")
         answers.append(resp)
     after = balance(driver, sp, "付款方余额（后）")
-    hide = [str(a) for _, a in probes]
+    hide = [str(a) for _, _, a in probes]
     fps = [fingerprint(r, hide) for r in answers]
     evidence.attach_json(
         "单笔限额判定（测试账户资金不足以超过限额）",
@@ -102,17 +106,24 @@ def test_per_transaction_limit_is_enforced(driver, spec, params, evidence):
             "付款方余额": str(bal),
             "可用测试资金合计": str(bal + other_bal),
             "尝试": [
-                {"情形": w, "金额": str(a), "应答": brief(r, 300)} for (w, a), r in zip(probes, answers, strict=True)
+                {"情形": w, "金额": str(a), "应答": brief(r, 300)} for (w, _, a), r in zip(probes, answers, strict=True)
             ],
             "应答特征（去除数字）": [list(f) for f in fps],
         },
     )
+    same = "一致" if fps[2] == fps[1] else "不同"
     evidence.observe(
         f"声明单笔限额 {lim}，测试资金合计 {bal + other_bal} 不足以超过限额；余额不足时应答 {brief(answers[0])}，"
-        f"恰为限额时 {brief(answers[1])}，超限一个单位时 {brief(answers[2])}；余额 {bal}→{after}"
+        f"恰为限额时 {brief(answers[1])}，超限一个单位时 {brief(answers[2])}（与余额不足的拒绝{same}）；"
+        f"余额 {bal}→{after}",
+        en=f"Declared per-transaction limit {lim}; the test accounts hold {bal + other_bal} together, not enough to "
+        f"exceed it; insufficient funds answered {answers[0].status_code}, exactly the limit {answers[1].status_code}, "
+        f"one unit over the limit {answers[2].status_code} "
+        f"({'the same as' if fps[2] == fps[1] else 'different from'} the insufficient-funds refusal); "
+        f"balance {bal} -> {after}",
     )
-    for (what, amount), resp in zip(probes, answers, strict=True):
-        assert not accepted(driver, TRANSFER, resp), f"{what}: a transfer of {amount} was accepted"
+    for (_, what_en, amount), resp in zip(probes, answers, strict=True):
+        assert not accepted(driver, TRANSFER, resp), f"{what_en}: a transfer of {amount} was accepted"
     assert after == bal, f"refused transfers moved money: {bal} -> {after}"
     if fps[0] != fps[1]:
         not_applicable("余额不足的两次拒绝应答不一致，无法借对比判定超限拒绝的原因（测试账户资金不足以超过单笔限额）")
@@ -193,7 +204,11 @@ def test_daily_limit_is_enforced(driver, spec, params, evidence):
         },
     )
     if refused is None:
-        evidence.observe(f"声明日累计限额 {daily}；本检查自 {payer.name} 转出累计 {sent} 均被接受，超过日累计限额")
+        evidence.observe(
+            f"声明日累计限额 {daily}；本检查自 {payer.name} 转出累计 {sent} 均被接受，超过日累计限额",
+            en=f"Declared daily limit {daily}; transfers from {payer.name} totalling {sent} in this check were all "
+            "accepted, more than the daily limit",
+        )
     assert refused is not None, f"transfers totalling {sent} from one account in one day were all accepted ({daily})"
     amount, resp = refused
     if bal_now < amount:
@@ -205,16 +220,20 @@ def test_daily_limit_is_enforced(driver, spec, params, evidence):
             f"the first transfer ({amount}) was already refused ({brief(resp)}) with {known_before} known to be spent "
             f"today (limit {daily}): the refusal cannot be attributed to the daily limit"
         )
-    where = (
-        "恰在预计的日累计限额处"
-        if sent == planned
-        else (
-            f"早于预计（当日另有约 {planned - sent} 以上的转出未计入本套件）"
-            if sent < planned
-            else f"晚于预计 {sent - planned}（本套件此前被接受的转出未全部计入）"
+    if sent == planned:
+        where, where_en = "恰在预计的日累计限额处", "exactly where the daily limit was expected"
+    elif sent < planned:
+        where = f"早于预计（当日另有约 {planned - sent} 以上的转出未计入本套件）"
+        where_en = f"earlier than expected (about {planned - sent} or more was transferred that day outside this suite)"
+    else:
+        where = f"晚于预计 {sent - planned}（本套件此前被接受的转出未全部计入）"
+        where_en = (
+            f"{sent - planned} later than expected (the sample did not count every earlier accepted transfer "
+            "of this suite)"
         )
-    )
     evidence.observe(
         f"声明日累计限额 {daily}；本套件此前已知转出 {known_before}，本检查累计转出 {sent} 后，"
-        f"再转 {amount} 被拒绝（{brief(resp)}），拒绝点{where}"
+        f"再转 {amount} 被拒绝（{brief(resp)}），拒绝点{where}",
+        en=f"Declared daily limit {daily}; {known_before} known to have left the account earlier in this suite; after "
+        f"{sent} transferred in this check, a further {amount} was refused ({resp.status_code}), {where_en}",
     )

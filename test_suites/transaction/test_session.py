@@ -59,11 +59,16 @@ def _forgeries(driver, spec, s, me, other):
     if jwt is not None:
         theirs, changed = swap_identity(jwt.claims, me, other)
         target = other if changed else me
-        for alg in ("none", "None", "NONE"):
+        # Spelled out: the capitalised variant written as such would read as a Python repr.
+        for alg, case_zh, case_en in (
+            ("none", "小写", "lower case"),
+            ("None", "首字母大写", "capitalised"),
+            ("NONE", "大写", "upper case"),
+        ):
             tries.append(
                 (
-                    f"alg={alg}，原声明",
-                    f"alg={alg}, own claims",
+                    f"alg 为 none（{case_zh}），原声明",
+                    f"alg none ({case_en}), own claims",
                     encode_jwt({**jwt.header, "alg": alg}, jwt.claims, None),
                     me,
                 )
@@ -71,8 +76,8 @@ def _forgeries(driver, spec, s, me, other):
             if changed:
                 tries.append(
                     (
-                        f"alg={alg}，身份改为他人",
-                        f"alg={alg}, another user's identity",
+                        f"alg 为 none（{case_zh}），身份改为他人",
+                        f"alg none ({case_en}), another user's identity",
                         encode_jwt({**jwt.header, "alg": alg}, theirs, None),
                         other,
                     )
@@ -108,8 +113,9 @@ def _forgeries(driver, spec, s, me, other):
                     target,
                 )
             )
-        kind_zh = f"JWT（alg={jwt.header.get('alg')}，身份声明 {', '.join(changed) or '无'}）"
-        kind_en = f"JWT (alg={jwt.header.get('alg')}, identity claims: {', '.join(changed) or 'none'})"
+        alg = jwt.header.get("alg")
+        kind_zh = f"JWT（alg={alg or '未声明'}，身份声明 {', '.join(changed) or '无'}）"
+        kind_en = f"JWT (alg={alg or 'not stated'}, identity claims: {', '.join(changed) or 'none'})"
     else:
         t = s.token
         tries += [

@@ -21,6 +21,7 @@ from harness.checks.transaction import (
     move_funds,
     send_parallel,
     send_transfer,
+    shown,
     sign_over,
     transfer,
     transfer_call,
@@ -52,7 +53,7 @@ def test_tampered_signed_fields_are_rejected(driver, spec, params, evidence):
     amount = _amount(params, 1)
     before = balance(driver, s, "篡改前余额")
 
-    tries = []  # (description, call)
+    tries = []  # (description zh, description en, call)
     for name in signing.fields:
         call = transfer_call(driver, s, payee, amount)
         body = call.body_values()
@@ -60,8 +61,13 @@ def test_tampered_signed_fields_are_rejected(driver, spec, params, evidence):
             continue
         other = decoy(body[name], ids)
         sig = sign_over(driver, key, {**body, name: other}, signing.fields)
+        signed, sent = f"{name}={shown(other)}", shown(body[name])
         tries.append(
-            (f"签名时 {name}={other}，发送时改为 {body[name]}（保留原签名）", driver.with_signature(call, sig))
+            (
+                f"签名时 {signed}，发送时改为 {sent}（保留原签名）",
+                f"signed with {signed}, sent with {sent} (original signature kept)",
+                driver.with_signature(call, sig),
+            )
         )
     subsets = [[f for f in signing.fields if f != name] for name in signing.fields]
     subsets.append([])
@@ -70,25 +76,37 @@ def test_tampered_signed_fields_are_rejected(driver, spec, params, evidence):
         sig = sign_over(driver, key, call.body_values(), fields)
         left_out = ", ".join(f for f in signing.fields if f not in fields)
         covered = ", ".join(x for x in [*fields, signing.nonce_field, signing.timestamp_field] if x)
-        what = f"签名只覆盖 {covered}（未覆盖 {left_out}）"
-        tries.append((what, driver.with_signature(call, sig)))
+        tries.append(
+            (
+                f"签名只覆盖 {covered or '（无字段）'}，未覆盖 {left_out}",
+                f"signature over {covered or 'no field'} only, not over {left_out}",
+                driver.with_signature(call, sig),
+            )
+        )
     if not tries:
         raise DriverError(f"none of the signed fields {signing.fields} is in the transfer request the spec declares")
 
     rows, passed = [], []
-    for what, call in tries:
+    for what, what_en, call in tries:
         resp = send_transfer(driver, call, s, f"篡改：{what}", payer, amount)
         rows.append({"篡改方式": what, "应答": brief(resp)})
         if accepted(driver, TRANSFER, resp):
-            passed.append(what)
+            passed.append((what, what_en))
     after = balance(driver, s, "篡改后余额")
     control = transfer(driver, s, payee, amount, "正确签名转账（对照）")
     evidence.attach_json("签名篡改尝试", {"签名覆盖字段": signing.fields, "尝试": rows})
     evidence.observe(
-        f"{len(tries)} 笔篡改或签名覆盖不全的转账中被接受 {len(passed)} 笔，付款账户余额 {before}→{after}；"
-        f"正确签名的同类转账应答 {control.status_code}"
+        f"{len(tries)} 笔篡改或签名覆盖不全的转账中被接受 {len(passed)} 笔"
+        + (f"（{'；'.join(w for w, _ in passed)}）" if passed else "")
+        + f"，付款账户余额 {before}→{after}；正确签名的同类转账应答 {control.status_code}",
+        en=f"{len(passed)} of {len(tries)} transfers with a tampered or incompletely signed body were accepted"
+        + (f" ({'; '.join(w for _, w in passed)})" if passed else "")
+        + f"; payer's balance {before} -> {after}; a correctly signed transfer of the same kind answered "
+        f"{control.status_code}",
     )
-    assert not passed, f"transfers with a signature not covering the sent values were accepted: {passed}"
+    assert not passed, (
+        f"transfers with a signature not covering the sent values were accepted: {'; '.join(w for _, w in passed)}"
+    )
     assert after == before, f"refused tampered transfers moved money: {before} -> {after}"
     if not accepted(driver, TRANSFER, control):
         raise DriverError(f"a correctly signed transfer was refused too ({brief(control)}): refusals not attributable")
@@ -107,28 +125,34 @@ def test_invalid_amounts_are_refused(driver, spec, params, evidence):
     if p_before < 2:
         not_applicable(f"付款测试账户余额 {p_before} 不足以进行金额校验对照转账")
     bad = [
-        ("零", money(0, d)),
-        ("负数", -money(1, d)),
-        ("最小负数", -u),
-        ("超大金额", Decimal(10**20) - u),
-        ("64 位整数溢出", Decimal(2**63).scaleb(-d)),
-        (f"超过声明精度（{d} 位小数）", Decimal(1) + u / 10),
+        ("零", "zero", money(0, d)),
+        ("负数", "negative", -money(1, d)),
+        ("最小负数", "smallest negative", -u),
+        ("超大金额", "huge", Decimal(10**20) - u),
+        ("64 位整数溢出", "64-bit integer overflow", Decimal(2**63).scaleb(-d)),
+        (f"超过声明精度（{d} 位小数）", f"more precise than declared ({d} decimals)", Decimal(1) + u / 10),
     ]
     rows, passed = [], []
-    for what, amount in bad:
+    for what, what_en, amount in bad:
         resp = transfer(driver, sp, payee, amount, f"非法金额：{what} {amount}")
         rows.append({"金额": f"{what} {amount}", "应答": brief(resp)})
         if accepted(driver, TRANSFER, resp):
-            passed.append(f"{what} {amount}")
+            passed.append((f"{what} {amount}", f"{what_en} {amount}"))
     p_after = balance(driver, sp, "付款方余额（后）")
     q_after = balance(driver, sq, "收款方余额（后）")
     control = transfer(driver, sp, payee, money(1, d), "合法金额转账（对照）")
     evidence.attach_json("非法金额转账", rows)
     evidence.observe(
-        f"{len(bad)} 笔非法金额转账中被接受 {len(passed)} 笔；付款方余额 {p_before}→{p_after}，"
-        f"收款方余额 {q_before}→{q_after}；合法金额对照转账应答 {control.status_code}"
+        f"{len(bad)} 笔非法金额转账中被接受 {len(passed)} 笔"
+        + (f"（{'、'.join(w for w, _ in passed)}）" if passed else "")
+        + f"；付款方余额 {p_before}→{p_after}，收款方余额 {q_before}→{q_after}；"
+        f"合法金额对照转账应答 {control.status_code}",
+        en=f"{len(passed)} of {len(bad)} transfers of invalid amounts were accepted"
+        + (f" ({'; '.join(w for _, w in passed)})" if passed else "")
+        + f"; payer's balance {p_before} -> {p_after}, payee's {q_before} -> {q_after}; a valid amount "
+        f"(control) answered {control.status_code}",
     )
-    assert not passed, f"invalid amounts were accepted: {passed}"
+    assert not passed, f"invalid amounts were accepted: {'; '.join(w for _, w in passed)}"
     assert (p_after, q_after) == (p_before, q_before), (
         f"refused invalid amounts moved money: payer {p_before} -> {p_after}, payee {q_before} -> {q_after}"
     )
@@ -196,6 +220,10 @@ def test_parallel_transfers_never_overdraw(driver, spec, params, evidence):
     evidence.observe(
         f"{sp.account.name} 余额 {start}，并发 {n} 笔每笔 {amount}（合计 {n * amount}），"
         f"接受 {ok} 笔，余额变为 {end}（收款方 {q_start}→{q_end}）"
+        + (f"；事后归还多转出的 {returned}（不计入判定）" if returned else ""),
+        en=f"{sp.account.name}'s balance {start}; {n} parallel transfers of {amount} each (together {n * amount}): "
+        f"{ok} accepted, balance now {end} (payee {q_start} -> {q_end})"
+        + (f"; {returned} overdrawn was returned afterwards (not part of the verdict)" if returned else ""),
     )
     if ok == 0:
         raise DriverError("none of the parallel transfers was accepted: concurrency was not exercised")
@@ -231,9 +259,12 @@ def test_parallel_duplicates_debit_once(driver, spec, params, evidence):
     ok = sum(1 for r in answers if accepted(driver, TRANSFER, r))
     after = balance(driver, sa, "重复提交后余额")
     debits = (before - after) / amount
+    codes = ", ".join(str(r.status_code) for r in answers if not isinstance(r, BaseException))
     evidence.observe(
         f"同一签名转账（{amount}）并行提交 {n} 次：接受 {ok} 次，余额 {before}→{after}（扣款 {debits:g} 次）；"
-        f"应答 {', '.join(str(r.status_code) for r in answers if not isinstance(r, BaseException))}"
+        f"应答 {codes}",
+        en=f"One signed transfer ({amount}) sent {n} times at once: {ok} accepted, balance {before} -> {after} "
+        f"(debits: {debits:g}); answers {codes}",
     )
     if ok == 0:
         raise DriverError("none of the duplicates was accepted: the request itself was refused")
