@@ -30,6 +30,7 @@ from harness.errors import HarnessError
 from harness.evidence import EvidenceRecorder
 from harness.plan import CheckRef, Plan, PlanError, build_plan
 from harness.results import NOT_APPLICABLE_PREFIX, EvidenceRef, Outcome, RunStatus, VerdictInput
+from harness.results.outcomes import split_reason
 from harness.runs import open_run
 from harness.side_outputs import allure_labels, attach_to_allure, drop_side_outputs
 from harness.spec import LoadedSpec, SpecError, load_spec
@@ -365,6 +366,7 @@ _ERR = pytest.StashKey[dict[str, dict[str, Any]]]()  # per phase: the exception'
 def _record(item: pytest.Item, state: HarnessState, reports: dict[str, pytest.TestReport]) -> None:
     rec = item.stash.get(_RECORDER, None)
     outcome, detail = decide(reports, item.stash.get(_EXC, {}), rec)
+    detail, reason_en = split_reason(detail)  # the record's detail is the Chinese reason alone
     cause: str | None = None  # what made it an error when no exception of the check says
     refused = record_refusals(rec, GUARD, item.stash[_GUARD_MARK]) if rec is not None else ""
     if refused and outcome in (Outcome.PASS, Outcome.FAIL):
@@ -378,6 +380,10 @@ def _record(item: pytest.Item, state: HarnessState, reports: dict[str, pytest.Te
         outcome, detail = on_dead_sample(outcome, detail, gone)
         cause = "SampleDied" if outcome == Outcome.ERROR else cause
     error = lab_error(outcome, detail, item.stash.get(_ERR, {}), cause)
+    summary_en = rec.summary("en") if rec else ""
+    if outcome == Outcome.NOT_APPLICABLE:
+        # The report states a not-applicable item by its reason, so its English is the reason's.
+        summary_en = reason_en
     # Times as the record keeps them: the lab's wall-clock time (harness.clock).
     started = clock.from_timestamp(reports["setup"].start) if "setup" in reports else clock.stamp()
     finished = clock.from_timestamp(reports["teardown"].stop) if "teardown" in reports else clock.stamp()
@@ -400,7 +406,7 @@ def _record(item: pytest.Item, state: HarnessState, reports: dict[str, pytest.Te
                 outcome=outcome,
                 detail=detail,
                 summary=rec.summary("zh") if rec else "",
-                summary_en=rec.summary("en") if rec else "",
+                summary_en=summary_en,
                 started=started,
                 finished=finished,
                 evidence=tuple(EvidenceRef(e.kind, e.title, e.path, e.sha256, e.size) for e in rec.items)

@@ -20,7 +20,10 @@ def usable_accounts(driver: Any) -> list[Account]:
 def accounts(driver: Any, n: int) -> list[Account]:
     accts = usable_accounts(driver)
     if len(accts) < n:
-        not_applicable(f"需要 {n} 个普通测试账户，样品仅声明 {len(accts)} 个")
+        not_applicable(
+            f"需要 {n} 个普通测试账户，样品仅声明 {len(accts)} 个",
+            en=f"{n} ordinary test accounts are needed; the sample declares {len(accts)}",
+        )
     return accts[:n]
 
 
@@ -37,26 +40,35 @@ def expendable_account(driver: Any, purpose: str) -> tuple[Account, str]:
         return fresh, f"经样品接口新开立的测试账户 {fresh.name}"
     ordinary = usable_accounts(driver)
     if not ordinary:
-        not_applicable("样品未声明可用的测试账户")
+        not_applicable("样品未声明可用的测试账户", en="the sample declares no usable test account")
     return ordinary[0], f"普通测试账户 {ordinary[0].name}（本检查在该部署的其他检查之后执行）"
 
 
 def require_operations(driver: Any, *names: str) -> None:
     missing = [n for n in names if not driver.has(n)]
     if missing:
-        not_applicable(f"样品驱动未声明操作：{', '.join(missing)}")
+        listed = ", ".join(missing)
+        not_applicable(f"样品驱动未声明操作：{listed}", en=f"the sample's driver declares no operation {listed}")
 
 
 def require_login(driver: Any) -> None:
     if not driver.can_login():
-        not_applicable("样品不设登录（每个请求携带 HTTP Basic 或静态密钥凭证），不涉及登录会话")
+        not_applicable(
+            "样品不设登录（每个请求携带 HTTP Basic 或静态密钥凭证），不涉及登录会话",
+            en="the sample has no login (every request carries HTTP Basic or a static key credential): login "
+            "sessions do not apply",
+        )
 
 
 def require_password_attempts(driver: Any) -> None:
     """For checks of password guessing (lockout, rate limiting, login errors): a login, or requests
     that carry the password themselves (HTTP Basic) are both where passwords can be guessed."""
     if not driver.tries_passwords():
-        not_applicable("样品不设登录，请求也不携带口令（静态密钥凭证），不涉及口令猜测")
+        not_applicable(
+            "样品不设登录，请求也不携带口令（静态密钥凭证），不涉及口令猜测",
+            en="the sample has no login and its requests carry no password (a static key credential): password "
+            "guessing does not apply",
+        )
 
 
 def accepted(driver: Any, operation: str, response: requests.Response) -> bool:

@@ -12,7 +12,7 @@ import pytest
 
 from harness.deploy import DeployError, SampleDied
 from harness.evidence import EvidenceRecorder
-from harness.results.outcomes import NOT_APPLICABLE_PREFIX, OUTCOME_ZH, OUTCOMES, REVIEW_PREFIX, Outcome
+from harness.results.outcomes import EN_MARK, NOT_APPLICABLE_PREFIX, OUTCOME_ZH, OUTCOMES, REVIEW_PREFIX, Outcome
 
 __all__ = [
     "NOT_APPLICABLE_PREFIX",
@@ -30,16 +30,22 @@ __all__ = [
 ]
 
 
-def not_applicable(reason: str) -> None:
-    """End a check as not applicable to this sample (for instance, nothing declared to compare)."""
-    pytest.skip(NOT_APPLICABLE_PREFIX + reason)
+def _with_en(reason: str, en: str | None) -> str:
+    return reason + (EN_MARK + en if en else "")
 
 
-def needs_review(reason: str) -> None:
+def not_applicable(reason: str, en: str | None = None) -> None:
+    """End a check as not applicable to this sample (for instance, nothing declared to compare).
+    `reason`: the Chinese sentence; `en`: the same in English, for the English report."""
+    pytest.skip(NOT_APPLICABLE_PREFIX + _with_en(reason, en))
+
+
+def needs_review(reason: str, en: str | None = None) -> None:
     """End a check that observed the sample but has nothing to judge it against (the sample declared
     no value and the lab states no default): the item goes to an engineer with what was observed.
-    The check's observations and evidence are kept; the reason says what the engineer must decide."""
-    pytest.skip(REVIEW_PREFIX + reason)
+    The check's observations and evidence are kept; the reason says what the engineer must decide
+    (`en`: the same in English)."""
+    pytest.skip(REVIEW_PREFIX + _with_en(reason, en))
 
 
 def describe(excinfo: pytest.ExceptionInfo[BaseException]) -> str:
@@ -55,7 +61,8 @@ def describe(excinfo: pytest.ExceptionInfo[BaseException]) -> str:
 
 def skipped(report: pytest.TestReport, otherwise: str) -> tuple[Outcome, str]:
     """A skip is "not applicable" only when the plan or the check said so; any other skip means
-    the check did not look at the sample, which is the lab's problem."""
+    the check did not look at the sample, which is the lab's problem. A check's reason keeps its
+    English after EN_MARK (the plugin splits it off: split_reason)."""
     reason = str(report.longrepr[2]) if isinstance(report.longrepr, tuple) else str(report.longrepr)
     reason = reason.removeprefix("Skipped: ")
     if reason.startswith(NOT_APPLICABLE_PREFIX):

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from harness.report.labels import MISSING_EN, pick
 from harness.report.privacy import Redactor, shipped
-from harness.report.rows import error_text
+from harness.report.rows import error_text, verdict_observation
 from harness.report.terms import tx
+from harness.results import Outcome, VerdictRecord
 
 SPEC = {
     "driver": {
@@ -64,6 +65,16 @@ def test_a_lab_error_is_a_sentence_of_the_report() -> None:
     assert by_kind["zh"].startswith("探测工具未能完成测量") and "须复测" in by_kind["zh"]
     unknown = error_text({"kinds": ["KeyError", "LookupError", "Exception"], "zh": None})
     assert "实验室原因" in unknown["zh"] and "KeyError" not in unknown["zh"] + unknown["en"]
+
+
+def test_a_not_applicable_row_gives_its_reason_in_both_languages() -> None:
+    v = VerdictRecord(
+        check_id="c", clause_ids=("x",), model="m", outcome=Outcome.NOT_APPLICABLE, detail="中文", summary_en="English"
+    )
+    row = verdict_observation(v)
+    assert (row["zh"], row["en"]) == ("不适用：中文", "not applicable: English")
+    without = verdict_observation(VerdictRecord(check_id="c", clause_ids=(), model="m", outcome=Outcome.NOT_APPLICABLE))
+    assert pick(without, "en") == MISSING_EN  # no English recorded: the marker, never the Chinese
 
 
 def test_a_figure_is_shown_inline_and_other_evidence_is_linked() -> None:

@@ -86,6 +86,12 @@ def test_not_applicable(evidence):
 
 
 @pytest.mark.clause("5.txn.replay")
+def test_not_applicable_in_english(evidence):
+    evidence.observe("余额 5", en="balance 5")
+    not_applicable("中文", en="English")
+
+
+@pytest.mark.clause("5.txn.replay")
 def test_plain_skip(evidence):
     pytest.skip("tool missing")
 
@@ -146,6 +152,10 @@ def test_the_hook_turns_each_ending_into_its_verdict(pytester):
     assert v["test_pass_with_evidence"].summary == "重放的交易被拒绝"
     assert v["test_not_applicable"].outcome == Outcome.NOT_APPLICABLE
     assert v["test_not_applicable"].detail == "样品未声明签名"
+    assert v["test_not_applicable"].summary_en == ""  # no English given: none recorded
+    # The English reason goes on record apart from the Chinese detail, and is what the N/A states.
+    na_en = v["test_not_applicable_in_english"]
+    assert (na_en.outcome, na_en.detail, na_en.summary_en) == (Outcome.NOT_APPLICABLE, "中文", "English")
     assert v["test_plain_skip"].outcome == Outcome.ERROR and "tool missing" in v["test_plain_skip"].detail
     assert v["test_setup_failure"].outcome == Outcome.ERROR
     assert "the probe could not start" in v["test_setup_failure"].detail

@@ -26,7 +26,11 @@ def probe_operation(driver: Any) -> str:
     ranked = sorted(usable, key=lambda n: (not usable[n].by_session, n != "account"))
     if ranked:
         return str(ranked[0])
-    not_applicable("样品驱动未声明需认证的查询操作，无法检验会话是否有效")
+    not_applicable(
+        "样品驱动未声明需认证的查询操作，无法检验会话是否有效",
+        en="the sample's driver declares no query operation that needs authentication, so no session can be checked "
+        "for validity",
+    )
     raise AssertionError("unreachable")
 
 

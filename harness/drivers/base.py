@@ -227,7 +227,9 @@ class Driver(Protocol):
 
     def get_url(self, path: str, note: str = "", session: DriverSession | None = None) -> requests.Response: ...
 
-    def describe_auth(self) -> str: ...
+    def describe_auth(self, language: str = "zh") -> str:
+        """How a session is authenticated, in words of the language ("zh" or "en")."""
+        ...
 
     # for tools that build requests of their own (API conformance, the load generator)
     tls_verify: bool  # whether the sample's certificate is verified

@@ -278,12 +278,13 @@ class RestDriverImpl(RestRequests):
     def web_login_success(self) -> Success | None:
         return self.desc.web_login_success
 
-    def describe_auth(self) -> str:
+    def describe_auth(self, language: str = "zh") -> str:
         kinds = {
-            "bearer": "Bearer 令牌",
-            "header": "请求头凭证",
-            "cookie": "Cookie 会话",
-            "basic": "HTTP Basic 认证",
-            "query": "查询参数密钥",
+            "bearer": ("Bearer 令牌", "bearer token"),
+            "header": ("请求头凭证", "credential header"),
+            "cookie": ("Cookie 会话", "cookie session"),
+            "basic": ("HTTP Basic 认证", "HTTP Basic authentication"),
+            "query": ("查询参数密钥", "query-parameter key"),
         }
-        return "＋".join(kinds[s.kind] for s in self.desc.auth_schemes())
+        words = [kinds[s.kind][1 if language == "en" else 0] for s in self.desc.auth_schemes()]
+        return " + ".join(words) if language == "en" else "＋".join(words)

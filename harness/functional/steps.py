@@ -360,7 +360,10 @@ def _expect() -> Any:
 def open_login_page(world: World) -> None:
     path = str(world.driver.web_login_path() or "").strip()
     if not path:
-        not_applicable("样品未声明网页登录地址（driver.web_login_path）")
+        not_applicable(
+            "样品未声明网页登录地址（driver.web_login_path）",
+            en="the sample declares no web login address (driver.web_login_path)",
+        )
     world.page().goto(world.url(path))
 
 

@@ -118,7 +118,9 @@ def verdict_observation(v: VerdictRecord) -> Text:
     if v.outcome == Outcome.ERROR:
         return error_text(v.error)
     if v.outcome == Outcome.NOT_APPLICABLE:
-        return tx(f"不适用：{v.detail}" if v.detail else "不适用", None)
+        return tx(
+            f"不适用：{v.detail}" if v.detail else "不适用", f"not applicable: {v.summary_en}" if v.summary_en else None
+        )
     if v.outcome == Outcome.REVIEW:
         # What was observed, and what the engineer has to decide (the check's own words).
         zh = f"{v.summary}；" if v.summary else ""

@@ -28,6 +28,14 @@ OUTCOME_ZH = {"pass": "符合", "fail": "不符合", "error": "检测异常", "n
 # skip means the check did not look at the sample, which is an error.
 NOT_APPLICABLE_PREFIX = "不适用："
 REVIEW_PREFIX = "待判定："  # a check that observed the sample and hands the judgement to an engineer
+# A check's reason may carry its English after this mark; the verdict's detail is the Chinese alone.
+EN_MARK = "\n[en] "
+
+
+def split_reason(reason: str) -> tuple[str, str]:
+    """(Chinese reason, its English or "") of a reason that may carry EN_MARK."""
+    zh, _, en = reason.partition(EN_MARK)
+    return zh, en
 
 
 class RunStatus(StrEnum):

@@ -49,7 +49,10 @@ def browser() -> Iterator[ScopedBrowser]:
 def _login_url(driver) -> str:
     path = driver.web_login_path()
     if not path:
-        not_applicable("样品未声明网页登录页（driver.web_login_path），不涉及网页展示")
+        not_applicable(
+            "样品未声明网页登录页（driver.web_login_path），不涉及网页展示",
+            en="the sample declares no web login page (driver.web_login_path): it has no web pages to show",
+        )
     return str(driver.web_base_url()).rstrip("/") + path
 
 

@@ -21,7 +21,7 @@ from harness.verdicts import not_applicable
 def test_logs_hold_no_c3_and_no_unmasked_c2(spec, params, deployment, driver, evidence):
     accts = usable_accounts(driver)
     if not accts:
-        not_applicable("样品未声明普通测试账户")
+        not_applicable("样品未声明普通测试账户", en="the sample declares no ordinary test account")
     done: list[tuple[str, str]] = []  # what was done: (Chinese, English)
     not_sent = ""
     # A wrong password is typed C3 too; one failure stays far below any lockout threshold >= 3.
@@ -51,7 +51,11 @@ def test_logs_hold_no_c3_and_no_unmasked_c2(spec, params, deployment, driver, ev
         done.append(("退出登录", "logouts"))
     text = deployment.logs()
     if not text.strip():
-        not_applicable("样品运行期间未产生可采集的日志（标准输出及 deployment.log_files 均为空）")
+        not_applicable(
+            "样品运行期间未产生可采集的日志（标准输出及 deployment.log_files 均为空）",
+            en="the sample produced no log that could be collected while it ran (its standard output and "
+            "deployment.log_files are empty)",
+        )
     passwords = typed_passwords(driver.accounts(), {"测试输入的错误口令": wrong})
     leaks = scan_text(text, "日志", passwords, known_values(driver.accounts()), masking_rules(params.masking))
     evidence.attach_json(

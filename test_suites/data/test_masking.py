@@ -37,7 +37,10 @@ def test_personal_information_is_masked_in_account_view(driver, spec, params, ev
                     f"{acct.name}: {fname} is shown as {safe}, not masked to the first {pre} and last {suf} characters"
                 )
     if checked == 0 and not problems:
-        not_applicable("测试账户未声明卡号、证件号或手机号，或账户接口不返回这些信息")
+        not_applicable(
+            "测试账户未声明卡号、证件号或手机号，或账户接口不返回这些信息",
+            en="the test accounts declare no card, ID or phone number, or the account interface does not return them",
+        )
     evidence.observe(
         f"检查 {checked} 个个人金融信息字段"
         + ("，均已屏蔽" if not problems else f"，发现 {len(problems)} 处未屏蔽：{'；'.join(problems)}"),

@@ -142,7 +142,10 @@ def _lifecycle(driver: Any, rec: Recorder, acct: Account, s: DriverSession, obj:
 def test_answers_carry_only_what_the_use_case_needs(spec, driver, params, evidence):
     accts = usable_accounts(driver)
     if not accts:
-        not_applicable("样品未声明普通测试账户，无法检查应答数据最小化")
+        not_applicable(
+            "样品未声明普通测试账户，无法检查应答数据最小化",
+            en="the sample declares no ordinary test account, so the minimisation of answered data cannot be checked",
+        )
     done: list[tuple[str, str]] = []
     skipped: list[str] = []
     with Recorder(driver) as rec:

@@ -38,7 +38,9 @@ def test_no_c3_at_rest_and_passwords_are_salted_slow_hashes(spec, deployment, dr
     if not files and not spec.deployment.services:
         not_applicable(
             "样品未声明其存储的数据文件（deployment.data_files）或数据服务（deployment.services），"
-            "无法检查存储中的 C3 信息与口令存储强度"
+            "无法检查存储中的 C3 信息与口令存储强度",
+            en="the sample declares neither the data files it stores (deployment.data_files) nor its data services "
+            "(deployment.services), so C3 information at rest and the strength of password storage cannot be checked",
         )
     # Let the sample see every typed password first: a store that keeps it on login must show it.
     for acct in usable_accounts(driver):
@@ -114,4 +116,8 @@ def test_no_c3_at_rest_and_passwords_are_salted_slow_hashes(spec, deployment, dr
     assert not problems, "; ".join(problems[:10])
     if records and len(open_) == len(records):
         # Nothing failed, but nothing about how the passwords are kept could be settled either.
-        needs_review("口令存储值的算法与工作因子无法从存储判定，需工程师结合源代码或文档确认是否为加盐慢哈希")
+        needs_review(
+            "口令存储值的算法与工作因子无法从存储判定，需工程师结合源代码或文档确认是否为加盐慢哈希",
+            en="the algorithm and work factor of the stored password values cannot be told from the store: an "
+            "engineer confirms from the source code or documentation whether they are salted slow hashes",
+        )

@@ -23,12 +23,23 @@ TIME_BUDGET_S = 60
 def test_answers_match_the_interface_document(driver, spec, sample_spec, evidence):
     doc = spec.documentation.openapi
     if not doc:
-        not_applicable("样品文档未包含接口描述（OpenAPI）")
+        not_applicable(
+            "样品文档未包含接口描述（OpenAPI）",
+            en="the sample's documentation contains no interface description (OpenAPI)",
+        )
     if not driver.web_base_url():
-        not_applicable("样品驱动未给出接口的网络地址，无法按接口文档发送请求")
+        not_applicable(
+            "样品驱动未给出接口的网络地址，无法按接口文档发送请求",
+            en="the sample's driver gives no network address of the interface, so no request can be sent by the "
+            "interface document",
+        )
     accounts = usable_accounts(driver)
     if not accounts:
-        not_applicable("样品未声明普通测试账户，无法以测试账户身份检查需认证的接口")
+        not_applicable(
+            "样品未声明普通测试账户，无法以测试账户身份检查需认证的接口",
+            en="the sample declares no ordinary test account, so the interfaces that need authentication cannot be "
+            "checked as a test account",
+        )
     run = ConformanceRun(
         spec,
         sample_spec.resolve(doc),

@@ -134,7 +134,11 @@ def _control(driver: Any, accts: list[Account]) -> Control:
     reads = [(n, i) for n, i in driver.operations().items() if i.kind == "read" and not i.unsafe]
     reads.sort(key=lambda ni: (not ni[1].auth, len(ni[1].inputs)))
     if not reads:
-        not_applicable("样品驱动未声明任何查询操作，无法以对照请求判断服务是否仍在应答")
+        not_applicable(
+            "样品驱动未声明任何查询操作，无法以对照请求判断服务是否仍在应答",
+            en="the sample's driver declares no query operation, so no control request can tell whether the service "
+            "still answers",
+        )
     session = None
     if any(i.auth for _, i in reads) and accts:
         session = driver.session(accts[1] if len(accts) > 1 else accts[0])  # a session of its own

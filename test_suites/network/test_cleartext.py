@@ -58,7 +58,11 @@ def _exercise(driver, accts):
 def test_no_sensitive_data_crosses_in_cleartext(driver, deployment, spec, evidence):
     accts = usable_accounts(driver)
     if not accts:
-        not_applicable("样品未声明可用的普通测试账户，无法产生含敏感信息的流量")
+        not_applicable(
+            "样品未声明可用的普通测试账户，无法产生含敏感信息的流量",
+            en="the sample declares no usable ordinary test account, so no traffic carrying sensitive information "
+            "can be produced",
+        )
     secrets = _secrets(driver)
     with capture.capture(deployment, GUARD) as cap:
         done = _exercise(driver, accts)

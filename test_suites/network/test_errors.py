@@ -104,7 +104,7 @@ def _malformed(driver, spec, session):
 @pytest.mark.clause("11.errors")
 def test_errors_do_not_disclose_internals(driver, spec, evidence):
     if not driver.web_base_url():
-        not_applicable("样品不是以 HTTP 接口驱动")
+        not_applicable("样品不是以 HTTP 接口驱动", en="the sample is not driven through an HTTP interface")
     accts = usable_accounts(driver)
     session = driver.session(accts[0]) if accts else None
     answers = _malformed(driver, spec, session)

@@ -396,10 +396,16 @@ def test_inputs_resist_sql_and_command_injection(driver, params, evidence):
     unsafe = sorted(n for n, i in ops.items() if i.unsafe)
     ops = {n: i for n, i in ops.items() if not i.unsafe}
     if not driver.can_login() and not ops:
-        not_applicable("样品驱动未声明登录及任何带输入的操作")
+        not_applicable(
+            "样品驱动未声明登录及任何带输入的操作",
+            en="the sample's driver declares neither a login nor any operation that takes input",
+        )
     probe = Probe(driver)
     if driver.can_login() and not accts:
-        not_applicable("样品未声明可用的普通测试账户，无法对照登录")
+        not_applicable(
+            "样品未声明可用的普通测试账户，无法对照登录",
+            en="the sample declares no usable ordinary test account, so there is no login to compare with",
+        )
     try:
         if driver.can_login():
             _login(probe, accts[0])

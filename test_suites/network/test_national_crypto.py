@@ -17,10 +17,17 @@ from harness.verdicts import not_applicable
 @pytest.mark.clause("11.crypto.national")
 def test_declared_national_algorithms_are_negotiable(deployment, spec, params, evidence):
     if not params.national_crypto:
-        not_applicable("样品未声明支持国密算法（parameters.national_crypto 为 false）")
+        not_applicable(
+            "样品未声明支持国密算法（parameters.national_crypto 为 false）",
+            en="the sample does not declare support for the national (SM) algorithms "
+            "(parameters.national_crypto is false)",
+        )
     tls_ports = [p for p in spec.deployment.ports if p.tls]
     if not tls_ports:
-        not_applicable("样品声明支持国密算法，但未声明任何安全传输端口")
+        not_applicable(
+            "样品声明支持国密算法，但未声明任何安全传输端口",
+            en="the sample declares support for the national (SM) algorithms but no secure transport port",
+        )
     name = client_host_name(spec, deployment)
     problems = []
     for decl in tls_ports:

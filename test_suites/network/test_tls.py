@@ -22,7 +22,10 @@ def _tls_ports(spec, evidence):
         return ports
     plain = [p for p in spec.deployment.ports if p.protocol == "tcp"]
     if not plain:
-        not_applicable("样品不提供 TCP 服务端口，不涉及传输层加密")
+        not_applicable(
+            "样品不提供 TCP 服务端口，不涉及传输层加密",
+            en="the sample offers no TCP service port: transport-layer encryption does not apply",
+        )
     names = "、".join(f"{p.name}（{p.port}）" for p in plain)
     evidence.observe(
         f"样品声明的服务端口 {names} 均不提供 TLS：数据以明文传输",
@@ -168,7 +171,10 @@ _NOT_SUCCESS = ("操作未成功，非正常应答", "the operation did not succ
 def test_hsts_and_security_headers(driver, spec, evidence):
     base = driver.web_base_url() or ""
     if not base:
-        not_applicable("样品不是以 HTTP 接口驱动，无应答头可查")
+        not_applicable(
+            "样品不是以 HTTP 接口驱动，无应答头可查",
+            en="the sample is not driven through an HTTP interface: there are no response headers to check",
+        )
     over_tls = base.lower().startswith("https://")
     problems = []
     judged = 0

@@ -200,7 +200,11 @@ def test_service_returns_within_the_declared_rto(crash_drill, params, evidence):
     )
     assert not bad, "; ".join(f.describe("en") for f in bad)
     if params.dr is None:
-        needs_review("样品未声明容灾等级与 RTO：由检测工程师依据实测恢复时间与产品文档判定")
+        needs_review(
+            "样品未声明容灾等级与 RTO：由检测工程师依据实测恢复时间与产品文档判定",
+            en="the sample declares no disaster-recovery level and RTO: a test engineer judges by the measured "
+            "recovery time and the product documentation",
+        )
 
 
 @pytest.mark.clause("7.dr.recovery", "A.dr.level")
@@ -233,4 +237,8 @@ def test_acknowledged_transfers_survive_a_crash(crash_drill, params, evidence):
     bad = failed(figures)
     assert not bad, "; ".join(f.describe("en") for f in bad)
     if params.dr is None:
-        needs_review("样品未声明容灾等级与 RPO：由检测工程师依据演练结果与产品文档判定")
+        needs_review(
+            "样品未声明容灾等级与 RPO：由检测工程师依据演练结果与产品文档判定",
+            en="the sample declares no disaster-recovery level and RPO: a test engineer judges by the drill's "
+            "results and the product documentation",
+        )

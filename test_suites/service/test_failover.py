@@ -36,7 +36,11 @@ from harness.verdicts import not_applicable
 def test_one_instance_failing_interrupts_clients_no_longer_than_declared(deployment, spec, params, evidence):
     declared = spec.deployment.instances
     if declared < 2:
-        not_applicable("样品声明单实例部署（deployment.instances 为 1），没有可接替的实例，不涉及故障切换")
+        not_applicable(
+            "样品声明单实例部署（deployment.instances 为 1），没有可接替的实例，不涉及故障切换",
+            en="the sample declares a single-instance deployment (deployment.instances is 1): no instance can take "
+            "over, so failover does not apply",
+        )
     running = deployment.instance_count()
     if running != declared:
         raise LabError(

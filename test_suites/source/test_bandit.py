@@ -25,7 +25,11 @@ from harness.verdicts import not_applicable
 def test_source_has_no_unaccepted_high_risk_findings(sample_spec, evidence):
     roots = [r for r in source_roots(sample_spec) if python_files(r)]
     if not roots:
-        not_applicable("样品未以目录形式提交 Python 源代码（media 中 role 为 source 的目录），Bandit 审查不适用")
+        not_applicable(
+            "样品未以目录形式提交 Python 源代码（media 中 role 为 source 的目录），Bandit 审查不适用",
+            en="the sample's Python source code was not supplied as a directory (a media entry with role source), so "
+            "the Bandit review does not apply",
+        )
     bpath = baseline_path(sample_spec)
     baseline = load_baseline(bpath)
     found = []

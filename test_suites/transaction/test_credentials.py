@@ -49,7 +49,7 @@ def _accounts(driver: Any) -> tuple[list[Any], bool]:
         return [a for a in (first, second) if a is not None], True
     ordinary = usable_accounts(driver)
     if not ordinary:
-        not_applicable("样品未声明普通测试账户")
+        not_applicable("样品未声明普通测试账户", en="the sample declares no ordinary test account")
     return ordinary[:2], False
 
 
@@ -201,7 +201,11 @@ def test_password_change_and_reset_require_the_owner(driver, params, evidence):
         if info.role:
             roles.setdefault(info.role, name)
     if not roles:
-        not_applicable("样品未声明修改或重置口令的操作（规格中以 role 标明），不涉及")
+        not_applicable(
+            "样品未声明修改或重置口令的操作（规格中以 role 标明），不涉及",
+            en="the sample declares no operation that changes or resets a password (marked by role in the spec): "
+            "does not apply",
+        )
     accts, fresh = _accounts(driver)
     keeper = Keeper(driver)
     if not driver.can_login():

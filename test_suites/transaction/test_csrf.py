@@ -197,21 +197,43 @@ def _effect(after: Snapshot, before: Snapshot, marks: list[str], noisy: list[str
     return bool(after.changed_from(before, noisy))
 
 
-def _targets(driver: Any) -> tuple[list[tuple[str, Any]], list[str]]:
+def _targets(driver: Any) -> tuple[list[tuple[str, Any]], list[tuple[str, str]]]:
     """The state-changing operations a foreign page could make a browser send, and why the others
-    are not sent."""
+    are not sent ((Chinese, English) each)."""
     targets, notes = [], []
     for name, info in driver.operations().items():
         if not info.changes_state() or not info.auth:
             continue
         if not info.by_session:
-            notes.append(f"{name}：以其自身凭证（如 HTTP Basic、API 密钥）认证，不随会话 Cookie 由浏览器自动携带")
+            notes.append(
+                (
+                    f"{name}：以其自身凭证（如 HTTP Basic、API 密钥）认证，不随会话 Cookie 由浏览器自动携带",
+                    f"{name}: authenticated by credentials of its own (such as HTTP Basic or an API key), "
+                    "which a browser does not send along with the session cookie",
+                )
+            )
         elif info.role:
-            notes.append(f"{name}：口令操作，由 5.auth.credential-change 判定")
+            notes.append(
+                (
+                    f"{name}：口令操作，由 5.auth.credential-change 判定",
+                    f"{name}: a password operation, judged by 5.auth.credential-change",
+                )
+            )
         elif info.unsafe:
-            notes.append(f"{name}：规格标为不安全操作，未发送（{info.unsafe}）")
+            notes.append(
+                (
+                    f"{name}：规格标为不安全操作，未发送（{info.unsafe}）",
+                    f"{name}: marked unsafe in the spec, not sent (“{info.unsafe}”)",
+                )
+            )
         elif info.signed:
-            notes.append(f"{name}：请求以会话密钥签名，第三方页面无法生成签名，不构成跨站请求伪造")
+            notes.append(
+                (
+                    f"{name}：请求以会话密钥签名，第三方页面无法生成签名，不构成跨站请求伪造",
+                    f"{name}: requests are signed with the session key, which a third-party page cannot produce: "
+                    "no cross-site request forgery",
+                )
+            )
         else:
             targets.append((name, info))
     return targets, notes
@@ -221,20 +243,30 @@ def _targets(driver: Any) -> tuple[list[tuple[str, Any]], list[str]]:
 def test_cookie_sessions_refuse_cross_site_state_changes(driver, evidence):
     accts = usable_accounts(driver)
     if not accts:
-        not_applicable("样品未声明普通测试账户")
+        not_applicable("样品未声明普通测试账户", en="the sample declares no ordinary test account")
     if not driver.can_login():
-        not_applicable(f"样品不设登录，会话不以 Cookie 维持（{driver.describe_auth()}），不涉及跨站请求伪造")
-    targets, notes = _targets(driver)
+        not_applicable(
+            f"样品不设登录，会话不以 Cookie 维持（{driver.describe_auth()}），不涉及跨站请求伪造",
+            en=f"the sample has no login and keeps no session by cookies ({driver.describe_auth('en')}): cross-site "
+            "request forgery does not apply",
+        )
+    targets, not_sent = _targets(driver)
+    notes = [zh for zh, _ in not_sent]  # the evidence file's, with what the judging adds
     if not targets:
         not_applicable(
             f"会话以{driver.describe_auth()}维持，样品未声明第三方页面可以发起的改变状态的操作"
-            "（均已签名、不安全或为口令操作）：" + "；".join(notes)
+            "（均已签名、不安全或为口令操作）：" + "；".join(notes),
+            en=f"sessions are kept by {driver.describe_auth('en')} and the sample declares no state-changing operation "
+            "a third-party page could trigger (all are signed, unsafe or password operations): "
+            + "; ".join(en for _, en in not_sent),
         )
     s = driver.session(accts[0])
     names = cookie_names(s)
     if not names:
         not_applicable(
-            f"登录未设置任何 Cookie，会话以{driver.describe_auth()}维持，浏览器不会自动携带，不涉及跨站请求伪造"
+            f"登录未设置任何 Cookie，会话以{driver.describe_auth()}维持，浏览器不会自动携带，不涉及跨站请求伪造",
+            en=f"the login sets no cookie and sessions are kept by {driver.describe_auth('en')}, which a browser "
+            "does not send by itself: cross-site request forgery does not apply",
         )
     probe = probe_operation(driver)
     genuine, genuine_ok = read_with(driver, s, "对照：正常会话读取", probe)
@@ -246,7 +278,10 @@ def test_cookie_sessions_refuse_cross_site_state_changes(driver, evidence):
         not_applicable(
             f"登录设置的 Cookie（{'、'.join(names)}）单独不能认证请求"
             f"（{probe} 仅带 Cookie 时应答 {cookie_read.status_code}），"
-            f"会话以{driver.describe_auth()}维持，不涉及跨站请求伪造"
+            f"会话以{driver.describe_auth()}维持，不涉及跨站请求伪造",
+            en=f"the cookies the login sets ({', '.join(names)}) do not authenticate a request by themselves "
+            f"({probe} with cookies only answered {cookie_read.status_code}) and sessions are kept by "
+            f"{driver.describe_auth('en')}: cross-site request forgery does not apply",
         )
     anon, anon_ok = read_with(driver, s.without_credentials(), "对照：不带凭证读取", probe)
     if anon_ok:

@@ -42,7 +42,9 @@ def _declared_limits(driver, params, evidence):
         f"answered {resp.status_code}",
     )
     needs_review(
-        "样品未声明交易限额：由检测工程师依据产品文档与业务规则判定限额控制是否符合要求"
+        "样品未声明交易限额：由检测工程师依据产品文档与业务规则判定限额控制是否符合要求",
+        en="the sample declares no transaction limits: a test engineer judges by the product documentation and "
+        "business rules whether the limit controls meet the requirement",
     )  # a daily check needing more than this is not practical on the test accounts
 
 
@@ -86,7 +88,11 @@ def test_per_transaction_limit_is_enforced(driver, spec, params, evidence):
     # The accounts cannot hold limit + unit: compare with insufficient-funds refusals around the limit.
     funds_only = max(bal, Decimal(0)) + u
     if funds_only >= lim:
-        not_applicable(f"付款账户余额 {bal} 与单笔限额 {lim} 过近，无法区分余额不足与超限")
+        not_applicable(
+            f"付款账户余额 {bal} 与单笔限额 {lim} 过近，无法区分余额不足与超限",
+            en=f"the paying account's balance {bal} is too close to the per-transaction limit {lim} to tell "
+            "insufficient funds from an exceeded limit",
+        )
     probes = [
         ("余额不足（低于限额）", "insufficient funds (below the limit)", funds_only),
         ("恰为限额（余额不足）", "exactly the limit (insufficient funds)", lim),
@@ -126,10 +132,16 @@ def test_per_transaction_limit_is_enforced(driver, spec, params, evidence):
         assert not accepted(driver, TRANSFER, resp), f"{what_en}: a transfer of {amount} was accepted"
     assert after == bal, f"refused transfers moved money: {bal} -> {after}"
     if fps[0] != fps[1]:
-        not_applicable("余额不足的两次拒绝应答不一致，无法借对比判定超限拒绝的原因（测试账户资金不足以超过单笔限额）")
+        not_applicable(
+            "余额不足的两次拒绝应答不一致，无法借对比判定超限拒绝的原因（测试账户资金不足以超过单笔限额）",
+            en="the two insufficient-funds refusals differ, so no comparison can tell why an over-limit transfer was "
+            "refused (the test accounts cannot hold more than the per-transaction limit)",
+        )
     if fps[2] == fps[1]:
         not_applicable(
-            "超过单笔限额的拒绝与余额不足的拒绝无法区分，且测试账户资金合计不足以超过单笔限额：无法将拒绝归因于限额"
+            "超过单笔限额的拒绝与余额不足的拒绝无法区分，且测试账户资金合计不足以超过单笔限额：无法将拒绝归因于限额",
+            en="the over-limit refusal cannot be told from the insufficient-funds refusal, and the test accounts "
+            "together cannot hold more than the per-transaction limit: the refusal cannot be attributed to the limit",
         )
 
 
@@ -155,7 +167,10 @@ def test_daily_limit_is_enforced(driver, spec, params, evidence):
     (sp, bal), (sq, helper_bal) = max([pair, pair[::-1]], key=lambda p: slack(*p))
     payer, helper = sp.account, sq.account
     if bal < u:
-        not_applicable(f"测试账户余额（{bal}）不足以进行日累计限额测试")
+        not_applicable(
+            f"测试账户余额（{bal}）不足以进行日累计限额测试",
+            en=f"the test account's balance ({bal}) is too small for the daily-limit test",
+        )
     known_before = out[payer.name]
     planned = max(daily - known_before, Decimal(0))  # where the refusal should come if nobody else paid
     sent = Decimal(0)
@@ -164,7 +179,11 @@ def test_daily_limit_is_enforced(driver, spec, params, evidence):
     steps = []
     while sent <= daily:
         if count >= MAX_TRANSFERS:
-            not_applicable(f"日累计限额 {daily} 需要超过 {MAX_TRANSFERS} 笔转账才能达到，测试账户资金不足")
+            not_applicable(
+                f"日累计限额 {daily} 需要超过 {MAX_TRANSFERS} 笔转账才能达到，测试账户资金不足",
+                en=f"reaching the daily limit {daily} takes more than {MAX_TRANSFERS} transfers: the test accounts' "
+                "funds are not enough",
+            )
         room = planned - sent
         amount = min(lim, bal, room) if room > 0 else min(lim, bal, u if sent == planned else daily + u - sent)
         amount = max(amount, u)

@@ -198,12 +198,16 @@ def _restore(driver: Any, t: Target, c: Candidate, reads: list[Any], notes: list
 def test_undeclared_privileged_fields_are_not_adopted(driver, params, evidence):
     ordinary = usable_accounts(driver)
     if not ordinary:
-        not_applicable("样品未声明普通测试账户")
+        not_applicable("样品未声明普通测试账户", en="the sample declares no ordinary test account")
     fresh = driver.fresh_account("mass-assignment")
     subject = fresh or ordinary[0]
     others = [a for a in ordinary if a.name != subject.name]
     if not others:
-        not_applicable("需要另一个测试账户作为他人标识的来源，样品仅声明一个")
+        not_applicable(
+            "需要另一个测试账户作为他人标识的来源，样品仅声明一个",
+            en="another test account is needed as the source of someone else's identifiers; "
+            "the sample declares only one",
+        )
     other = others[0]
     how = (
         f"经样品接口新开立的测试账户 {fresh.name}"
@@ -216,7 +220,10 @@ def test_undeclared_privileged_fields_are_not_adopted(driver, params, evidence):
         if info.kind in ("create", "update") and info.auth and not info.unsafe and not info.role
     ]
     if not targets:
-        not_applicable("样品未声明需认证的创建或修改操作")
+        not_applicable(
+            "样品未声明需认证的创建或修改操作",
+            en="the sample declares no create or update operation that needs authentication",
+        )
     s = driver.session(subject)
     rows: list[dict[str, Any]] = []
     notes: list[str] = []

@@ -18,7 +18,7 @@ from harness.verdicts import not_applicable
 def test_replayed_signed_transfer_is_rejected(driver, spec, params, evidence):
     require_operations(driver, TRANSFER, "account")
     if driver.signing() is None:
-        not_applicable("样品未声明交易签名方案")
+        not_applicable("样品未声明交易签名方案", en="the sample declares no transaction signing scheme")
     payer, payee = accounts(driver, 2)
     s = driver.session(payer)
     amount = money(1, decimals_of(params))

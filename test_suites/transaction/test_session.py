@@ -26,7 +26,7 @@ def test_logout_revokes_the_session(driver, spec, evidence):
     if not driver.can_logout():
         from harness.verdicts import not_applicable
 
-        not_applicable("样品驱动未声明退出登录操作")
+        not_applicable("样品驱动未声明退出登录操作", en="the sample's driver declares no logout operation")
     (acct,) = accounts(driver, 1)
     s = driver.session(acct)
     controls = negative_controls(driver, s)

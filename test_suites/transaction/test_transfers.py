@@ -45,7 +45,7 @@ def test_tampered_signed_fields_are_rejected(driver, spec, params, evidence):
     require_operations(driver, TRANSFER, "account")
     signing = driver.signing()
     if signing is None:
-        not_applicable("样品未声明交易签名方案")
+        not_applicable("样品未声明交易签名方案", en="the sample declares no transaction signing scheme")
     payer, payee = accounts(driver, 2)
     s = driver.session(payer)
     key = driver.signing_key(s)
@@ -123,7 +123,11 @@ def test_invalid_amounts_are_refused(driver, spec, params, evidence):
     p_before = balance(driver, sp, "付款方余额（前）")
     q_before = balance(driver, sq, "收款方余额（前）")
     if p_before < 2:
-        not_applicable(f"付款测试账户余额 {p_before} 不足以进行金额校验对照转账")
+        not_applicable(
+            f"付款测试账户余额 {p_before} 不足以进行金额校验对照转账",
+            en=f"the paying test account's balance {p_before} is too small for the control transfers of amount "
+            "validation",
+        )
     bad = [
         ("零", "zero", money(0, d)),
         ("负数", "negative", -money(1, d)),
@@ -177,12 +181,19 @@ def test_parallel_transfers_never_overdraw(driver, spec, params, evidence):
     start, q_start = bal[sp.account.name], bal[sq.account.name]
     u = unit(d)
     if start < 2 * u:
-        not_applicable(f"测试账户余额（{start}）不足以构造并发透支场景")
+        not_applicable(
+            f"测试账户余额（{start}）不足以构造并发透支场景",
+            en=f"the test account's balance ({start}) is too small to set up a concurrent overdraft",
+        )
     amount = money(start / 2, d) + u if per_tx is None else min(per_tx, money(start / 2, d) + u)
     fits = int(start // amount)  # how many the balance can pay
     n = max(fits + 2, 5)
     if n > 20:
-        not_applicable(f"单笔限额 {per_tx} 远小于余额 {start}，并发笔数过多")
+        not_applicable(
+            f"单笔限额 {per_tx} 远小于余额 {start}，并发笔数过多",
+            en=f"the per-transaction limit {per_tx} is far below the balance {start}: too many concurrent transfers "
+            "would be needed",
+        )
     calls = [transfer_call(driver, sp, sq.account, amount) for _ in range(n)]
     key = ledger_key(driver)
 
@@ -242,7 +253,10 @@ def test_parallel_duplicates_debit_once(driver, spec, params, evidence):
     amount = money(1, decimals_of(params))
     before = balance(driver, sa, "重复提交前余额")
     if before < amount:
-        not_applicable(f"测试账户余额（{before}）不足以进行重复提交测试")
+        not_applicable(
+            f"测试账户余额（{before}）不足以进行重复提交测试",
+            en=f"the test account's balance ({before}) is too small for the duplicate-submission test",
+        )
     n = 5
     call = transfer_call(driver, sa, b, amount)
     key = ledger_key(driver)

@@ -340,5 +340,7 @@ class RefPayDriver(HttpDriver):
     def web_login_path(self) -> str | None:
         return "/login"
 
-    def describe_auth(self) -> str:
+    def describe_auth(self, language: str = "zh") -> str:
+        if language == "en":
+            return "bearer token + cookie session (Python driver)"
         return "Bearer 令牌＋Cookie 会话（Python 驱动）"
