@@ -40,6 +40,17 @@ def spec_for(path: Path, media: Path, version: str, extra: str = "") -> Path:
     return path
 
 
+# The changed release's documentation gives its own worked example of the new canonical string
+# (the spec check proves the driver reproduces it before anything runs).
+PIPE_SIGNING = (
+    "driver:\n  signing:\n    separator: '|'\n    example:\n"
+    "      values: {amount: '10.00', from_account: '6001', to_account: '6002', nonce: abc,\n"
+    "               timestamp: '1700000000000'}\n"
+    "      key: k3y-from-login\n"
+    "      signature: d62c67d2294469973a3752d7c3db7743644a15542c62f2313f2d047ea6c75282\n"
+)
+
+
 def replace_in(path: Path, old: str, new: str) -> None:
     text = path.read_text()
     assert old in text, (path, old)
@@ -83,7 +94,7 @@ def _report(stdout: str, out: Path | None = None) -> dict:
 
 def test_signing_change_reruns_the_transaction_checks_and_carries_the_rest(baseline, tmp_path):
     media = copy_sample(tmp_path / "refpay", signing_edit)
-    spec = spec_for(tmp_path / "changed.yaml", media, "1.0.1", "driver:\n  signing: {separator: '|'}\n")
+    spec = spec_for(tmp_path / "changed.yaml", media, "1.0.1", PIPE_SIGNING)
     desc = description(
         tmp_path / "changes.yaml", "signing", "签名分隔符改为 |", ["refpay/signing.py", "refpay/pages.py"]
     )
@@ -162,7 +173,7 @@ def test_gitlab_pipeline_exits_0_on_a_clean_change(baseline, tmp_path):
         signing_edit,
         "signing",
         ["refpay/signing.py", "refpay/pages.py"],
-        "driver:\n  signing: {separator: '|'}\n",
+        PIPE_SIGNING,
     )
     r = _pipeline(repo, baseline)
     assert r.returncode == 0, r.stdout[-4000:] + r.stderr[-2000:]
