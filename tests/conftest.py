@@ -54,12 +54,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
         "--full-calibration",
         action="store_true",
-        help="also run the public applications' runs marked ci: false in their ground truth",
+        help="also run the full calibration: the public applications' runs marked ci: false in their ground"
+        " truth, and the reference sample's suites with one planted defect at a time",
     )
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "full_calibration: a public-application run of the full calibration only")
+    config.addinivalue_line("markers", "full_calibration: a run of the full calibration only (--full-calibration)")
 
 
 @pytest.hookimpl(tryfirst=True)  # before xdist's worker hook turns the mark into the scheduling group

@@ -101,6 +101,7 @@ def test_compliant_build_passes_every_network_check(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.full_calibration  # one run per defect: the test command runs them all at once (below)
 @pytest.mark.parametrize("defect", sorted(EXPECTED))
 def test_each_defect_fails_exactly_its_check(tmp_path: Path, defect: str) -> None:
     vs, log = _run(_variant(tmp_path, [defect]))

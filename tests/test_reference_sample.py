@@ -20,9 +20,11 @@ def test_defective_spec_plants_exactly_the_mapped_defects():
     assert planted == set(MAPPED) == {d["id"] for d in DEFECTS}  # every defect is planted and mapped
 
 
-def test_reference_specs_match_the_sample_as_it_is():
+def test_reference_specs_match_the_sample_as_it_is(tmp_path):
     # The full runs of both builds and their calibration assertions live with the reports written from
     # them (tests/test_report_workflow.py, one pair of runs); here, the specs themselves are current.
+    # A lab of its own: the registration must not become the worker's scratch lab's sample record.
+    env = {"HARNESS_DATA_DIR": str(tmp_path / "data"), "HARNESS_REPORTS_DIR": str(tmp_path / "reports")}
     for spec in ("refpay.yaml", "refpay-defective.yaml"):
-        r = harness_cli("intake", str(SPECS / spec))
+        r = harness_cli("intake", str(SPECS / spec), env=env)
         assert r.returncode == 0, r.stdout + r.stderr

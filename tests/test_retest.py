@@ -102,7 +102,7 @@ def test_signing_change_reruns_the_transaction_checks_and_carries_the_rest(basel
     r = harness_cli("retest", baseline, str(spec), "--description", str(desc), "--ci", "--out", str(out))
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr
     report = _report(r.stdout, out)
-    assert report["kind"] == "supplementary" and report["title"] == "补充检测报告"
+    assert report["kind"] == "supplementary" and report["title"]["zh"] == "补充检测报告"
     assert report["supplements"]["number"] == baseline
     rerun = {i["item_id"] for i in report["items"] if i["checks"]}
     carried = {i["item_id"] for i in report["items"] if i.get("carried")}

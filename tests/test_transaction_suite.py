@@ -104,6 +104,9 @@ def _summary(verdicts: list[Verdict]) -> list[tuple[str, str, str]]:
 
 # -- calibration on the reference sample ---------------------------------------------------------
 @pytest.mark.slow
+# The full calibration: the test command judges every defect at once in the defective reference run
+# (tests/test_report_workflow.py); one build per defect proves no check fails for another's defect.
+@pytest.mark.full_calibration
 # One build per mapped defect plus the compliant one, two at a time, each bounded by its own run
 # timeout: the whole may take that long (a hang is still caught by each run's 300 s).
 @pytest.mark.timeout(300 * (len(MAPPING) + 2) // 2)
