@@ -23,6 +23,7 @@ from sqlalchemy import select
 
 from tests.conftest import SPECS, harness_cli
 from tests.test_reference_sample import EXPECTED_FAILING
+from tests.test_run_failures import verdicts_of
 
 # The module's fixture makes two full reference runs (about 100 s each on a quiet machine): on a busy
 # one that exceeds the suite's 300 s hang guard without anything hanging.
@@ -123,7 +124,7 @@ def _pending(run: str) -> None:
 
 @pytest.mark.slow
 def test_0_compliant_build_passes_every_automated_check(lab: dict[str, Any]) -> None:
-    verdicts = _verdicts(lab["run"])
+    verdicts = verdicts_of(lab["run"])
     assert verdicts, lab["log"]
     bad = [
         (v.check_id, v.model, v.outcome, v.detail[:300])
@@ -138,7 +139,7 @@ def test_0_compliant_build_passes_every_automated_check(lab: dict[str, Any]) -> 
 def test_0_defective_build_fails_exactly_the_mapped_checks_with_evidence(lab: dict[str, Any]) -> None:
     from harness.store import Evidence, session
 
-    verdicts = _verdicts(lab["bad_run"])
+    verdicts = verdicts_of(lab["bad_run"])
     # A scenario outline's examples are one check for the mapping: drop their parameters.
     failing = {re.sub(r"\[.*\]$", "", v.check_id) for v in verdicts if v.outcome == "fail"}
     assert failing == EXPECTED_FAILING, (sorted(failing - EXPECTED_FAILING), sorted(EXPECTED_FAILING - failing))
@@ -150,13 +151,6 @@ def test_0_defective_build_fails_exactly_the_mapped_checks_with_evidence(lab: di
                     f"{v.check_id} failed without evidence"
                 )
     assert "exit 1" in lab["bad_log"]
-
-
-def _verdicts(run_id: str) -> list[Any]:
-    from harness.store import Verdict, session
-
-    with session() as s:
-        return list(s.scalars(select(Verdict).where(Verdict.run_id == run_id)))
 
 
 # --- the draft ------------------------------------------------------------------------------------
