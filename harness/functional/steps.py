@@ -349,6 +349,31 @@ def _shown(world: World, limit: int = 200) -> str:
     return text if len(text) <= limit else text[:limit] + "…"
 
 
+SETTLED_RECHECK_MS = 2000  # the page has its answers: what it shows now is what it shows
+
+
+def _settled(world: World, expectation: Callable[[float], None]) -> bool:
+    """Whether the page meets the expectation once it has the sample's answers. Not met within the
+    wait while the page still waits for the sample (a slow answer, a navigation under way) is the
+    lab's timeout, an error naming what was pending, never the product's failure; not met by a
+    page that has its answers is the product's."""
+    try:
+        expectation(BROWSER_TIMEOUT_MS)
+        return True
+    except AssertionError:
+        pass
+    pending = world.waiting_for(BROWSER_TIMEOUT_MS)
+    if pending:
+        raise DriverError(
+            f"页面等待样品应答超过 {2 * BROWSER_TIMEOUT_MS / 1000:g} 秒仍未完成（{'、'.join(pending[:3])}），无法判断"
+        )
+    try:
+        expectation(SETTLED_RECHECK_MS)
+        return True
+    except AssertionError:
+        return False
+
+
 def _expect() -> Any:
     from playwright.sync_api import expect
 
@@ -391,28 +416,23 @@ def click(world: World, name: str) -> None:
 @lab_step("页面显示“‹文字›”", rf"页面显示{q('text')}", browser=True)
 def page_shows(world: World, text: str) -> None:
     want = world.value(text)
-    try:
-        _expect()(world.page().locator("body")).to_contain_text(want)
-    except AssertionError:
-        raise AssertionError(f"页面没有显示“{want}”（{world.page().url}；页面文字：{_shown(world)}）") from None
+    if not _settled(world, lambda t: _expect()(world.page().locator("body")).to_contain_text(want, timeout=t)):
+        raise AssertionError(f"页面没有显示“{want}”（{world.page().url}；页面文字：{_shown(world)}）")
 
 
 @lab_step("页面不显示“‹文字›”", rf"页面不显示{q('text')}", browser=True)
 def page_lacks(world: World, text: str) -> None:
     want = world.value(text)
-    try:
-        _expect()(world.page().locator("body")).not_to_contain_text(want)
-    except AssertionError:
-        raise AssertionError(f"页面显示了“{want}”（{world.page().url}）") from None
+    if not _settled(world, lambda t: _expect()(world.page().locator("body")).not_to_contain_text(want, timeout=t)):
+        raise AssertionError(f"页面显示了“{want}”（{world.page().url}）")
 
 
 @lab_step("页面地址为“‹路径›”", rf"页面地址为{q('path')}", browser=True)
 def page_url_is(world: World, path: str) -> None:
     want = world.url(path)
-    try:
-        _expect()(world.page()).to_have_url(re.compile(re.escape(want) + r"([?#].*)?$"))
-    except AssertionError:
-        raise AssertionError(f"页面地址为 {world.page().url}，应为 {want}") from None
+    pattern = re.compile(re.escape(want) + r"([?#].*)?$")
+    if not _settled(world, lambda t: _expect()(world.page()).to_have_url(pattern, timeout=t)):
+        raise AssertionError(f"页面地址为 {world.page().url}，应为 {want}")
 
 
 @lab_step("浏览器后退", r"浏览器后退", browser=True)

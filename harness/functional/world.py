@@ -18,7 +18,9 @@ from harness.evidence import EvidenceRecorder
 from harness.functional.values import display, resolve
 from harness.spec.model import Account, SampleSpec
 
-BROWSER_TIMEOUT_MS = 8000
+# How long a browser step waits for the page to show what it expects. A page that meets the
+# expectation ends the wait at once, so only a product that does not is slowed by a longer one.
+BROWSER_TIMEOUT_MS = 15_000
 
 
 @dataclass
@@ -146,6 +148,15 @@ class World:
     @property
     def page_requests(self) -> list[str]:
         return list(self._scope_log.requested) if self._scope_log is not None else []
+
+    def waiting_for(self, timeout_ms: float) -> list[str]:
+        """Let the page finish what it asked the sample for; what it still waits for after
+        ``timeout_ms`` (URLs), none when it settled."""
+        log, page = self._scope_log, self.page()
+        deadline = time.monotonic() + timeout_ms / 1000
+        while log is not None and log.in_flight and time.monotonic() < deadline:
+            page.wait_for_timeout(100)  # lets the page's request events in
+        return sorted(set(log.in_flight.values())) if log is not None else []
 
     def url(self, path: str) -> str:
         path = self.value(path)

@@ -84,6 +84,15 @@ class ScopeLog:
 
     requested: list[str] = field(default_factory=list)
     refused: list[str] = field(default_factory=list)
+    # Requests the page sent and has no answer to yet (navigations included): a page still waiting
+    # for the sample has not given its answer, so an expectation it does not meet yet is no verdict.
+    in_flight: dict[int, str] = field(default_factory=dict)
+
+    def started(self, request: Any) -> None:
+        self.in_flight[id(request)] = request.url
+
+    def ended(self, request: Any) -> None:
+        self.in_flight.pop(id(request), None)
 
 
 class ScopedBrowser:
@@ -183,6 +192,9 @@ class ScopedBrowser:
             r.continue_()
 
         context.route("**/*", route)
+        context.on("request", log.started)
+        context.on("requestfinished", log.ended)
+        context.on("requestfailed", log.ended)
         self._log = log
         try:
             page = context.new_page()
