@@ -24,6 +24,7 @@ PAGES = {
     "/slow": '<p id="t">载入中</p><script>fetch("/account").then(r => r.text()).then(t => '
     "{document.getElementById('t').textContent = t})</script>",
     "/plain": "<p>欢迎</p>",
+    "/lost": '<p id="t">载入中</p><script src="/app.js"></script>',
 }
 
 
@@ -33,6 +34,9 @@ def site() -> Iterator[tuple[str, dict[str, float]]]:
 
     class H(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
+            if self.path == "/app.js":  # the connection closed with no answer
+                self.close_connection = True
+                return
             if self.path == "/account":
                 time.sleep(delay["s"])
                 body = "我的账户".encode()
@@ -83,6 +87,12 @@ def test_a_slow_answer_within_the_wait_passes(world, site):
     site[1]["s"] = 1.5  # past the first wait, within the wait for the page's requests
     steps.open_page(world, "/slow")
     steps.page_shows(world, "我的账户")
+
+
+def test_a_page_that_lost_its_script_on_the_way_is_a_lab_error(world):
+    steps.open_page(world, "/lost")
+    with pytest.raises(DriverError, match="app.js"):
+        steps.page_shows(world, "我的账户")
 
 
 def test_a_settled_page_that_lacks_the_text_fails(world):

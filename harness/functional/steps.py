@@ -355,8 +355,9 @@ SETTLED_RECHECK_MS = 2000  # the page has its answers: what it shows now is what
 def _settled(world: World, expectation: Callable[[float], None]) -> bool:
     """Whether the page meets the expectation once it has the sample's answers. Not met within the
     wait while the page still waits for the sample (a slow answer, a navigation under way) is the
-    lab's timeout, an error naming what was pending, never the product's failure; not met by a
-    page that has its answers is the product's."""
+    lab's timeout, and not met by a page that lost requests on the way (its script, its data) is no
+    judgement of the page either: errors naming what was pending or lost, never the product's
+    failure. Not met by a whole page that has its answers is the product's."""
     try:
         expectation(BROWSER_TIMEOUT_MS)
         return True
@@ -371,7 +372,11 @@ def _settled(world: World, expectation: Callable[[float], None]) -> bool:
         expectation(SETTLED_RECHECK_MS)
         return True
     except AssertionError:
-        return False
+        pass
+    lost = world.failed_requests
+    if lost:
+        raise DriverError(f"页面的请求没有得到应答（{'、'.join(lost[:3])}），页面不完整，无法判断")
+    return False
 
 
 def _expect() -> Any:

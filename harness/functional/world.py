@@ -146,6 +146,10 @@ class World:
         return list(self._scope_log.refused) if self._scope_log is not None else []
 
     @property
+    def failed_requests(self) -> list[str]:
+        return list(self._scope_log.failed) if self._scope_log is not None else []
+
+    @property
     def page_requests(self) -> list[str]:
         return list(self._scope_log.requested) if self._scope_log is not None else []
 

@@ -87,12 +87,23 @@ class ScopeLog:
     # Requests the page sent and has no answer to yet (navigations included): a page still waiting
     # for the sample has not given its answer, so an expectation it does not meet yet is no verdict.
     in_flight: dict[int, str] = field(default_factory=dict)
+    # Requests to the sample that got no answer at all (a reset or closed connection, a timeout): a
+    # page that lost its script or its data is not the page the product serves.
+    failed: list[str] = field(default_factory=list)
 
     def started(self, request: Any) -> None:
         self.in_flight[id(request)] = request.url
 
     def ended(self, request: Any) -> None:
         self.in_flight.pop(id(request), None)
+
+    def lost(self, request: Any) -> None:
+        self.ended(request)
+        why = str(request.failure or "")
+        # The page's own navigation cancelling its requests, and the scope guard's refusals, are
+        # not answers lost on the way.
+        if not any(benign in why for benign in ("ERR_ABORTED", "ERR_BLOCKED_BY_CLIENT")):
+            self.failed.append(f"{request.url}（{why or '无应答'}）")
 
 
 class ScopedBrowser:
@@ -194,7 +205,7 @@ class ScopedBrowser:
         context.route("**/*", route)
         context.on("request", log.started)
         context.on("requestfinished", log.ended)
-        context.on("requestfailed", log.ended)
+        context.on("requestfailed", log.lost)
         self._log = log
         try:
             page = context.new_page()

@@ -101,7 +101,9 @@ def pytest_bdd_after_scenario(request: pytest.FixtureRequest, feature: Any, scen
             f"- 第 {s.line_number} 行 {s.keyword} {w.shown(s.name)}（未执行）" for s in scenario.steps[len(w.steps) :]
         ]
     if w.page_requests:
-        lines += ["", "浏览器发出的请求：", *w.page_requests]
+        lines += ["", "浏览器发出的请求：", *map(w.shown, w.page_requests)]  # a form sent as GET carries what was typed
+    if w.failed_requests:
+        lines += ["", "没有得到应答的请求：", *map(w.shown, w.failed_requests)]
     if w.blocked:
         lines += ["", "浏览器被拦截的越界请求：", *w.blocked]
     row = example_row(request.node)
