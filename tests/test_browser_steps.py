@@ -91,7 +91,7 @@ def test_a_slow_answer_within_the_wait_passes(world, site):
 
 def test_a_page_that_lost_its_script_on_the_way_is_a_lab_error(world):
     steps.open_page(world, "/lost")
-    with pytest.raises(DriverError, match="app.js"):
+    with pytest.raises(DriverError, match=r"app\.js"):
         steps.page_shows(world, "我的账户")
 
 

@@ -435,6 +435,24 @@ def test_names_are_resolved_once_and_every_address_checked(guard, far):
     assert far.count == 0
 
 
+def test_unverified_connections_share_one_tls_context_and_verified_ones_verify(guard, sample):
+    # A deployment's self-signed certificate: every new connection reuses one context (no CA store
+    # loaded per connection); asking to verify still refuses that certificate.
+    import requests
+
+    from harness.deploy.guarded_http import _unverified_context
+
+    http = lab_session(guard=guard)
+    for _ in range(3):
+        http.get(f"https://127.0.0.1:{sample.tls_port}/ok", timeout=5, headers={"Connection": "close"})
+    pools = list(http.get_adapter("https://x").poolmanager.pools._container.values())
+    assert pools and all(p.conn_kw["ssl_context"] is _unverified_context() for p in pools)
+    strict = lab_session(guard=guard)
+    strict.verify = True
+    with pytest.raises(requests.exceptions.SSLError):
+        strict.get(f"https://127.0.0.1:{sample.tls_port}/ok", timeout=5)
+
+
 def test_a_lab_session_uses_no_proxy(guard, sample):
     http = lab_session(guard=guard)
     http.proxies = {"http": f"http://127.0.0.1:{sample.port}"}

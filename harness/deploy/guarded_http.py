@@ -13,6 +13,7 @@ is outside the scope is noted in the guard's record (the evidence of the check).
 
 from __future__ import annotations
 
+import ssl
 import sys
 from typing import Any
 from urllib.parse import urljoin
@@ -23,6 +24,7 @@ from urllib3 import HTTPConnectionPool, HTTPSConnectionPool, PoolManager
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 from urllib3.util import connection
+from urllib3.util.ssl_ import create_urllib3_context
 
 from harness.deploy.scope import OutOfScope, ScopeGuard
 
@@ -110,7 +112,24 @@ class _GuardedPoolManager(PoolManager):
     def _new_pool(self, scheme: str, host: str, port: int, request_context: dict[str, Any] | None = None) -> Any:
         pool = super()._new_pool(scheme, host, port, request_context)
         pool.conn_kw["guard"] = self.guard
+        if scheme == "https" and pool.conn_kw.get("ssl_context") is None and pool.cert_reqs == "CERT_NONE":
+            # Unverified (a test deployment's self-signed certificate): without a context of its own,
+            # urllib3 builds one per connection and loads the system's CA store into it, unused,
+            # which was a third of the lab's own CPU in a run.
+            pool.conn_kw["ssl_context"] = _unverified_context()
         return pool
+
+
+_UNVERIFIED: ssl.SSLContext | None = None
+
+
+def _unverified_context() -> ssl.SSLContext:
+    global _UNVERIFIED
+    if _UNVERIFIED is None:
+        ctx = create_urllib3_context(cert_reqs=ssl.CERT_NONE)
+        ctx.check_hostname = False
+        _UNVERIFIED = ctx
+    return _UNVERIFIED
 
 
 class GuardedAdapter(HTTPAdapter):
