@@ -47,7 +47,9 @@ def recorded_plan(run_id: str) -> list[str]:
     run = get_run(run_id)
     if run is None or run.plan is None:
         raise RetestError(f"the certified run {run_id} has no recorded plan")
-    return sorted(i.item_id for i in run.plan.all_items() if i.applicable and i.checks)
+    decided = {i.item_id for i in run.plan.all_items() if i.applicable and i.checks}
+    # A run of part of the plan (--only, a retest) decided that part alone.
+    return sorted(decided if run.plan.only is None else decided & set(run.plan.only))
 
 
 def surveil(baseline_ref: str, spec: Path, backend: str | None = None) -> SurveillanceOutcome:
