@@ -112,7 +112,11 @@ class _GuardedPoolManager(PoolManager):
     def _new_pool(self, scheme: str, host: str, port: int, request_context: dict[str, Any] | None = None) -> Any:
         pool = super()._new_pool(scheme, host, port, request_context)
         pool.conn_kw["guard"] = self.guard
-        if scheme == "https" and pool.conn_kw.get("ssl_context") is None and pool.cert_reqs == "CERT_NONE":
+        if (
+            scheme == "https"
+            and pool.conn_kw.get("ssl_context") is None
+            and getattr(pool, "cert_reqs", None) == "CERT_NONE"
+        ):
             # Unverified (a test deployment's self-signed certificate): without a context of its own,
             # urllib3 builds one per connection and loads the system's CA store into it, unused,
             # which was a third of the lab's own CPU in a run.
