@@ -53,7 +53,7 @@ def variant(tmp: Path, defect: str | None) -> Path:
         media.append({**m, "path": str(path), "sha256": tree_sha256(path)})
     run = base["deployment"]["start"]["run"] + (f" --defects {defect}" if defect else "")
     spec = {"extends": str(SPECS / "refpay.yaml"), "media": media, "deployment": {"start": {"run": run}}}
-    path = tmp / f"refpay-{defect or 'compliant'}.yaml"
+    path = tmp / f"refpay-{(defect or 'compliant').replace(',', '+')}.yaml"
     path.write_text(yaml.safe_dump(spec, allow_unicode=True), encoding="utf-8")
     return path
 
@@ -76,12 +76,25 @@ def test_compliant_build_passes_every_data_browser_and_source_check(tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.full_calibration  # one run per defect: the test command plants them all at once (below)
 @pytest.mark.parametrize("defect", sorted(EXPECTED))
 def test_each_defect_fails_exactly_its_checks_with_safe_evidence(defect, tmp_path):
-    outcomes, log, verdicts = run_clauses(variant(tmp_path, defect))
+    _fails_exactly_with_safe_evidence(tmp_path, defect, EXPECTED[defect])
+
+
+@pytest.mark.slow
+def test_all_defects_at_once_fail_exactly_their_checks_with_safe_evidence(tmp_path):
+    # The defects touch different checks, so planted together each still fails its own and the
+    # checks no defect touches still pass.
+    _fails_exactly_with_safe_evidence(tmp_path, ",".join(sorted(EXPECTED)), set().union(*EXPECTED.values()))
+
+
+def _fails_exactly_with_safe_evidence(tmp_path: Path, defects: str, expected: set[str]) -> None:
+    outcomes, log, verdicts = run_clauses(variant(tmp_path, defects))
     failing = {c for c, o in outcomes.items() if o == "fail"}
-    assert failing == EXPECTED[defect], log
+    assert failing == expected, log
     assert not [c for c, o in outcomes.items() if o == "error"], log
+    assert {o for c, o in outcomes.items() if c not in expected} == {"pass"}, log
     run_dir = lab_config().run_dir(verdicts[0].run_id)
     with session() as s:
         for v in verdicts:

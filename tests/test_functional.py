@@ -182,30 +182,44 @@ def test_compliant_reference_passes_every_scenario_and_conformance(tmp_path):
     assert browser and any(e.kind == "screenshot" for e in _evidence(browser[0]))
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize(
-    ("defect", "check"),
-    [
-        ("history-missing", "test_suites/functional/test_use_cases.py::test_UC_05"),
-        ("server-error", "test_suites/functional/test_api_conformance.py::test_answers_match_the_interface_document"),
-    ],
-)
-def test_each_planted_functional_defect_fails_exactly_its_check(tmp_path, defect, check):
-    verdicts, log, rc = _run(variant(tmp_path, defect, defects=defect), "--only", ",".join(FUNCTIONAL))
-    assert rc == 1, log
-    failing = {v.check_id for v in verdicts if v.outcome == "fail"}
-    assert failing == {check}, log
-    assert not [v for v in verdicts if v.outcome == "error"], log
-    (bad,) = [v for v in verdicts if v.outcome == "fail"]
-    ev = _evidence(bad)
-    assert ev and bad.summary
-    if defect == "server-error":
-        from harness.config import lab_config
+PLANTED = {
+    "history-missing": "test_suites/functional/test_use_cases.py::test_UC_05",
+    "server-error": "test_suites/functional/test_api_conformance.py::test_answers_match_the_interface_document",
+}
 
-        run_dir = lab_config().run_dir(bad.run_id)
-        texts = [(run_dir / e.path).read_text(encoding="utf-8") for e in ev if e.path.endswith(".txt")]
-        assert any("最小复现请求" in t and "0.001" in t and "curl" in t for t in texts)
-        assert "500" in bad.detail
+
+@pytest.mark.slow
+@pytest.mark.full_calibration  # one run per defect: the test command plants both at once (below)
+@pytest.mark.parametrize(("defect", "check"), sorted(PLANTED.items()))
+def test_each_planted_functional_defect_fails_exactly_its_check(tmp_path, defect, check):
+    _fails_exactly(tmp_path, [defect])
+
+
+@pytest.mark.slow
+def test_the_planted_functional_defects_fail_exactly_their_checks(tmp_path):
+    # Each defect touches its own use case or the conformance check: planted together, each fails
+    # its check and every other scenario still passes.
+    _fails_exactly(tmp_path, sorted(PLANTED))
+
+
+def _fails_exactly(tmp_path: Path, defects: list[str]) -> None:
+    name = "+".join(defects)
+    verdicts, log, rc = _run(variant(tmp_path, name, defects=",".join(defects)), "--only", ",".join(FUNCTIONAL))
+    assert rc == 1, log
+    failing = [v for v in verdicts if v.outcome == "fail"]
+    failing_ids = {v.check_id for v in failing}
+    # A scenario outline's examples are checks of their own: UC_05 stands for all of its examples.
+    assert {c.split("[")[0] for c in failing_ids} == {PLANTED[d] for d in defects}, log
+    assert not [v for v in verdicts if v.outcome == "error"], log
+    for bad in failing:
+        assert _evidence(bad) and bad.summary
+        if bad.check_id == PLANTED["server-error"]:
+            from harness.config import lab_config
+
+            run_dir = lab_config().run_dir(bad.run_id)
+            texts = [(run_dir / e.path).read_text(encoding="utf-8") for e in _evidence(bad) if e.path.endswith(".txt")]
+            assert any("最小复现请求" in t and "0.001" in t and "curl" in t for t in texts)
+            assert "500" in bad.detail
 
 
 @pytest.mark.slow
