@@ -10,6 +10,9 @@ directory stays as observed; access to it is the lab's.
 
 from __future__ import annotations
 
+import hashlib
+import threading
+from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -77,5 +80,25 @@ def shipped(kind: str, path: str) -> str:
 
 def copy_masked(src: Path, dest: Path, redactor: Redactor) -> None:
     dest.parent.mkdir(parents=True, exist_ok=True)
-    text = src.read_bytes().decode("utf-8", errors="replace")
-    dest.write_text(redact(text, redactor.passwords, redactor.known), encoding="utf-8")
+    data = src.read_bytes()
+    dest.write_text(_masked(hashlib.sha256(data).digest(), data, redactor.passwords, redactor.known), encoding="utf-8")
+
+
+# Every rewrite of a report folder (each signature, each revision, each record) ships the run's
+# evidence again: the same bytes under the same rule give the same copy, masked once per process.
+_MASKED: OrderedDict[tuple[bytes, tuple[str, ...], tuple[tuple[str, str], ...]], str] = OrderedDict()
+_MASKED_MAX = 2048
+_MASKED_LOCK = threading.Lock()
+
+
+def _masked(digest: bytes, data: bytes, passwords: tuple[str, ...], known: tuple[tuple[str, str], ...]) -> str:
+    key = (digest, passwords, known)
+    with _MASKED_LOCK:
+        hit = _MASKED.get(key)
+    if hit is None:
+        hit = redact(data.decode("utf-8", errors="replace"), passwords, known)
+        with _MASKED_LOCK:
+            _MASKED[key] = hit
+            if len(_MASKED) > _MASKED_MAX:
+                _MASKED.popitem(last=False)
+    return hit
