@@ -97,6 +97,8 @@ _LONGEST_FIRST = (
     "public-ihatemoney-4.1.4",
     "test_network_suite.py",
     "public-octoprint-1.8.2",
+    "public-kinto-8.2.0",
+    "public-kinto-26.5.0",
 )
 
 
