@@ -510,6 +510,9 @@ def tls_context(cfg: Config) -> ssl.SSLContext:
 
 class RefpayServer(ThreadingHTTPServer):
     daemon_threads = True
+    # socketserver's default listen backlog is 5: a browser opening six connections at once, or
+    # the declared concurrent users, overflowed it on a busy host (dropped SYNs, seconds of retries).
+    request_queue_size = 128
 
     def __init__(self, cfg: Config, app: App) -> None:
         self.app = app

@@ -219,6 +219,8 @@ def tls_context(cfg: Settings) -> ssl.SSLContext:
 
 
 class WalletServer(ThreadingHTTPServer):
+    # socketserver's default listen backlog is 5, too few for concurrent clients on a busy host.
+    request_queue_size = 128
     daemon_threads = True
 
     def __init__(self, cfg: Settings, svc: WalletService) -> None:
