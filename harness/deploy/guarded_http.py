@@ -13,6 +13,7 @@ is outside the scope is noted in the guard's record (the evidence of the check).
 
 from __future__ import annotations
 
+import functools
 import ssl
 import sys
 from typing import Any
@@ -124,16 +125,11 @@ class _GuardedPoolManager(PoolManager):
         return pool
 
 
-_UNVERIFIED: ssl.SSLContext | None = None
-
-
+@functools.cache
 def _unverified_context() -> ssl.SSLContext:
-    global _UNVERIFIED
-    if _UNVERIFIED is None:
-        ctx = create_urllib3_context(cert_reqs=ssl.CERT_NONE)
-        ctx.check_hostname = False
-        _UNVERIFIED = ctx
-    return _UNVERIFIED
+    ctx = create_urllib3_context(cert_reqs=ssl.CERT_NONE)
+    ctx.check_hostname = False
+    return ctx
 
 
 class GuardedAdapter(HTTPAdapter):

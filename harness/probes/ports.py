@@ -40,6 +40,11 @@ from harness.probes.tls import ProbeError
 
 
 # -- network scan (for targets that are a whole machine of their own) ------------------------------
+def _state(err: int) -> str:
+    """A connect's outcome: the port answered, refused, or the local error that kept it unasked."""
+    return "open" if err == 0 else "closed" if err == errno.ECONNREFUSED else os.strerror(err)
+
+
 def _scan(address: str, ports: list[int], wait_s: float, at_once: int) -> dict[int, str]:
     """port -> "open", "closed" (refused), "filtered" (no answer in `wait_s`) or the local error that
     kept the lab from asking (too many open files, no free local port...). Non-blocking connects
@@ -74,7 +79,7 @@ def _scan(address: str, ports: list[int], wait_s: float, at_once: int) -> dict[i
                     if len(live) >= at_once:
                         break
                     continue
-                states[port] = "open" if err == 0 else "closed" if err == errno.ECONNREFUSED else os.strerror(err)
+                states[port] = _state(err)
                 sock.close()
             if not live:
                 return states
@@ -83,8 +88,7 @@ def _scan(address: str, ports: list[int], wait_s: float, at_once: int) -> dict[i
             wait = max(0.0, started[0][0] - time.monotonic()) if started else wait_s
             for key, _ in sel.select(timeout=wait):
                 sock, _port = live[key.fd]
-                err = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
-                done(key.fd, "open" if err == 0 else "closed" if err == errno.ECONNREFUSED else os.strerror(err))
+                done(key.fd, _state(sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)))
             now = time.monotonic()
             while started and started[0][0] <= now:
                 _deadline, fd, sock = started.popleft()
